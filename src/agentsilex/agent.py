@@ -1,0 +1,72 @@
+"""`Agent`: a configuration container. It holds no state of a run; the Runner does the work."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .errors import UnknownToolError, UserError
+from .models import Model, ModelSettings
+from .tool import Tool, as_tool
+
+
+@dataclass(kw_only=True)
+class Agent:
+    """Who the model is (instructions), what it may call (tools, handoffs) and how it answers."""
+
+    name: str
+    model: str | Model
+    instructions: str | Callable[..., str] = ""
+    tools: list[Any] = field(default_factory=list)
+    handoffs: list[Any] = field(default_factory=list)
+    output_type: Any = None
+    model_settings: ModelSettings = field(default_factory=ModelSettings)
+    _tools_by_name: dict[str, Tool] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise UserError(f"Agent name must be a non-empty string, got {self.name!r}.")
+        if not isinstance(self.model, str) and not hasattr(self.model, "complete"):
+            raise UserError(f"Agent {self.name!r}: model must be a LiteLLM model string such as 'gpt-4o' "
+                            f"or a Model object, got {self.model!r}.")
+        if not isinstance(self.model_settings, ModelSettings):
+            raise UserError(f"Agent {self.name!r}: model_settings must be a ModelSettings, "
+                            f"got {type(self.model_settings).__name__}.")
+        self.tools = [as_tool(item) for item in self.tools]
+        self._tools_by_name = {}
+        for item in self.tools:
+            if item.name in self._tools_by_name:
+                raise UserError(f"Agent {self.name!r} has two tools named {item.name!r}; "
+                                "rename one with @tool(name=...).")
+            self._tools_by_name[item.name] = item
+
+    def clone(self, **changes: Any) -> Agent:
+        """A copy with some fields changed, e.g. `agent.clone(model="gpt-4o-mini")`."""
+        return dataclasses.replace(self, **changes)
+
+    def render_instructions(self, context: Any) -> str:
+        """The system prompt for this turn (instructions may be a function of the run context)."""
+        if not callable(self.instructions):
+            return self.instructions or ""
+        arity = len(inspect.signature(self.instructions).parameters)
+        text = self.instructions(*(context, self)[:arity])
+        if not isinstance(text, str):
+            raise UserError(f"Agent {self.name!r}: instructions function returned {type(text).__name__}, "
+                            "expected str.")
+        return text
+
+    def get_system_prompt(self, context: Any = None) -> dict:
+        """The system message (agentsilex 1.0 name)."""
+        return {"role": "system", "content": self.render_instructions(context)}
+
+    def tool_specs(self, context: Any = None) -> list[dict]:
+        return [item.for_context(context).spec() for item in self.tools]
+
+    def find_tool(self, name: str, context: Any = None) -> Tool:
+        found = self._tools_by_name.get(name)
+        if found is None:
+            available = ", ".join(self._tools_by_name) or "none"
+            raise UnknownToolError(f"Unknown tool {name!r}. Available tools: {available}.", tool_name=name)
+        return found.for_context(context)

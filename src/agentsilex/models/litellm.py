@@ -1,0 +1,153 @@
+"""`LiteLLMModel`: any provider through LiteLLM. The only module that imports litellm, and only on first use."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, AsyncIterator, Iterator
+
+from ..errors import ModelError
+from ..messages import assistant, tool_call
+from . import ModelRequest, ModelResponse, Usage
+
+_litellm: Any = None
+_SECRET = re.compile(r"\b(sk|pk|key|rk|api|token)[-_][A-Za-z0-9_\-]{8,}")
+_RETRYABLE_STATUS = {408, 409, 429}
+
+
+def load_litellm() -> Any:
+    """Import litellm once; without internet it would stall fetching its price map, so use the bundled one."""
+    global _litellm
+    if _litellm is None:
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        import litellm
+
+        _litellm = litellm
+    return _litellm
+
+
+class LiteLLMModel:
+    """A LiteLLM model string (`"gpt-4o"`, `"anthropic/claude-..."`), optionally at a custom base URL."""
+
+    def __init__(self, model: str, *, base_url: str | None = None, api_key: str | None = None,
+                 **provider_kwargs: Any) -> None:
+        self.name = model
+        self.base_url = base_url
+        self._api_key = api_key
+        self.provider_kwargs = provider_kwargs
+
+    def __repr__(self) -> str:
+        return f"LiteLLMModel({self.name!r}, base_url={self.base_url!r})"
+
+    def _kwargs(self, request: ModelRequest, stream: bool) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"model": self.name, "messages": request.messages,
+                                  "max_retries": 0,  # retries happen in one layer: ours
+                                  **self.provider_kwargs, **request.settings.to_kwargs()}
+        if request.tools:
+            kwargs["tools"] = request.tools
+        if request.response_format is not None:
+            kwargs["response_format"] = request.response_format
+        if self.base_url:
+            kwargs["api_base"] = self.base_url
+        if self._api_key:
+            kwargs["api_key"] = self._api_key
+        if stream:
+            kwargs["stream"] = True
+            kwargs["stream_options"] = {"include_usage": True}
+        return kwargs
+
+    def complete(self, request: ModelRequest) -> ModelResponse:
+        litellm = load_litellm()
+        try:
+            return _to_response(litellm.completion(**self._kwargs(request, False)))
+        except Exception as exc:
+            raise self._error(exc) from exc
+
+    async def complete_async(self, request: ModelRequest) -> ModelResponse:
+        litellm = load_litellm()
+        try:
+            return _to_response(await litellm.acompletion(**self._kwargs(request, False)))
+        except Exception as exc:
+            raise self._error(exc) from exc
+
+    def stream(self, request: ModelRequest) -> Iterator[dict]:
+        litellm = load_litellm()
+        try:
+            for chunk in litellm.completion(**self._kwargs(request, True)):
+                yield _chunk_to_dict(chunk)
+        except Exception as exc:
+            raise self._error(exc) from exc
+
+    async def stream_async(self, request: ModelRequest) -> AsyncIterator[dict]:
+        litellm = load_litellm()
+        try:
+            async for chunk in await litellm.acompletion(**self._kwargs(request, True)):
+                yield _chunk_to_dict(chunk)
+        except Exception as exc:
+            raise self._error(exc) from exc
+
+    def _error(self, exc: Exception) -> ModelError:
+        if isinstance(exc, ModelError):
+            return exc
+        status = getattr(exc, "status_code", None)
+        status = status if isinstance(status, int) else None
+        name = type(exc).__name__
+        retryable = (status in _RETRYABLE_STATUS or (status is not None and status >= 500)
+                     or name in {"APIConnectionError", "Timeout", "APITimeoutError", "InternalServerError",
+                                 "ServiceUnavailableError", "RateLimitError"})
+        if name == "ContextWindowExceededError":
+            retryable = False
+        text = redact(str(exc), self._api_key)
+        hint = {401: "check the provider's API key", 403: "check the key's permissions",
+                404: "check the model name", 429: "slow down or raise your rate limit"}.get(status or 0, "")
+        message = f"Model {self.name!r} failed: {name}" + (f" (HTTP {status})" if status else "") + f": {text}"
+        return ModelError(message + (f" -- {hint}." if hint else ""), model=self.name, status_code=status,
+                          retryable=retryable, retry_after=_retry_after(exc))
+
+
+def redact(text: str, api_key: str | None = None) -> str:
+    """Remove anything that looks like a secret from an error message."""
+    if api_key:
+        text = text.replace(api_key, "[redacted]")
+    return _SECRET.sub("[redacted]", text)[:2000]
+
+
+def _retry_after(exc: Exception) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    try:
+        value = headers.get("retry-after") if headers is not None else None
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _to_response(response: Any) -> ModelResponse:
+    message = response.choices[0].message
+    calls = [tool_call(c.id, c.function.name, c.function.arguments or "") for c in message.tool_calls or []]
+    usage = getattr(response, "usage", None)
+    return ModelResponse(
+        assistant(message.content, calls),
+        Usage(1, getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0),
+        response.choices[0].finish_reason)
+
+
+def _chunk_to_dict(chunk: Any) -> dict:
+    """Plain-dict view of a LiteLLM stream chunk (only the fields the accumulator reads)."""
+    out: dict[str, Any] = {"choices": []}
+    for choice in chunk.choices or []:
+        delta = choice.delta
+        piece: dict[str, Any] = {}
+        if getattr(delta, "content", None):
+            piece["content"] = delta.content
+        if getattr(delta, "tool_calls", None):
+            piece["tool_calls"] = [
+                {"index": c.index, "id": c.id,
+                 "function": {"name": getattr(c.function, "name", None),
+                              "arguments": getattr(c.function, "arguments", None)}}
+                for c in delta.tool_calls]
+        out["choices"].append({"index": choice.index, "delta": piece, "finish_reason": choice.finish_reason})
+    usage = getattr(chunk, "usage", None)
+    if usage is not None:
+        out["usage"] = {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
+    return out

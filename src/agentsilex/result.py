@@ -1,0 +1,47 @@
+"""What a run returns: the final output, the new messages, the tool calls made, usage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from .models import Usage
+
+
+@dataclass
+class FunctionCall:
+    """One tool call; iterates as `(name, arguments, response)` like agentsilex 1.0's tuples."""
+
+    name: str
+    arguments: str
+    content: str
+    call_id: str = ""
+    result: Any = None
+    error: str | None = None
+
+    @property
+    def response(self) -> dict:
+        """The tool message the model read."""
+        return {"role": "tool", "tool_call_id": self.call_id, "content": self.content}
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.name, self.arguments, self.response))
+
+    def __getitem__(self, index: int) -> Any:
+        return (self.name, self.arguments, self.response)[index]
+
+
+@dataclass
+class RunResult:
+    """The outcome of `Runner.run`; `final_output` is the answer, never an error string."""
+
+    input: str
+    last_agent: Any
+    final_output: Any = None
+    new_messages: list[dict] = field(default_factory=list)
+    function_calls: list[FunctionCall] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+
+    def __repr__(self) -> str:
+        return (f"RunResult(final_output={self.final_output!r}, last_agent={self.last_agent.name!r}, "
+                f"tool_calls={len(self.function_calls)}, usage={self.usage})")
