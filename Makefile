@@ -16,4 +16,4 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/python examples/demo.py
 
 test: $(VENV)/.installed
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -q

@@ -112,7 +112,12 @@ def _build(func: Callable[..., Any], name: str | None, description: str | None, 
     if description is None:
         description = "\n\n".join(part for part in (doc.short_description, doc.long_description) if part)
     model = _arguments_model(func, tool_name, {p.arg_name: p.description for p in doc.params}, context_param)
-    schema = _strip_titles(model.model_json_schema(by_alias=True))
+    try:
+        schema = _strip_titles(model.model_json_schema(by_alias=True))
+    except Exception as exc:
+        raise UserError(f"Tool {tool_name!r}: cannot build a JSON schema from its type hints ({exc}). "
+                        "Use JSON-compatible types, pydantic models, enums or Literal, defined at module "
+                        "level.") from exc
     schema.setdefault("properties", {})
     return Tool(name=tool_name, description=description, function=func, parameters=schema,
                 context_param=context_param, _arguments_model=model)
@@ -137,8 +142,7 @@ def _arguments_model(func: Callable[..., Any], tool_name: str, docs: dict[str, s
     try:
         return create_model(f"{tool_name}_arguments", __config__=config, **fields)
     except Exception as exc:
-        raise UserError(f"Tool {tool_name!r}: cannot build a schema from its type hints ({exc}). "
-                        "Use JSON-compatible types, pydantic models, enums or Literal.") from exc
+        raise UserError(f"Tool {tool_name!r}: cannot build a schema from its type hints ({exc}).") from exc
 
 
 def _field(param_name: str) -> str:

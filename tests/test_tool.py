@@ -1,0 +1,217 @@
+"""@tool: schemas from type hints and docstrings, argument validation, context parameters."""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass
+from typing import Literal, Optional
+
+import pytest
+from pydantic import BaseModel
+
+from agentsilex import Tool, tool
+from agentsilex.errors import ToolArgumentsError, UserError
+
+
+class Color(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class Address(BaseModel):
+    street: str
+    zip_code: int
+
+
+class Person(BaseModel):
+    name: str
+    address: Address
+
+
+def props(t: Tool) -> dict:
+    return t.parameters["properties"]
+
+
+def test_basic_types_required_and_description():
+    @tool
+    def f(a: int, b: float, c: str, d: bool) -> str:
+        """Do a thing.
+
+        More detail about the thing.
+        """
+        return ""
+
+    assert f.name == "f"
+    assert f.description == "Do a thing.\n\nMore detail about the thing."
+    assert {k: v["type"] for k, v in props(f).items()} == {"a": "integer", "b": "number", "c": "string",
+                                                            "d": "boolean"}
+    assert f.parameters["required"] == ["a", "b", "c", "d"]
+    assert f.parameters["type"] == "object"
+    assert f.spec()["function"]["name"] == "f"
+
+
+@pytest.mark.parametrize("style", ["google", "numpy", "rest"])
+def test_parameter_descriptions_from_each_docstring_style(style):
+    docs = {
+        "google": "Search.\n\nArgs:\n    query: What to look for.\n    limit: How many results.\n",
+        "numpy": "Search.\n\nParameters\n----------\nquery : str\n    What to look for.\nlimit : int\n"
+                 "    How many results.\n",
+        "rest": "Search.\n\n:param query: What to look for.\n:param limit: How many results.\n",
+    }
+
+    def search(query: str, limit: int = 5) -> list[str]:
+        return []
+
+    search.__doc__ = docs[style]
+    t = tool(search)
+    assert t.description == "Search."
+    assert props(t)["query"]["description"] == "What to look for."
+    assert props(t)["limit"]["description"] == "How many results."
+    assert props(t)["limit"]["default"] == 5
+    assert t.parameters["required"] == ["query"]
+
+
+def test_optional_union_none_defaults_literal_enum_list_dict():
+    @tool
+    def f(a: Optional[int], b: str | None = None, mode: Literal["fast", "slow"] = "fast", color: Color = Color.RED,
+          tags: list[str] | None = None, weights: dict[str, float] | None = None) -> None:
+        """F."""
+
+    p = props(f)
+    assert {"type": "integer"} in p["a"]["anyOf"] and {"type": "null"} in p["a"]["anyOf"]
+    assert {"type": "null"} in p["b"]["anyOf"] and p["b"]["default"] is None
+    assert p["mode"]["enum"] == ["fast", "slow"]
+    assert f.parameters["required"] == ["a"]
+    color_schema = json.dumps(f.parameters)
+    assert '"red"' in color_schema and '"blue"' in color_schema
+    assert {"type": "array", "items": {"type": "string"}} in p["tags"]["anyOf"]
+    assert any(s.get("additionalProperties") == {"type": "number"} for s in p["weights"]["anyOf"])
+
+
+def test_nested_pydantic_models_validate_into_instances():
+    seen = {}
+
+    @tool
+    def register(person: Person, color: Color) -> str:
+        """Register a person."""
+        seen["person"], seen["color"] = person, color
+        return "ok"
+
+    schema = json.dumps(register.parameters)
+    assert "zip_code" in schema and "street" in schema
+    kwargs = register.parse_arguments('{"person": {"name": "Ann", "address": {"street": "Main", "zip_code": 1}},'
+                                      ' "color": "blue"}')
+    assert register.invoke(kwargs, None) == "ok"
+    assert isinstance(seen["person"].address, Address) and seen["color"] is Color.BLUE
+
+
+def test_property_named_title_is_kept_and_titles_are_stripped():
+    @tool
+    def f(title: str, json: int, schema: str) -> None:  # names that clash with BaseModel attributes
+        """F."""
+
+    assert set(props(f)) == {"title", "json", "schema"}
+    assert "title" not in props(f)["json"]
+    assert f.parse_arguments('{"title": "t", "json": 1, "schema": "s"}') == {"title": "t", "json": 1, "schema": "s"}
+
+
+def test_decorator_with_options_and_no_docstring():
+    @tool(name="lookup_user", description="Find a user by id.")
+    def f(user_id: int) -> str:
+        return ""
+
+    assert (f.name, f.description) == ("lookup_user", "Find a user by id.")
+
+    @tool()
+    def g(x) -> None:  # no annotation: any JSON value
+        pass
+
+    assert g.description == "" and "x" in props(g)
+
+
+def test_invalid_tool_definitions_raise_user_error():
+    with pytest.raises(UserError, match="args"):
+        @tool
+        def f(*args): ...
+    with pytest.raises(UserError, match="invalid"):
+        tool(name="has spaces")(lambda: None)
+    with pytest.raises(UserError):
+        tool(42)
+
+    class Local:  # unresolvable under `from __future__ import annotations`
+        pass
+
+    with pytest.raises(UserError, match="module level"):
+        @tool
+        def g(x: Local) -> None: ...
+
+
+@pytest.mark.parametrize("raw, match", [
+    ("{not json", "not valid JSON"),
+    ("[1, 2]", "must be a JSON object"),
+    ('"text"', "must be a JSON object"),
+    ('{"a": "x", "b": 2}', r"a: Input should be a valid integer"),
+    ('{"a": 1}', "b: Field required"),
+    ('{"a": 1, "b": 2, "c": 3}', "c: Extra inputs are not permitted"),
+])
+def test_argument_validation_errors_name_the_problem(raw, match):
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add."""
+        return a + b
+
+    with pytest.raises(ToolArgumentsError, match=match) as info:
+        add.parse_arguments(raw)
+    assert info.value.tool_name == "add"
+
+
+def test_empty_arguments_mean_no_arguments():
+    @tool
+    def now() -> str:
+        """Now."""
+        return "noon"
+
+    assert now.parse_arguments("") == {} and now.parse_arguments(None) == {}
+    assert now.parameters == {"type": "object", "properties": {}, "additionalProperties": False}
+
+
+def test_context_parameter_by_name_is_injected_and_hidden():
+    @tool
+    def remember(key: str, context) -> str:
+        """Remember."""
+        context[key] = True
+        return "ok"
+
+    assert set(props(remember)) == {"key"}
+    ctx: dict = {}
+    remember.invoke(remember.parse_arguments('{"key": "k"}'), ctx)
+    assert ctx == {"k": True}
+
+
+@dataclass
+class Deps:
+    user: str
+
+
+def test_typed_context_parameter_detected_by_annotation():
+    @tool
+    def whoami(greeting: str, deps: Deps) -> str:
+        """Who am I."""
+        return f"{greeting} {deps.user}"
+
+    bound = whoami.for_context(Deps("ann"))
+    assert set(props(bound)) == {"greeting"}
+    assert bound.invoke(bound.parse_arguments('{"greeting": "hi"}'), Deps("ann")) == "hi ann"
+    assert whoami.for_context({"a": 1}) is whoami  # a dict context is only ever passed by name
+    assert whoami.for_context(Deps("bob")) is bound  # cached per context type
+
+
+def test_tool_stays_callable_like_the_function():
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add."""
+        return a + b
+
+    assert add(2, 3) == 5
+    assert add.parameters_specification is add.parameters
