@@ -1,0 +1,23 @@
+"""Every example runs offline with no API key (the seed's own examples run against the loopback server in
+test_litellm_path.py, since they name a real model)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = sorted(p for p in (Path(__file__).parent.parent / "examples").glob("*.py")
+                  if not p.name.startswith("seed_"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_runs_offline(path):
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and "BASE_URL" not in k}
+    done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, env=env, timeout=60,
+                          cwd=path.parent.parent)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip(), "an example should show what it did"

@@ -1,0 +1,31 @@
+"""Size is a feature: the line budget that keeps the core readable in one sitting (see STYLE.md)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).parent.parent / "src" / "agentsilex"
+CORE = sorted([*PACKAGE.glob("*.py"), *(PACKAGE / "models").glob("*.py")])
+CORE_BUDGET = 1600          # lines in src/agentsilex/*.py and models/*.py
+MODULE_BUDGET = 400         # lines in any one module
+FUNCTION_BUDGET = 50        # lines in any one function
+
+
+def test_core_fits_the_budget():
+    total = sum(len(path.read_text().splitlines()) for path in CORE)
+    assert total <= CORE_BUDGET, f"core is {total} lines (budget {CORE_BUDGET}): move a feature into an optional module"
+
+
+def test_no_module_or_function_is_too_long():
+    problems = []
+    for path in PACKAGE.rglob("*.py"):
+        source = path.read_text()
+        if len(source.splitlines()) > MODULE_BUDGET:
+            problems.append(f"{path.relative_to(PACKAGE)}: {len(source.splitlines())} lines")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > FUNCTION_BUDGET:
+                    problems.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name}() is {length} lines")
+    assert not problems, "split these up:\n" + "\n".join(problems)
