@@ -21,7 +21,9 @@ class Agent:
     instructions: str | Callable[..., str] = ""
     tools: list[Any] = field(default_factory=list)
     handoffs: list[Any] = field(default_factory=list)
-    output_type: Any = None
+    output_type: Any = None  # e.g. a pydantic model or list[str]: final_output is then validated
+    input_guardrails: list[Callable[..., Any]] = field(default_factory=list)
+    output_guardrails: list[Callable[..., Any]] = field(default_factory=list)
     model_settings: ModelSettings = field(default_factory=ModelSettings)
     _tools_by_name: dict[str, Tool] = field(init=False, repr=False, compare=False)
 
@@ -41,6 +43,12 @@ class Agent:
                 raise UserError(f"Agent {self.name!r} has two tools named {item.name!r}; "
                                 "rename one with @tool(name=...).")
             self._tools_by_name[item.name] = item
+
+    def as_tool(self, tool_name: str | None = None, tool_description: str | None = None) -> Tool:
+        """This agent as a tool another agent can call; it runs nested, in the caller's mode and context."""
+        from .subagents import agent_as_tool
+
+        return agent_as_tool(self, tool_name, tool_description)
 
     def clone(self, **changes: Any) -> Agent:
         """A copy with some fields changed, e.g. `agent.clone(model="gpt-4o-mini")`."""

@@ -58,3 +58,66 @@ class MaxTurnsExceeded(AgentsilexError):
 
 class ScriptExhaustedError(AgentsilexError):
     """A scripted test model was asked for more replies than its script holds."""
+
+
+class UsageLimitExceeded(AgentsilexError):
+    """A run hit one of its `RunLimits` (tokens, tool calls, USD); `.result` holds what was done so far."""
+
+    def __init__(self, message: str, *, limit: str, maximum: float, used: float, result: Any = None) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.maximum = maximum
+        self.used = used
+        self.result = result
+
+
+class HandoffLoopError(AgentsilexError):
+    """Handoffs went in a circle (A -> B -> A) or past `max_handoffs`; `.chain` names the agents in order."""
+
+    def __init__(self, message: str, *, chain: list[str], result: Any = None) -> None:
+        super().__init__(message)
+        self.chain = chain
+        self.result = result
+
+
+class MaxAgentDepthExceeded(AgentsilexError):
+    """Agents used as tools nested deeper than `max_agent_depth`; `.chain` names the nested agents."""
+
+    def __init__(self, message: str, *, chain: list[str]) -> None:
+        super().__init__(message)
+        self.chain = chain
+
+
+class GuardrailTripped(AgentsilexError):
+    """A guardrail rejected something; `.guardrail` is its name, `.info` what it reported, `.result` the run so far."""
+
+    def __init__(self, message: str, *, guardrail: str, info: Any, result: Any = None) -> None:
+        super().__init__(message)
+        self.guardrail = guardrail
+        self.info = info
+        self.result = result
+
+
+class InputGuardrailTripped(GuardrailTripped):
+    """An input guardrail rejected the user's prompt (the session keeps the prompt, and nothing after it)."""
+
+
+class OutputGuardrailTripped(GuardrailTripped):
+    """An output guardrail rejected the final output (`.output`); it was not added to the session."""
+
+    def __init__(self, message: str, *, guardrail: str, info: Any, output: Any, result: Any = None) -> None:
+        super().__init__(message, guardrail=guardrail, info=info, result=result)
+        self.output = output
+
+
+class ToolGuardrailTripped(GuardrailTripped):
+    """A tool guardrail rejected a call's arguments (`stage="input"`) or its result (`stage="output"`)."""
+
+    def __init__(self, message: str, *, guardrail: str, info: Any, tool_name: str, call_id: str,
+                 arguments: Any, stage: str, tool_result: Any = None, result: Any = None) -> None:
+        super().__init__(message, guardrail=guardrail, info=info, result=result)
+        self.tool_name = tool_name
+        self.call_id = call_id
+        self.arguments = arguments
+        self.stage = stage
+        self.tool_result = tool_result
