@@ -147,3 +147,18 @@ def test_pause_json_new_process_approve_and_reject(mode, tmp_path):
     assert_valid(dialogs)
     assert [m["role"] for m in dialogs] == ["user", "assistant", "tool", "tool", "assistant"]
     assert dialogs[2]["content"] == "deleted a.txt" and "refused" in dialogs[3]["content"]
+
+
+def test_limits_count_what_was_spent_before_the_pause():
+    from agentsilex import RunLimits, UsageLimitExceeded
+
+    model = ScriptedModel([call("ls"), call("delete_file", path="a"), call("ls"), "done"])
+    session = Session()
+    runner = Runner(session, limits=RunLimits(max_tool_calls=2))
+    agent = Agent(name="ops", model=model, tools=[delete_file, ls])
+    paused = runner.run(agent, "go")
+    state = RunState.from_json(paused.state.to_json()).approve("call_2")
+    assert state.spent["tool_calls"] == 1
+    with pytest.raises(UsageLimitExceeded, match="max_tool_calls=2"):
+        runner.run(agent, state)
+    assert_valid(session.dialogs)

@@ -83,3 +83,18 @@ def test_tool_output_guardrail_trips_on_the_result(mode):
     assert "SECRET" not in str(session.dialogs)
     assert_valid(session.dialogs)
     assert len(session.dialogs) == 3  # user, the first (allowed) call and its answer
+
+
+def test_configuration_errors_are_typed():
+    from agentsilex import UserError
+
+    with pytest.raises(UserError, match="guardrails must be functions"):
+        Agent(name="a", model=ScriptedModel([]), input_guardrails=["no"])
+    with pytest.raises(UserError, match="guardrails must be functions"):
+        tool(lambda: 1, name="x", output_guardrails=[1])
+    with pytest.raises(UserError, match="needs_approval"):
+        tool(lambda: 1, name="x", needs_approval="yes")
+    with pytest.raises(UserError, match="cannot be validated"):
+        Agent(name="a", model=ScriptedModel([]), output_type=3)
+    with pytest.raises(UserError, match="handoffs must be Agents"):
+        Runner().run(Agent(name="a", model=ScriptedModel([]), handoffs=["b"]), "go")

@@ -14,14 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator
 
-from . import guardrails, handoffs, messages, output
-from .approval import PendingApproval, RunState, needs_approval, refused, unavailable
+from . import _calls, guardrails, handoffs, messages, output
+from .approval import RunState
 from .errors import (GuardrailTripped, HandoffLoopError, MaxAgentDepthExceeded, MaxTurnsExceeded,
-                     ModelBehaviorError, ToolError, UsageLimitExceeded, UserError)
+                     UsageLimitExceeded, UserError)
 from .events import AgentHandoffEvent, Event, FinalResultEvent, ToolCallEvent, ToolResponseEvent
 from .hooks import RunHooks
 from .models import Model, ModelRequest, ModelResponse, resolve_model
-from .result import FunctionCall, RunResult
+from .result import RunResult
 from .session import Session
 from .subagents import AgentTool
 from .tool import Tool
@@ -30,7 +30,7 @@ from .usage import Budget, RunLimits
 INTERRUPTED = "Error: the tool call was interrupted before it finished; its result is unknown."
 # Errors that stop the whole run, also from inside a nested agent (other failures of a nested agent
 # become an "Error: ..." tool message for the calling agent, like any failing tool).
-_RUN_STOPPERS = (GuardrailTripped, UsageLimitExceeded, HandoffLoopError, MaxAgentDepthExceeded)
+_RUN_STOPPERS = (GuardrailTripped, UsageLimitExceeded, HandoffLoopError, MaxAgentDepthExceeded, UserError)
 
 
 @dataclass
@@ -112,19 +112,6 @@ class _Run:
         return len(self.lineage) - 1
 
 
-@dataclass
-class _Plan:
-    """How each tool call of one assistant message will be answered."""
-
-    runs: list[ToolRun] = field(default_factory=list)  # ordinary tools: the driver runs them
-    nested: list[ToolRun] = field(default_factory=list)  # agents as tools: the loop runs them
-    done: dict[str, FunctionCall] = field(default_factory=dict)  # answered without running
-    errors: dict[str, ToolError] = field(default_factory=dict)  # rejected (unknown tool, bad arguments)
-    pending: list[PendingApproval] = field(default_factory=list)
-    handoff: handoffs.Handoff | None = None
-    answer: list[Any] = field(default_factory=list)  # the validated final_answer tool output, if given
-
-
 def agent_loop(agent: Any, prompt: str | RunState, *, session: Any, context: Any, options: LoopOptions,
                budget: Budget | None = None, lineage: list[str] | None = None
                ) -> Generator[Request, Any, RunResult]:
@@ -203,8 +190,9 @@ def _final(run: _Run, message: dict) -> RunResult | None:
     """The model answered without tool calls: validate, guard, commit. None means "retry"."""
     value, problem = output.parse(run.agent, message.get("content"))
     if problem is not None:
-        _count_output_retry(run, problem)
-        mode = output.mode_for(run.agent, resolve_model(run.agent.model), True)
+        _calls.count_output_retry(run, problem)
+        has_tools = bool(run.agent.tools or run.agent.handoffs)
+        mode = output.mode_for(run.agent, resolve_model(run.agent.model), has_tools)
         run.feedback = [message, messages.user(output.retry_note(problem, mode))]
         return None
     return _finish(run, [message], value)
@@ -217,37 +205,30 @@ def _finish(run: _Run, new: list[dict], value: Any) -> RunResult:
     return run.result
 
 
-def _count_output_retry(run: _Run, problem: str) -> None:
-    if run.output_retries >= 1:
-        raise ModelBehaviorError(
-            f"Agent {run.agent.name!r} gave an invalid final output again after one retry: {problem} "
-            "Simplify the output_type, describe it in the instructions, or use a stronger model.")
-    run.output_retries += 1
-
-
 def _tool_step(run: _Run, message: dict, decisions: dict[str, dict]) -> Generator[Request, Any, RunResult | None]:
     """Run one assistant message's tool calls; commit the message together with every answer."""
     calls = message["tool_calls"]
     for call in calls:
         yield Emit(ToolCallEvent(call["id"], call["function"]["name"], call["function"]["arguments"],
                                  run.agent.name))
-    plan = _plan(run, calls, decisions)
+    plan = _calls.plan(run, calls, decisions)
     if plan.pending:  # nothing runs and nothing is committed until a human decides
         run.result.pending_approvals = plan.pending
         run.result.state = RunState(run.agent.name, run.result.input, message, plan.pending, run.result.usage,
-                                    list(run.chain))
+                                    list(run.chain), run.budget.spent())
         return run.result
-    to_run = plan.runs + plan.nested
-    run.budget.charge_tool_calls(len(to_run))
-    for item in to_run:
+    ready = [ToolRun(call_id, found, arguments, run.context) for call_id, found, arguments in plan.ready]
+    run.budget.charge_tool_calls(len(ready))
+    for item in ready:
         guardrails.check_tool(item.tool, run.context, item.call_id, item.arguments)
         run.options.hooks.before_tool_call(run.context, run.agent, item.tool.name, item.arguments)
-    outcomes = yield from _execute(run, message, plan)
-    for item in to_run:
+    outcomes = yield from _execute(run, message, ready)
+    for item in ready:
         if outcomes[item.call_id].error is None:
             guardrails.check_tool(item.tool, run.context, item.call_id, item.arguments,
                                   result=outcomes[item.call_id].value, after=True)
-    records = [plan.done.get(c["id"]) or _record(c, outcomes[c["id"]]) for c in calls]
+    records = [plan.done.get(c["id"]) or _calls.record(c, outcomes[c["id"]].value, outcomes[c["id"]].error)
+               for c in calls]
     _commit(run, [message] + [messages.tool_result(r.call_id, r.content) for r in records])
     run.result.function_calls.extend(records)
     for record in records:
@@ -255,79 +236,21 @@ def _tool_step(run: _Run, message: dict, decisions: dict[str, dict]) -> Generato
             run.options.hooks.after_tool_call(run.context, run.agent, record.name, record)
         yield Emit(ToolResponseEvent(record.call_id, record.name, record.content, record.error, run.agent.name))
     if run.options.raise_tool_errors:
-        _raise_first_error(records, outcomes, plan.errors)
+        _calls.raise_first_error(records, {i: o.error for i, o in outcomes.items()}, plan.errors)
     if plan.handoff is not None:
         yield from _hand_off(run, plan.handoff)
     return _finish(run, [], plan.answer[0]) if plan.answer else None
 
 
-def _plan(run: _Run, calls: list[dict], decisions: dict[str, dict]) -> _Plan:
-    plan = _Plan()
-    for call in calls:
-        call_id, name, raw = call["id"], call["function"]["name"], call["function"]["arguments"]
-        target = handoffs.find(run.agent, name)
-        if target is not None:
-            _plan_handoff(run, plan, call, target)
-        elif output.is_answer_call(run.agent, resolve_model(run.agent.model), name):
-            _plan_answer(run, plan, call)
-        else:
-            try:
-                found = run.agent.find_tool(name, run.context)
-                item = ToolRun(call_id, found, found.parse_arguments(raw), run.context)
-            except ToolError as exc:
-                exc.call_id, exc.arguments = call_id, raw
-                plan.errors[call_id] = exc
-                plan.done[call_id] = _answered(call, f"Error: {exc}", failed=True)
-                continue
-            if _approved(run, plan, call, item, decisions):
-                (plan.nested if isinstance(found, AgentTool) else plan.runs).append(item)
-    return plan
-
-
-def _approved(run: _Run, plan: _Plan, call: dict, item: ToolRun, decisions: dict[str, dict]) -> bool:
-    """Whether the call may run now; otherwise it is refused or left pending. Enforced here, in code."""
-    if not needs_approval(item.tool, run.context, item.arguments):
-        return True
-    decision = decisions.get(item.call_id)
-    if decision is not None and decision.get("approved") is True:
-        return True
-    if decision is not None:
-        plan.done[item.call_id] = _answered(call, refused(item.tool.name, decision.get("reason", "")), failed=True)
-    elif run.depth > 0:
-        plan.done[item.call_id] = _answered(call, unavailable(item.tool.name), failed=True)
-    else:
-        plan.pending.append(PendingApproval(item.call_id, item.tool.name, call["function"]["arguments"],
-                                            run.agent.name))
-    return False
-
-
-def _plan_handoff(run: _Run, plan: _Plan, call: dict, target: handoffs.Handoff) -> None:
-    if plan.handoff is not None:  # the first handoff wins; the others are answered, not dropped
-        plan.done[call["id"]] = _answered(call, handoffs.declined(plan.handoff.agent))
-        return
-    handoffs.check_chain(run.chain, target.agent, run.options.max_handoffs)
-    plan.handoff = target
-    plan.done[call["id"]] = _answered(call, handoffs.accepted(target.agent))
-
-
-def _plan_answer(run: _Run, plan: _Plan, call: dict) -> None:
-    value, problem = output.parse(run.agent, call["function"]["arguments"])
-    if problem is not None:
-        _count_output_retry(run, problem)
-        plan.done[call["id"]] = _answered(call, f"Error: {output.retry_note(problem, 'tool')}", failed=True)
-    elif not plan.answer:
-        plan.answer.append(value)
-        plan.done[call["id"]] = _answered(call, "Final answer received.")
-    else:
-        plan.done[call["id"]] = _answered(call, "Ignored: a final answer was already given.")
-
-
-def _execute(run: _Run, message: dict, plan: _Plan) -> Generator[Request, Any, dict[str, Outcome]]:
+def _execute(run: _Run, message: dict, ready: list[ToolRun]) -> Generator[Request, Any, dict[str, Outcome]]:
+    """Ordinary tools go to the driver as one batch; agents used as tools run here, nested."""
+    tools = [item for item in ready if not isinstance(item.tool, AgentTool)]
     try:
-        outcomes = list((yield RunTools(plan.runs))) if plan.runs else []
-        by_id = {item.call_id: outcome for item, outcome in zip(plan.runs, outcomes)}
-        for item in plan.nested:
-            by_id[item.call_id] = yield from _run_agent_tool(run, item)
+        outcomes = list((yield RunTools(tools))) if tools else []
+        by_id = {item.call_id: outcome for item, outcome in zip(tools, outcomes)}
+        for item in ready:
+            if isinstance(item.tool, AgentTool):
+                by_id[item.call_id] = yield from _run_agent_tool(run, item)
     except BaseException:
         # Interrupted (Ctrl-C, cancellation, a consumer gone, a nested run stopped): answer every call
         # so the history stays valid.
@@ -373,33 +296,8 @@ def _resume(run: _Run, state: RunState) -> Generator[Request, Any, RunResult | N
         raise UserError("This RunState was already resumed on this session; each paused run resumes once.")
     run.agent = run.result.last_agent = handoffs.find_agent(run.agent, state.agent)
     run.chain, run.result.input, run.result.usage = list(state.chain), state.input, state.usage
+    run.budget.restore(state.spent)  # a resumed run is the same run: its limits count what was spent before
     return (yield from _tool_step(run, state.message, state.decisions))
-
-
-def _answered(call: dict, content: str, *, failed: bool = False) -> FunctionCall:
-    name, raw = call["function"]["name"], call["function"]["arguments"]
-    return FunctionCall(name, raw, content, call["id"], error=content if failed else None)
-
-
-def _record(call: dict, outcome: Outcome) -> FunctionCall:
-    name = call["function"]["name"]
-    if outcome.error is not None:
-        return _answered(call, f"Error: tool {name!r} raised {type(outcome.error).__name__}: {outcome.error}",
-                         failed=True)
-    record = _answered(call, messages.to_text(outcome.value))
-    record.result = outcome.value
-    return record
-
-
-def _raise_first_error(records: list[FunctionCall], outcomes: dict[str, Outcome],
-                       failed: dict[str, ToolError]) -> None:
-    for record in records:
-        if record.call_id in failed:
-            raise failed[record.call_id]
-        outcome = outcomes.get(record.call_id)
-        if outcome is not None and outcome.error is not None:
-            raise ToolError(record.content.removeprefix("Error: "), tool_name=record.name,
-                            call_id=record.call_id, arguments=record.arguments) from outcome.error
 
 
 def _commit(run: _Run, new: list[dict]) -> None:

@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 from .errors import UnknownToolError, UserError
 from .models import Model, ModelSettings
+from .output import spec_for
 from .tool import Tool, as_tool
 
 
@@ -36,6 +37,11 @@ class Agent:
         if not isinstance(self.model_settings, ModelSettings):
             raise UserError(f"Agent {self.name!r}: model_settings must be a ModelSettings, "
                             f"got {type(self.model_settings).__name__}.")
+        for guardrail in (*self.input_guardrails, *self.output_guardrails):
+            if not callable(guardrail):
+                raise UserError(f"Agent {self.name!r}: guardrails must be functions, got {guardrail!r}.")
+        if self.output_type is not None:
+            spec_for(self.output_type)  # an output type pydantic cannot validate fails here, not mid-run
         self.tools = [as_tool(item) for item in self.tools]
         self._tools_by_name = {}
         for item in self.tools:

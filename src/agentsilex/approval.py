@@ -45,6 +45,7 @@ class RunState:
     pending: list[PendingApproval]
     usage: RunUsage = field(default_factory=RunUsage)
     chain: list[str] = field(default_factory=list)
+    spent: dict[str, float] = field(default_factory=lambda: {"tokens": 0, "tool_calls": 0, "cost": 0.0})
     decisions: dict[str, dict] = field(default_factory=dict)
 
     def approve(self, call_id: str) -> RunState:
@@ -74,7 +75,7 @@ class RunState:
     def to_json(self) -> str:
         return json.dumps({"version": VERSION, "agent": self.agent, "input": self.input, "message": self.message,
                            "pending": [vars(p) for p in self.pending], "usage": self.usage.to_dict(),
-                           "chain": self.chain, "decisions": self.decisions})
+                           "chain": self.chain, "spent": self.spent, "decisions": self.decisions})
 
     @classmethod
     def from_json(cls, text: str) -> RunState:
@@ -84,7 +85,7 @@ class RunState:
                 raise ValueError(f"version {data.get('version')!r}, expected {VERSION}")
             return cls(data["agent"], data["input"], data["message"],
                        [PendingApproval(**p) for p in data["pending"]], RunUsage.from_dict(data["usage"]),
-                       data["chain"], data["decisions"])
+                       data["chain"], data["spent"], data["decisions"])
         except (ValueError, KeyError, TypeError) as exc:
             raise UserError(f"Not a saved RunState ({exc}); pass the text of result.state.to_json().") from exc
 

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from . import messages
 from .errors import UserError
@@ -34,33 +34,44 @@ class OutputSpec:
     type: Any
     mode: str | None = None
     adapter: Any = field(default=None, compare=False, repr=False)
+    type_schema: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.mode is not None and self.mode not in MODES:
             raise UserError(f"OutputSpec mode must be one of {MODES} or None, got {self.mode!r}.")
         try:
-            object.__setattr__(self, "adapter", TypeAdapter(self.type))
+            adapter = TypeAdapter(self.type)
+            object.__setattr__(self, "type_schema", adapter.json_schema())
         except Exception as exc:
             raise UserError(f"output_type {self.type!r} cannot be validated by pydantic ({exc}). Use a pydantic "
                             "model, a dataclass, or a type such as list[str].") from exc
+        object.__setattr__(self, "adapter", adapter)
 
     @property
     def wrapped(self) -> bool:
         """Non-object types travel as {"response": value}: providers want an object at the schema root."""
-        schema = self.adapter.json_schema()
-        return schema.get("type") != "object"
+        return self.type_schema.get("type") != "object"
 
     @property
     def schema(self) -> dict:
-        schema = self.adapter.json_schema()
         if self.wrapped:
-            return {"type": "object", "properties": {"response": schema}, "required": ["response"]}
-        return schema
+            return {"type": "object", "properties": {"response": self.type_schema}, "required": ["response"]}
+        return self.type_schema
+
+
+def spec_for(output_type: Any) -> OutputSpec:
+    """The OutputSpec of an agent's output_type (built once per type: schemas are not free)."""
+    if isinstance(output_type, OutputSpec):
+        return output_type
+    try:
+        return _cached_spec(output_type)
+    except TypeError:  # an unhashable type object
+        return OutputSpec(output_type)
 
 
 @functools.lru_cache(maxsize=256)
-def spec_for(output_type: Any) -> OutputSpec:
-    return output_type if isinstance(output_type, OutputSpec) else OutputSpec(output_type)
+def _cached_spec(output_type: Any) -> OutputSpec:
+    return OutputSpec(output_type)
 
 
 def mode_for(agent: Any, model: Any, has_tools: bool) -> str | None:
@@ -146,9 +157,3 @@ def retry_note(problem: str, mode: str | None) -> str:
     how = f"Call the {ANSWER_TOOL} tool" if mode == "tool" else "Answer again with only the JSON value"
     return f"{problem} {how}, matching the schema exactly."
 
-
-def to_jsonable(value: Any) -> Any:
-    """A validated output as plain JSON data (for sessions and tool results)."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    return TypeAdapter(type(value)).dump_python(value, mode="json")

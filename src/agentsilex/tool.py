@@ -96,6 +96,11 @@ def tool(function: Callable[..., Any] | None = None, *, name: str | None = None,
             raise UserError(f"@tool needs a function, got {type(func).__name__}.")
         params = inspect.signature(func).parameters
         context_param = "context" if "context" in params else None
+        if not (isinstance(needs_approval, bool) or callable(needs_approval)):
+            raise UserError(f"@tool(needs_approval=...) must be True/False or fn(context, arguments) -> bool, "
+                            f"got {needs_approval!r}.")
+        if not all(callable(g) for g in (*(input_guardrails or []), *(output_guardrails or []))):
+            raise UserError("@tool guardrails must be functions.")
         built = _build(func, name, description, context_param=context_param)
         built.needs_approval = needs_approval
         built.input_guardrails = list(input_guardrails or [])

@@ -100,6 +100,12 @@ class Budget:
         self.tool_calls = 0
         self.cost = 0.0
 
+    def spent(self) -> dict[str, float]:
+        return {"tokens": self.tokens, "tool_calls": self.tool_calls, "cost": self.cost}
+
+    def restore(self, spent: dict[str, float]) -> None:
+        self.tokens, self.tool_calls, self.cost = spent["tokens"], spent["tool_calls"], spent["cost"]
+
     def charge_request(self, entry: RequestUsage) -> None:
         """Count a model request; raise if it took the run over its token or cost limit."""
         self.tokens += entry.total_tokens
