@@ -4,7 +4,7 @@ from transcript_check import assert_valid
 import pytest
 
 from agentsilex import Agent, HandoffLoopError, Runner, Session, handoff, tool
-from agentsilex.handoffs import without_tool_calls
+from agentsilex.control.handoffs import without_tool_calls
 from agentsilex.testing import ScriptedModel, call
 
 

@@ -1,23 +1,23 @@
 """agentsilex: a transparent, minimal, hackable LLM agent framework."""
 
 from .agent import Agent
-from .approval import PendingApproval, RunState
+from .control.approval import PendingApproval, RunState
+from .control.guardrails import GuardrailResult
+from .control.handoffs import Handoff, handoff
+from .control.hooks import RunHooks
+from .control.output import OutputSpec
+from .control.usage import RequestUsage, RunLimits, RunUsage
 from .errors import (AgentsilexError, GuardrailTripped, HandoffLoopError, InputGuardrailTripped,
                      MaxAgentDepthExceeded, MaxTurnsExceeded, ModelBehaviorError, ModelError,
                      OutputGuardrailTripped, ToolArgumentsError, ToolError, ToolGuardrailTripped,
                      UnknownToolError, UsageLimitExceeded, UserError)
 from .events import (AgentHandoffEvent, Event, FinalResultEvent, PartialOutputEvent, RawChunkEvent,
                      ToolCallDeltaEvent, ToolCallEvent, ToolResponseEvent)
-from .guardrails import GuardrailResult
-from .handoffs import Handoff, handoff
-from .hooks import RunHooks
 from .models import Model, ModelBase, ModelRequest, ModelResponse, ModelSettings, Usage
 from .result import FunctionCall, RunResult
 from .runner import AsyncRunStream, Runner, RunStream
 from .session import Session
-from .output import OutputSpec
 from .tool import Tool, tool
-from .usage import RequestUsage, RunLimits, RunUsage
 
 __version__ = "0.1.0"
 

@@ -5,8 +5,9 @@
 RunResult. Drivers in runner.py do the I/O (sync, async, streaming or not). The session is written
 only here, and always in whole steps, so it stays valid whatever fails.
 
-Each feature is one call out to its module: handoffs.py, subagents.py (an agent used as a tool runs
-here as a nested `yield from agent_loop(...)`), output.py, guardrails.py, approval.py, usage.py, hooks.py.
+Each feature is a call out to its module in control/: handoffs, subagents (an agent used as a tool runs
+here as a nested `yield from agent_loop(...)`), output, guardrails, approval, usage, hooks; planning
+decides how each tool call of a step is answered.
 """
 
 from __future__ import annotations
@@ -14,18 +15,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator
 
-from . import _calls, guardrails, handoffs, messages, output
-from .approval import RunState
+from . import messages
+from .control import guardrails, handoffs, output, planning
+from .control.approval import RunState, check_resumable
+from .control.hooks import RunHooks
+from .control.subagents import AgentTool, check_depth
+from .control.usage import Budget, RunLimits
 from .errors import (GuardrailTripped, HandoffLoopError, MaxAgentDepthExceeded, MaxTurnsExceeded,
                      UsageLimitExceeded, UserError)
 from .events import AgentHandoffEvent, Event, FinalResultEvent, ToolCallEvent, ToolResponseEvent
-from .hooks import RunHooks
 from .models import Model, ModelRequest, ModelResponse, resolve_model
 from .result import RunResult
 from .session import Session
-from .subagents import AgentTool
 from .tool import Tool
-from .usage import Budget, RunLimits
 
 INTERRUPTED = "Error: the tool call was interrupted before it finished; its result is unknown."
 # Errors that stop the whole run, also from inside a nested agent (other failures of a nested agent
@@ -122,11 +124,7 @@ def agent_loop(agent: Any, prompt: str | RunState, *, session: Any, context: Any
     if top:
         options.hooks.on_run_start(context, agent, prompt)
     try:
-        if run.depth > options.max_agent_depth:
-            raise MaxAgentDepthExceeded(
-                f"Agents used as tools nest too deep: {' -> '.join(run.lineage)} (max_agent_depth="
-                f"{options.max_agent_depth}). Raise Runner(max_agent_depth=...) or stop agents calling "
-                "each other in a circle.", chain=run.lineage)
+        check_depth(run.lineage, options.max_agent_depth)
         result = yield from _turns(run, prompt)
     except Exception as exc:
         if top:
@@ -190,7 +188,7 @@ def _final(run: _Run, message: dict) -> RunResult | None:
     """The model answered without tool calls: validate, guard, commit. None means "retry"."""
     value, problem = output.parse(run.agent, message.get("content"))
     if problem is not None:
-        _calls.count_output_retry(run, problem)
+        planning.count_output_retry(run, problem)
         has_tools = bool(run.agent.tools or run.agent.handoffs)
         mode = output.mode_for(run.agent, resolve_model(run.agent.model), has_tools)
         run.feedback = [message, messages.user(output.retry_note(problem, mode))]
@@ -211,7 +209,7 @@ def _tool_step(run: _Run, message: dict, decisions: dict[str, dict]) -> Generato
     for call in calls:
         yield Emit(ToolCallEvent(call["id"], call["function"]["name"], call["function"]["arguments"],
                                  run.agent.name))
-    plan = _calls.plan(run, calls, decisions)
+    plan = planning.plan(run, calls, decisions)
     if plan.pending:  # nothing runs and nothing is committed until a human decides
         run.result.pending_approvals = plan.pending
         run.result.state = RunState(run.agent.name, run.result.input, message, plan.pending, run.result.usage,
@@ -219,15 +217,16 @@ def _tool_step(run: _Run, message: dict, decisions: dict[str, dict]) -> Generato
         return run.result
     ready = [ToolRun(call_id, found, arguments, run.context) for call_id, found, arguments in plan.ready]
     run.budget.charge_tool_calls(len(ready))
-    for item in ready:
+    for item in ready:  # every guardrail before any hook or tool: a trip leaves nothing half-started
         guardrails.check_tool(item.tool, run.context, item.call_id, item.arguments)
+    for item in ready:
         run.options.hooks.before_tool_call(run.context, run.agent, item.tool.name, item.arguments)
     outcomes = yield from _execute(run, message, ready)
     for item in ready:
         if outcomes[item.call_id].error is None:
             guardrails.check_tool(item.tool, run.context, item.call_id, item.arguments,
                                   result=outcomes[item.call_id].value, after=True)
-    records = [plan.done.get(c["id"]) or _calls.record(c, outcomes[c["id"]].value, outcomes[c["id"]].error)
+    records = [plan.done.get(c["id"]) or planning.record(c, outcomes[c["id"]].value, outcomes[c["id"]].error)
                for c in calls]
     _commit(run, [message] + [messages.tool_result(r.call_id, r.content) for r in records])
     run.result.function_calls.extend(records)
@@ -236,7 +235,7 @@ def _tool_step(run: _Run, message: dict, decisions: dict[str, dict]) -> Generato
             run.options.hooks.after_tool_call(run.context, run.agent, record.name, record)
         yield Emit(ToolResponseEvent(record.call_id, record.name, record.content, record.error, run.agent.name))
     if run.options.raise_tool_errors:
-        _calls.raise_first_error(records, {i: o.error for i, o in outcomes.items()}, plan.errors)
+        planning.raise_first_error(records, {i: o.error for i, o in outcomes.items()}, plan.errors)
     if plan.handoff is not None:
         yield from _hand_off(run, plan.handoff)
     return _finish(run, [], plan.answer[0]) if plan.answer else None
@@ -286,14 +285,7 @@ def _hand_off(run: _Run, chosen: handoffs.Handoff) -> Generator[Request, Any, No
 
 def _resume(run: _Run, state: RunState) -> Generator[Request, Any, RunResult | None]:
     """Continue a run paused for approval: answer the waiting step with the human's decisions."""
-    undecided = state.undecided()
-    if undecided:
-        raise UserError("Decide every pending call before resuming: "
-                        + ", ".join(f"{p.call_id} ({p.tool_name})" for p in undecided)
-                        + " -- use state.approve(call_id) or state.reject(call_id).")
-    ids = set(messages.tool_call_ids(state.message))
-    if any(m.get("role") == "tool" and m.get("tool_call_id") in ids for m in run.session.get_dialogs()):
-        raise UserError("This RunState was already resumed on this session; each paused run resumes once.")
+    check_resumable(state, run.session.get_dialogs())
     run.agent = run.result.last_agent = handoffs.find_agent(run.agent, state.agent)
     run.chain, run.result.input, run.result.usage = list(state.chain), state.input, state.usage
     run.budget.restore(state.spent)  # a resumed run is the same run: its limits count what was spent before

@@ -7,9 +7,9 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .control.output import spec_for
 from .errors import UnknownToolError, UserError
 from .models import Model, ModelSettings
-from .output import spec_for
 from .tool import Tool, as_tool
 
 
@@ -52,7 +52,7 @@ class Agent:
 
     def as_tool(self, tool_name: str | None = None, tool_description: str | None = None) -> Tool:
         """This agent as a tool another agent can call; it runs nested, in the caller's mode and context."""
-        from .subagents import agent_as_tool
+        from .control.subagents import agent_as_tool
 
         return agent_as_tool(self, tool_name, tool_description)
 

@@ -89,13 +89,16 @@ class MaxAgentDepthExceeded(AgentsilexError):
 
 
 class GuardrailTripped(AgentsilexError):
-    """A guardrail rejected something; `.guardrail` is its name, `.info` what it reported, `.result` the run so far."""
+    """A guardrail rejected something: `.guardrail` names it, `.info` is what it reported, `.result` the run so far.
 
-    def __init__(self, message: str, *, guardrail: str, info: Any, result: Any = None) -> None:
+    Output guardrails add `.output`; tool guardrails add `.tool_name`, `.call_id`, `.arguments`, `.stage`
+    ("input" or "output") and `.tool_result`.
+    """
+
+    def __init__(self, message: str, *, guardrail: str, info: Any, result: Any = None, **details: Any) -> None:
         super().__init__(message)
-        self.guardrail = guardrail
-        self.info = info
-        self.result = result
+        self.guardrail, self.info, self.result = guardrail, info, result
+        self.__dict__.update(details)
 
 
 class InputGuardrailTripped(GuardrailTripped):
@@ -105,19 +108,6 @@ class InputGuardrailTripped(GuardrailTripped):
 class OutputGuardrailTripped(GuardrailTripped):
     """An output guardrail rejected the final output (`.output`); it was not added to the session."""
 
-    def __init__(self, message: str, *, guardrail: str, info: Any, output: Any, result: Any = None) -> None:
-        super().__init__(message, guardrail=guardrail, info=info, result=result)
-        self.output = output
-
 
 class ToolGuardrailTripped(GuardrailTripped):
-    """A tool guardrail rejected a call's arguments (`stage="input"`) or its result (`stage="output"`)."""
-
-    def __init__(self, message: str, *, guardrail: str, info: Any, tool_name: str, call_id: str,
-                 arguments: Any, stage: str, tool_result: Any = None, result: Any = None) -> None:
-        super().__init__(message, guardrail=guardrail, info=info, result=result)
-        self.tool_name = tool_name
-        self.call_id = call_id
-        self.arguments = arguments
-        self.stage = stage
-        self.tool_result = tool_result
+    """A tool guardrail rejected a call's arguments (`.stage == "input"`) or its result (`"output"`)."""

@@ -8,14 +8,14 @@ import threading
 from typing import Any, AsyncIterator, Callable, Generator, Iterator
 
 from ._loop import Emit, LoopOptions, ModelCall, Outcome, RunTools, ToolRun, agent_loop
-from .approval import RunState
+from .control.approval import RunState
+from .control.hooks import RunHooks
+from .control.usage import RunLimits
 from .errors import UserError
 from .events import Event
-from .hooks import RunHooks
 from .models.stream import StreamAccumulator
 from .result import RunResult
 from .session import Session
-from .usage import RunLimits
 
 
 class Runner:

@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import UserError
+from ..errors import UserError
 from .usage import RunUsage
 
 VERSION = 1
@@ -88,6 +88,18 @@ class RunState:
                        data["chain"], data["spent"], data["decisions"])
         except (ValueError, KeyError, TypeError) as exc:
             raise UserError(f"Not a saved RunState ({exc}); pass the text of result.state.to_json().") from exc
+
+
+def check_resumable(state: RunState, dialogs: list[dict]) -> None:
+    """Refuse to resume with undecided calls, or a second time on the same session."""
+    undecided = state.undecided()
+    if undecided:
+        raise UserError("Decide every pending call before resuming: "
+                        + ", ".join(f"{p.call_id} ({p.tool_name})" for p in undecided)
+                        + " -- use state.approve(call_id) or state.reject(call_id).")
+    ids = {call["id"] for call in state.message.get("tool_calls") or []}
+    if any(m.get("role") == "tool" and m.get("tool_call_id") in ids for m in dialogs):
+        raise UserError("This RunState was already resumed on this session; each paused run resumes once.")
 
 
 def needs_approval(tool: Any, context: Any, arguments: dict) -> bool:

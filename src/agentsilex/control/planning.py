@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import handoffs, messages, output
+from .. import messages
+from ..errors import ModelBehaviorError, ToolError
+from ..models import resolve_model
+from ..result import FunctionCall
+from . import handoffs, output
 from .approval import PendingApproval, needs_approval, refused, unavailable
-from .errors import ModelBehaviorError, ToolError
-from .models import resolve_model
-from .result import FunctionCall
 
 
 @dataclass

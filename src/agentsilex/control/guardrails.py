@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .errors import InputGuardrailTripped, OutputGuardrailTripped, ToolGuardrailTripped
+from ..errors import InputGuardrailTripped, OutputGuardrailTripped, ToolGuardrailTripped
 
 
 @dataclass(frozen=True)

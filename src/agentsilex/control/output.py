@@ -20,8 +20,8 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from . import messages
-from .errors import UserError
+from .. import messages
+from ..errors import UserError
 
 ANSWER_TOOL = "final_answer"
 MODES = ("native", "tool", "prompted")
@@ -93,7 +93,7 @@ def _supports(model: Any, capability: str) -> bool:
     if declared is not None:
         return bool(declared)
     if type(model).__name__ == "LiteLLMModel":
-        from .models.litellm import load_litellm
+        from ..models.litellm import load_litellm
 
         try:
             return bool(load_litellm().supports_response_schema(model=model.name))

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import UserError
-from .tool import Tool, tool
+from ..errors import MaxAgentDepthExceeded, UserError
+from ..tool import Tool, tool
 
 
 @dataclass
@@ -35,3 +35,11 @@ def agent_as_tool(agent: Any, tool_name: str | None = None, tool_description: st
     base = tool(run_agent, name=name, description=description)
     base.parameters["properties"]["input"]["description"] = "The task or question for the agent."
     return AgentTool(**{f.name: getattr(base, f.name) for f in dataclasses.fields(Tool)}, agent=agent)
+
+
+def check_depth(lineage: list[str], max_agent_depth: int) -> None:
+    """Stop agents-as-tools nesting past the limit with a clear error (not Python's RecursionError)."""
+    if len(lineage) - 1 > max_agent_depth:
+        raise MaxAgentDepthExceeded(
+            f"Agents used as tools nest too deep: {' -> '.join(lineage)} (max_agent_depth={max_agent_depth}). "
+            "Raise Runner(max_agent_depth=...) or stop agents calling each other in a circle.", chain=lineage)

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .errors import HandoffLoopError, UserError
+from ..errors import HandoffLoopError, UserError
 
 PREFIX = "transfer_to_"
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import UsageLimitExceeded, UserError
-from .models import Usage
+from ..errors import UsageLimitExceeded, UserError
+from ..models import Usage
 
 
 @dataclass
@@ -66,7 +66,7 @@ class RunUsage(Usage):
 
 def cost_usd(model: str, input_tokens: int, output_tokens: int) -> float | None:
     """USD price of a request from LiteLLM's bundled price table (None for an unknown model)."""
-    from .models.litellm import load_litellm
+    from ..models.litellm import load_litellm
 
     try:
         prompt, completion = load_litellm().cost_per_token(
