@@ -79,3 +79,23 @@ def test_failing_sub_agent_is_a_tool_error_for_the_caller(mode):
     assert result.final_output == "sorry"
     assert "provider down" in session.dialogs[2]["content"]
     assert result.function_calls[0].error
+
+
+def test_handoff_and_nested_agent_through_litellm_and_http(openai_env, mode):
+    # Both agents use "gpt-4o" on the loopback server, which answers its script in order.
+    openai_env.add_replies([call("ask_helper", input="2+2?"), "4", call("transfer_to_closer"), "The answer is 4."])
+    helper = Agent(name="helper", model="gpt-4o", instructions="Do sums.")
+    closer = Agent(name="closer", model="gpt-4o", instructions="Close politely.")
+    main = Agent(name="main", model="gpt-4o", tools=[helper.as_tool("ask_helper")], handoffs=[closer])
+    session = Session()
+    result, events = run_in_mode(Runner(session), main, "what is 2+2?", mode)
+    assert result.final_output == "The answer is 4." and result.last_agent is closer
+    assert_valid(session.dialogs)
+    assert session.dialogs[2]["content"] == "4"
+    sent = openai_env.requests
+    assert sent[1]["messages"] == [{"role": "system", "content": "Do sums."}, {"role": "user", "content": "2+2?"}]
+    assert sent[3]["messages"][0] == {"role": "system", "content": "Close politely."}
+    assert result.usage.requests == 4
+    if mode in ("stream", "async_stream"):
+        assert any(e.type == "partial_output" and e.agent == "helper" for e in events)
+        assert [e.type for e in events].count("agent_handoff") == 1

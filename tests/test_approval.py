@@ -162,3 +162,16 @@ def test_limits_count_what_was_spent_before_the_pause():
     with pytest.raises(UsageLimitExceeded, match="max_tool_calls=2"):
         runner.run(agent, state)
     assert_valid(session.dialogs)
+
+
+def test_pause_after_a_handoff_resumes_in_the_target_agent(mode):
+    deleted.clear()
+    ops = Agent(name="ops", model=ScriptedModel([call("delete_file", path="x"), "gone"]), tools=[delete_file])
+    front = Agent(name="front", model=ScriptedModel([call("transfer_to_ops")]), handoffs=[ops])
+    session = Session()
+    paused, _ = run_in_mode(Runner(session), front, "delete x", mode)
+    assert paused.last_agent is ops and paused.pending_approvals[0].agent == "ops"
+    state = RunState.from_json(paused.state.to_json()).approve_all()
+    result, _ = run_in_mode(Runner(session), front, state, mode)  # resume from the starting agent
+    assert result.final_output == "gone" and result.last_agent is ops and deleted == ["x"]
+    assert_valid(session.dialogs)

@@ -97,8 +97,7 @@ def check_resumable(state: RunState, dialogs: list[dict]) -> None:
         raise UserError("Decide every pending call before resuming: "
                         + ", ".join(f"{p.call_id} ({p.tool_name})" for p in undecided)
                         + " -- use state.approve(call_id) or state.reject(call_id).")
-    ids = {call["id"] for call in state.message.get("tool_calls") or []}
-    if any(m.get("role") == "tool" and m.get("tool_call_id") in ids for m in dialogs):
+    if state.message in dialogs:  # the waiting step is committed whole when it is resumed
         raise UserError("This RunState was already resumed on this session; each paused run resumes once.")
 
 
