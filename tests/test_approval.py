@@ -175,3 +175,18 @@ def test_pause_after_a_handoff_resumes_in_the_target_agent(mode):
     result, _ = run_in_mode(Runner(session), front, state, mode)  # resume from the starting agent
     assert result.final_output == "gone" and result.last_agent is ops and deleted == ["x"]
     assert_valid(session.dialogs)
+
+
+def test_a_state_edited_after_the_pause_is_refused():
+    model = ScriptedModel([call("delete_file", path="a.txt")])
+    agent = Agent(name="ops", model=model, tools=[delete_file, ls])
+    paused = Runner().run(agent, "go")
+    data = json.loads(paused.state.to_json())
+    data["message"]["tool_calls"][0]["function"]["arguments"] = '{"path": "/"}'
+    state = RunState.from_json(json.dumps(data)).approve("call_1")
+    with pytest.raises(UserError, match="does not match"):
+        Runner().run(agent, state)
+    data = json.loads(paused.state.to_json())
+    data["decisions"] = {"call_1": {"approved": True}, "call_9": {"approved": True}}
+    with pytest.raises(UserError, match="does not match"):
+        Runner().run(agent, RunState.from_json(json.dumps(data)))

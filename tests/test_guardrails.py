@@ -98,3 +98,22 @@ def test_configuration_errors_are_typed():
         Agent(name="a", model=ScriptedModel([]), output_type=3)
     with pytest.raises(UserError, match="handoffs must be Agents"):
         Runner().run(Agent(name="a", model=ScriptedModel([]), handoffs=["b"]), "go")
+
+
+def test_output_guardrail_on_a_final_answer_tool_call(mode):
+    from pydantic import BaseModel
+
+    class Reply(BaseModel):
+        text: str
+
+    def not_rude(context, agent, output):
+        return "rude" if "stupid" in output.text else None
+
+    model = ScriptedModel([call("final_answer", text="stupid question")])
+    model.supports_response_format_with_tools = False
+    session = Session()
+    agent = Agent(name="a", model=model, tools=[read_file], output_type=Reply, output_guardrails=[not_rude])
+    with pytest.raises(OutputGuardrailTripped, match="rude") as caught:
+        run_in_mode(Runner(session), agent, "hi", mode)
+    assert caught.value.output == Reply(text="stupid question")
+    assert session.dialogs == [{"role": "user", "content": "hi"}]

@@ -193,12 +193,8 @@ def _final(run: _Run, message: dict) -> RunResult | None:
         mode = output.mode_for(run.agent, resolve_model(run.agent.model), has_tools)
         run.feedback = [message, messages.user(output.retry_note(problem, mode))]
         return None
-    return _finish(run, [message], value)
-
-
-def _finish(run: _Run, new: list[dict], value: Any) -> RunResult:
     guardrails.check_output(run.agent, run.context, value)
-    _commit(run, new)
+    _commit(run, [message])
     run.result.final_output = value
     return run.result
 
@@ -226,6 +222,8 @@ def _tool_step(run: _Run, message: dict, decisions: dict[str, dict]) -> Generato
         if outcomes[item.call_id].error is None:
             guardrails.check_tool(item.tool, run.context, item.call_id, item.arguments,
                                   result=outcomes[item.call_id].value, after=True)
+    if plan.answer:  # a final_answer tool call: its output is checked before the step is committed
+        guardrails.check_output(run.agent, run.context, plan.answer[0])
     records = [plan.done.get(c["id"]) or planning.record(c, outcomes[c["id"]].value, outcomes[c["id"]].error)
                for c in calls]
     _commit(run, [message] + [messages.tool_result(r.call_id, r.content) for r in records])
@@ -238,7 +236,10 @@ def _tool_step(run: _Run, message: dict, decisions: dict[str, dict]) -> Generato
         planning.raise_first_error(records, {i: o.error for i, o in outcomes.items()}, plan.errors)
     if plan.handoff is not None:
         yield from _hand_off(run, plan.handoff)
-    return _finish(run, [], plan.answer[0]) if plan.answer else None
+    if plan.answer:
+        run.result.final_output = plan.answer[0]
+        return run.result
+    return None
 
 
 def _execute(run: _Run, message: dict, ready: list[ToolRun]) -> Generator[Request, Any, dict[str, Outcome]]:

@@ -97,6 +97,13 @@ def check_resumable(state: RunState, dialogs: list[dict]) -> None:
         raise UserError("Decide every pending call before resuming: "
                         + ", ".join(f"{p.call_id} ({p.tool_name})" for p in undecided)
                         + " -- use state.approve(call_id) or state.reject(call_id).")
+    # Fail closed on a state edited after the pause: decisions only for pending calls, which must show
+    # the human exactly the arguments that will run.
+    sent = {call["id"]: call["function"]["arguments"] for call in state.message.get("tool_calls") or []}
+    pending = {item.call_id: item.arguments for item in state.pending}
+    if set(state.decisions) - set(pending) or any(sent.get(i) != arguments for i, arguments in pending.items()):
+        raise UserError("This RunState does not match the step it paused on (edited after the pause?); "
+                        "it cannot be resumed.")
     if state.message in dialogs:  # the waiting step is committed whole when it is resumed
         raise UserError("This RunState was already resumed on this session; each paused run resumes once.")
 
