@@ -107,3 +107,9 @@ def test_response_format_reaches_the_provider_through_litellm(openai_env, mode):
     sent = openai_env.requests[0]["response_format"]
     assert sent["type"] == "json_schema" and sent["json_schema"]["schema"]["properties"]["celsius"]
     assert json.dumps(sent)
+
+
+def test_output_type_str_is_plain_text():
+    model = ScriptedModel(["just text"])
+    result = Runner().run(Agent(name="s", model=model, output_type=str), "go")
+    assert result.final_output == "just text" and model.requests[0].response_format is None

@@ -74,9 +74,14 @@ def _cached_spec(output_type: Any) -> OutputSpec:
     return OutputSpec(output_type)
 
 
+def structured(agent: Any) -> bool:
+    """Whether the agent wants a validated output (`output_type=str` is the same as none: plain text)."""
+    return agent.output_type is not None and agent.output_type is not str
+
+
 def mode_for(agent: Any, model: Any, has_tools: bool) -> str | None:
-    """Which way this request asks for structured output (None: the agent has no output_type)."""
-    if agent.output_type is None:
+    """Which way this request asks for structured output (None: the agent wants plain text)."""
+    if not structured(agent):
         return None
     spec = spec_for(agent.output_type)
     if spec.mode is not None:
@@ -129,12 +134,12 @@ def _with_system_note(history: list[dict], note: str) -> list[dict]:
 
 
 def is_answer_call(agent: Any, model: Any, name: str) -> bool:
-    return name == ANSWER_TOOL and agent.output_type is not None and mode_for(agent, model, True) == "tool"
+    return name == ANSWER_TOOL and structured(agent) and mode_for(agent, model, True) == "tool"
 
 
 def parse(agent: Any, text: Any) -> tuple[Any, str | None]:
     """(validated output, None), or (None, what to tell the model) when the answer does not validate."""
-    if agent.output_type is None:
+    if not structured(agent):
         return text, None
     if isinstance(text, str):
         fenced = re.fullmatch(r"\s*```(?:json)?\s*(.*?)\s*```\s*", text, re.DOTALL)

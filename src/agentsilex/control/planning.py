@@ -32,29 +32,29 @@ class Plan:
 
 def plan(run: Any, calls: list[dict], decisions: dict[str, dict]) -> Plan:
     """Decide every call of one assistant message (`run` is the loop's _Run)."""
-    found_plan = Plan()
+    decided = Plan()
     for call in calls:
         call_id, name, raw = call["id"], call["function"]["name"], call["function"]["arguments"]
         target = handoffs.find(run.agent, name)
         if target is not None:
-            _plan_handoff(run, found_plan, call, target)
+            _plan_handoff(run, decided, call, target)
         elif output.is_answer_call(run.agent, resolve_model(run.agent.model), name):
-            _plan_answer(run, found_plan, call)
+            _plan_answer(run, decided, call)
         else:
             try:
                 found = run.agent.find_tool(name, run.context)
                 arguments = found.parse_arguments(raw)
             except ToolError as exc:
                 exc.call_id, exc.arguments = call_id, raw
-                found_plan.errors[call_id] = exc
-                found_plan.done[call_id] = answered(call, f"Error: {exc}", failed=True)
+                decided.errors[call_id] = exc
+                decided.done[call_id] = answered(call, f"Error: {exc}", failed=True)
                 continue
-            if _approved(run, found_plan, call, found, arguments, decisions):
-                found_plan.ready.append((call_id, found, arguments))
-    return found_plan
+            if _approved(run, decided, call, found, arguments, decisions):
+                decided.ready.append((call_id, found, arguments))
+    return decided
 
 
-def _approved(run: Any, found_plan: Plan, call: dict, found: Any, arguments: dict,
+def _approved(run: Any, decided: Plan, call: dict, found: Any, arguments: dict,
               decisions: dict[str, dict]) -> bool:
     """Whether the call may run now; otherwise it is refused or left pending. Enforced here, in code."""
     if not needs_approval(found, run.context, arguments):
@@ -63,34 +63,34 @@ def _approved(run: Any, found_plan: Plan, call: dict, found: Any, arguments: dic
     if decision is not None and decision.get("approved") is True:
         return True
     if decision is not None:
-        found_plan.done[call["id"]] = answered(call, refused(found.name, decision.get("reason", "")), failed=True)
+        decided.done[call["id"]] = answered(call, refused(found.name, decision.get("reason", "")), failed=True)
     elif run.depth > 0:
-        found_plan.done[call["id"]] = answered(call, unavailable(found.name), failed=True)
+        decided.done[call["id"]] = answered(call, unavailable(found.name), failed=True)
     else:
-        found_plan.pending.append(PendingApproval(call["id"], found.name, call["function"]["arguments"],
+        decided.pending.append(PendingApproval(call["id"], found.name, call["function"]["arguments"],
                                                   run.agent.name))
     return False
 
 
-def _plan_handoff(run: Any, found_plan: Plan, call: dict, target: handoffs.Handoff) -> None:
-    if found_plan.handoff is not None:  # the first handoff wins; the others are answered, not dropped
-        found_plan.done[call["id"]] = answered(call, handoffs.declined(found_plan.handoff.agent))
+def _plan_handoff(run: Any, decided: Plan, call: dict, target: handoffs.Handoff) -> None:
+    if decided.handoff is not None:  # the first handoff wins; the others are answered, not dropped
+        decided.done[call["id"]] = answered(call, handoffs.declined(decided.handoff.agent))
         return
     handoffs.check_chain(run.chain, target.agent, run.options.max_handoffs)
-    found_plan.handoff = target
-    found_plan.done[call["id"]] = answered(call, handoffs.accepted(target.agent))
+    decided.handoff = target
+    decided.done[call["id"]] = answered(call, handoffs.accepted(target.agent))
 
 
-def _plan_answer(run: Any, found_plan: Plan, call: dict) -> None:
+def _plan_answer(run: Any, decided: Plan, call: dict) -> None:
     value, problem = output.parse(run.agent, call["function"]["arguments"])
     if problem is not None:
         count_output_retry(run, problem)
-        found_plan.done[call["id"]] = answered(call, f"Error: {output.retry_note(problem, 'tool')}", failed=True)
-    elif not found_plan.answer:
-        found_plan.answer.append(value)
-        found_plan.done[call["id"]] = answered(call, "Final answer received.")
+        decided.done[call["id"]] = answered(call, f"Error: {output.retry_note(problem, 'tool')}", failed=True)
+    elif not decided.answer:
+        decided.answer.append(value)
+        decided.done[call["id"]] = answered(call, "Final answer received.")
     else:
-        found_plan.done[call["id"]] = answered(call, "Ignored: a final answer was already given.")
+        decided.done[call["id"]] = answered(call, "Ignored: a final answer was already given.")
 
 
 def count_output_retry(run: Any, problem: str) -> None:
