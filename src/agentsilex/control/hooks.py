@@ -2,6 +2,8 @@
 
 Every method receives the run context and the agent concerned. Hooks run inside the loop, in order, in
 every mode; they are plain functions (do quick work here, or hand slow work to your own thread or queue).
+Run start/end/error fire for the outermost run; an agent used as a tool shows up in the model, tool and
+handoff hooks with its own `agent`.
 """
 
 from __future__ import annotations
