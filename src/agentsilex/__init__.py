@@ -1,8 +1,16 @@
 """agentsilex: a transparent, minimal, hackable LLM agent framework."""
 
 from .agent import Agent
-from .errors import (AgentsilexError, MaxTurnsExceeded, ModelBehaviorError, ModelError, ToolArgumentsError,
-                     ToolError, UnknownToolError, UserError)
+from .control.approval import PendingApproval, RunState
+from .control.guardrails import GuardrailResult
+from .control.handoffs import Handoff, handoff
+from .control.hooks import RunHooks
+from .control.output import OutputSpec
+from .control.usage import RequestUsage, RunLimits, RunUsage
+from .errors import (AgentsilexError, GuardrailTripped, HandoffLoopError, InputGuardrailTripped,
+                     MaxAgentDepthExceeded, MaxTurnsExceeded, ModelBehaviorError, ModelError,
+                     OutputGuardrailTripped, ToolArgumentsError, ToolError, ToolGuardrailTripped,
+                     UnknownToolError, UsageLimitExceeded, UserError)
 from .events import (AgentHandoffEvent, Event, FinalResultEvent, PartialOutputEvent, RawChunkEvent,
                      ToolCallDeltaEvent, ToolCallEvent, ToolResponseEvent)
 from .models import Model, ModelBase, ModelRequest, ModelResponse, ModelSettings, Usage
@@ -20,4 +28,7 @@ __all__ = [
     "AgentHandoffEvent", "FinalResultEvent",
     "AgentsilexError", "UserError", "ModelError", "ModelBehaviorError", "ToolError", "ToolArgumentsError",
     "UnknownToolError", "MaxTurnsExceeded",
+    "handoff", "Handoff", "RunHooks", "RunLimits", "RunUsage", "RequestUsage", "RunState", "PendingApproval",
+    "OutputSpec", "GuardrailResult", "GuardrailTripped", "InputGuardrailTripped", "OutputGuardrailTripped",
+    "ToolGuardrailTripped", "UsageLimitExceeded", "HandoffLoopError", "MaxAgentDepthExceeded",
 ]

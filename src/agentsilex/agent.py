@@ -7,6 +7,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .control.output import spec_for
 from .errors import UnknownToolError, UserError
 from .models import Model, ModelSettings
 from .tool import Tool, as_tool
@@ -21,7 +22,9 @@ class Agent:
     instructions: str | Callable[..., str] = ""
     tools: list[Any] = field(default_factory=list)
     handoffs: list[Any] = field(default_factory=list)
-    output_type: Any = None
+    output_type: Any = None  # e.g. a pydantic model or list[str]: final_output is then validated
+    input_guardrails: list[Callable[..., Any]] = field(default_factory=list)
+    output_guardrails: list[Callable[..., Any]] = field(default_factory=list)
     model_settings: ModelSettings = field(default_factory=ModelSettings)
     _tools_by_name: dict[str, Tool] = field(init=False, repr=False, compare=False)
 
@@ -34,6 +37,11 @@ class Agent:
         if not isinstance(self.model_settings, ModelSettings):
             raise UserError(f"Agent {self.name!r}: model_settings must be a ModelSettings, "
                             f"got {type(self.model_settings).__name__}.")
+        for guardrail in (*self.input_guardrails, *self.output_guardrails):
+            if not callable(guardrail):
+                raise UserError(f"Agent {self.name!r}: guardrails must be functions, got {guardrail!r}.")
+        if self.output_type is not None:
+            spec_for(self.output_type)  # an output type pydantic cannot validate fails here, not mid-run
         self.tools = [as_tool(item) for item in self.tools]
         self._tools_by_name = {}
         for item in self.tools:
@@ -41,6 +49,12 @@ class Agent:
                 raise UserError(f"Agent {self.name!r} has two tools named {item.name!r}; "
                                 "rename one with @tool(name=...).")
             self._tools_by_name[item.name] = item
+
+    def as_tool(self, tool_name: str | None = None, tool_description: str | None = None) -> Tool:
+        """This agent as a tool another agent can call; it runs nested, in the caller's mode and context."""
+        from .control.subagents import agent_as_tool
+
+        return agent_as_tool(self, tool_name, tool_description)
 
     def clone(self, **changes: Any) -> Agent:
         """A copy with some fields changed, e.g. `agent.clone(model="gpt-4o-mini")`."""

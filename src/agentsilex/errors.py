@@ -58,3 +58,56 @@ class MaxTurnsExceeded(AgentsilexError):
 
 class ScriptExhaustedError(AgentsilexError):
     """A scripted test model was asked for more replies than its script holds."""
+
+
+class UsageLimitExceeded(AgentsilexError):
+    """A run hit one of its `RunLimits` (tokens, tool calls, USD); `.result` holds what was done so far."""
+
+    def __init__(self, message: str, *, limit: str, maximum: float, used: float, result: Any = None) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.maximum = maximum
+        self.used = used
+        self.result = result
+
+
+class HandoffLoopError(AgentsilexError):
+    """Handoffs went in a circle (A -> B -> A) or past `max_handoffs`; `.chain` names the agents in order."""
+
+    def __init__(self, message: str, *, chain: list[str], result: Any = None) -> None:
+        super().__init__(message)
+        self.chain = chain
+        self.result = result
+
+
+class MaxAgentDepthExceeded(AgentsilexError):
+    """Agents used as tools nested deeper than `max_agent_depth`; `.chain` names the nested agents."""
+
+    def __init__(self, message: str, *, chain: list[str]) -> None:
+        super().__init__(message)
+        self.chain = chain
+
+
+class GuardrailTripped(AgentsilexError):
+    """A guardrail rejected something: `.guardrail` names it, `.info` is what it reported, `.result` the run so far.
+
+    Output guardrails add `.output`; tool guardrails add `.tool_name`, `.call_id`, `.arguments`, `.stage`
+    ("input" or "output") and `.tool_result`.
+    """
+
+    def __init__(self, message: str, *, guardrail: str, info: Any, result: Any = None, **details: Any) -> None:
+        super().__init__(message)
+        self.guardrail, self.info, self.result = guardrail, info, result
+        self.__dict__.update(details)
+
+
+class InputGuardrailTripped(GuardrailTripped):
+    """An input guardrail rejected the user's prompt (the session keeps the prompt, and nothing after it)."""
+
+
+class OutputGuardrailTripped(GuardrailTripped):
+    """An output guardrail rejected the final output (`.output`); it was not added to the session."""
+
+
+class ToolGuardrailTripped(GuardrailTripped):
+    """A tool guardrail rejected a call's arguments (`.stage == "input"`) or its result (`"output"`)."""

@@ -1,11 +1,11 @@
-"""What a run returns: the final output, the new messages, the tool calls made, usage."""
+"""What a run returns: the final output, the new messages, the tool calls made, usage, pending approvals."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from .models import Usage
+from .control.usage import RunUsage
 
 
 @dataclass
@@ -40,7 +40,10 @@ class RunResult:
     final_output: Any = None
     new_messages: list[dict] = field(default_factory=list)
     function_calls: list[FunctionCall] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
+    usage: RunUsage = field(default_factory=RunUsage)
+    # Set when the run paused for human approval: the waiting calls, and the state to resume from.
+    pending_approvals: list[Any] = field(default_factory=list)
+    state: Any = None
 
     def __repr__(self) -> str:
         return (f"RunResult(final_output={self.final_output!r}, last_agent={self.last_agent.name!r}, "

@@ -8,6 +8,9 @@ import threading
 from typing import Any, AsyncIterator, Callable, Generator, Iterator
 
 from ._loop import Emit, LoopOptions, ModelCall, Outcome, RunTools, ToolRun, agent_loop
+from .control.approval import RunState
+from .control.hooks import RunHooks
+from .control.usage import RunLimits
 from .errors import UserError
 from .events import Event
 from .models.stream import StreamAccumulator
@@ -20,18 +23,24 @@ class Runner:
 
     def __init__(self, session: Any = None, context: Any = None, *, max_turns: int = 10,
                  before_llm_call_callbacks: list[Callable[[Any], Any]] | None = None,
-                 raise_tool_errors: bool = False) -> None:
+                 raise_tool_errors: bool = False, hooks: RunHooks | None = None, limits: RunLimits | None = None,
+                 max_handoffs: int = 10, max_agent_depth: int = 3) -> None:
         if max_turns < 1:
             raise UserError(f"max_turns must be at least 1, got {max_turns}.")
+        if hooks is not None and not isinstance(hooks, RunHooks):
+            raise UserError(f"hooks must be a RunHooks (subclass it), got {type(hooks).__name__}.")
         self.session = session if session is not None else Session()
         # Shared and mutable: tools, turns and sub-agents all see (and may change) the same object.
         self.context = context if context is not None else {}
         self.options = LoopOptions(max_turns=max_turns, raise_tool_errors=raise_tool_errors,
-                                   before_llm_call_callbacks=list(before_llm_call_callbacks or []))
+                                   before_llm_call_callbacks=list(before_llm_call_callbacks or []),
+                                   hooks=hooks or RunHooks(), limits=limits, max_handoffs=max_handoffs,
+                                   max_agent_depth=max_agent_depth)
 
-    def _loop(self, agent: Any, prompt: str) -> Generator:
-        if not isinstance(prompt, str):
-            raise UserError(f"prompt must be a str, got {type(prompt).__name__}.")
+    def _loop(self, agent: Any, prompt: str | RunState) -> Generator:
+        # A RunState (a run paused for approval, with decisions taken) resumes that run.
+        if not isinstance(prompt, (str, RunState)):
+            raise UserError(f"prompt must be a str or a RunState, got {type(prompt).__name__}.")
         return agent_loop(agent, prompt, session=self.session, context=self.context, options=self.options)
 
     def run(self, agent: Any, prompt: str) -> RunResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import re
@@ -28,6 +29,10 @@ class Tool:
     function: Callable[..., Any]
     parameters: dict[str, Any]
     context_param: str | None = None
+    # True, or fn(context, arguments) -> bool deciding per call: the run pauses for a human before it runs.
+    needs_approval: bool | Callable[[Any, dict], bool] = False
+    input_guardrails: list[Callable[..., Any]] = field(default_factory=list)
+    output_guardrails: list[Callable[..., Any]] = field(default_factory=list)
     _arguments_model: type[BaseModel] | None = field(default=None, repr=False)
     _variants: dict[type, Tool] = field(default_factory=dict, repr=False)
 
@@ -72,13 +77,17 @@ class Tool:
         kind = type(context)
         if kind not in self._variants:
             param = _typed_context_param(self.function, kind)
-            self._variants[kind] = self if param is None else _build(
-                self.function, self.name, self.description, context_param=param)
+            self._variants[kind] = self if param is None else dataclasses.replace(
+                _build(self.function, self.name, self.description, context_param=param),
+                needs_approval=self.needs_approval, input_guardrails=self.input_guardrails,
+                output_guardrails=self.output_guardrails)
         return self._variants[kind]
 
 
 def tool(function: Callable[..., Any] | None = None, *, name: str | None = None,
-         description: str | None = None) -> Any:
+         description: str | None = None, needs_approval: bool | Callable[[Any, dict], bool] = False,
+         input_guardrails: list[Callable[..., Any]] | None = None,
+         output_guardrails: list[Callable[..., Any]] | None = None) -> Any:
     """Turn a function into a `Tool`; use bare (`@tool`) or with options (`@tool(name=..., description=...)`)."""
     def wrap(func: Callable[..., Any]) -> Tool:
         if isinstance(func, Tool):
@@ -87,7 +96,16 @@ def tool(function: Callable[..., Any] | None = None, *, name: str | None = None,
             raise UserError(f"@tool needs a function, got {type(func).__name__}.")
         params = inspect.signature(func).parameters
         context_param = "context" if "context" in params else None
-        return _build(func, name, description, context_param=context_param)
+        if not (isinstance(needs_approval, bool) or callable(needs_approval)):
+            raise UserError(f"@tool(needs_approval=...) must be True/False or fn(context, arguments) -> bool, "
+                            f"got {needs_approval!r}.")
+        if not all(callable(g) for g in (*(input_guardrails or []), *(output_guardrails or []))):
+            raise UserError("@tool guardrails must be functions.")
+        built = _build(func, name, description, context_param=context_param)
+        built.needs_approval = needs_approval
+        built.input_guardrails = list(input_guardrails or [])
+        built.output_guardrails = list(output_guardrails or [])
+        return built
 
     return wrap if function is None else wrap(function)
 

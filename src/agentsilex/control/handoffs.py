@@ -1,0 +1,100 @@
+"""Handoffs: an agent offers `transfer_to_<name>` tools; calling one passes the conversation to that agent.
+
+A handoff is a tool whose result is another agent (as in openai/swarm). The loop answers every handoff
+call so the transcript stays valid, runs the target on the same session from the next turn, and stops a
+chain that comes back to an agent it already passed through.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..errors import HandoffLoopError, UserError
+
+PREFIX = "transfer_to_"
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """A handoff target plus options; build it with `handoff(agent, ...)`."""
+
+    agent: Any
+    tool_name: str
+    tool_description: str
+    # fn(messages) -> messages: what history the target sees (the session itself is not changed).
+    input_filter: Callable[[list[dict]], list[dict]] | None = None
+    on_handoff: Callable[[Any], Any] | None = None  # fn(context), called when the handoff happens
+
+    def spec(self) -> dict:
+        return {"type": "function", "function": {"name": self.tool_name, "description": self.tool_description,
+                                                 "parameters": {"type": "object", "properties": {}}}}
+
+
+def handoff(agent: Any, *, tool_name: str | None = None, tool_description: str | None = None,
+            input_filter: Callable[[list[dict]], list[dict]] | None = None,
+            on_handoff: Callable[[Any], Any] | None = None) -> Handoff:
+    """A handoff to `agent` with a custom tool name or description, an input filter or a callback."""
+    if not hasattr(agent, "render_instructions"):
+        raise UserError(f"handoff() needs an Agent, got {agent!r}.")
+    name = tool_name or PREFIX + re.sub(r"[^a-zA-Z0-9_-]", "_", agent.name).lower()
+    description = tool_description or f"Hand the conversation over to the agent {agent.name!r}."
+    return Handoff(agent, name[:64], description, input_filter, on_handoff)
+
+
+def handoffs_of(agent: Any) -> list[Handoff]:
+    """The agent's handoffs as `Handoff`s (read at each use, so `a.handoffs.append(b)` after creation works)."""
+    found = []
+    for item in agent.handoffs:
+        if isinstance(item, Handoff):
+            found.append(item)
+        elif hasattr(item, "render_instructions"):
+            found.append(handoff(item))
+        else:
+            raise UserError(f"Agent {agent.name!r}: handoffs must be Agents or handoff(...) objects, got {item!r}.")
+    return found
+
+
+def find(agent: Any, tool_name: str) -> Handoff | None:
+    return next((h for h in handoffs_of(agent) if h.tool_name == tool_name), None)
+
+
+def check_chain(chain: list[str], target: Any, max_handoffs: int) -> None:
+    """Refuse a handoff that returns to an agent already in this run's chain, or one past the limit."""
+    names = [*chain, target.name]
+    if target.name in chain:
+        raise HandoffLoopError(f"Handoff loop: {' -> '.join(names)}. An agent handed the conversation back to "
+                               "one it already passed through; give the agents clearer instructions about "
+                               "when to hand off.", chain=names)
+    if len(chain) > max_handoffs:
+        raise HandoffLoopError(f"Too many handoffs (max_handoffs={max_handoffs}): {' -> '.join(names)}. Raise "
+                               "Runner(max_handoffs=...) or simplify the chain.", chain=names)
+
+
+def accepted(target: Any) -> str:
+    return f"Transferred to agent {target.name!r}; it answers from now on."
+
+
+def declined(winner: Any) -> str:
+    return (f"Not transferred: only one handoff happens per turn, and the conversation is already going to "
+            f"agent {winner.name!r}.")
+
+
+def without_tool_calls(messages: list[dict]) -> list[dict]:
+    """An input filter: the target sees the conversation without tool calls and tool results."""
+    return [m for m in messages if m.get("role") != "tool" and not m.get("tool_calls")]
+
+
+def find_agent(start: Any, name: str) -> Any:
+    """The agent called `name`, searched from `start` through handoffs (used to resume a saved run)."""
+    seen, todo = set(), [start]
+    while todo:
+        agent = todo.pop(0)
+        if agent.name == name:
+            return agent
+        if id(agent) not in seen:
+            seen.add(id(agent))
+            todo.extend(h.agent for h in handoffs_of(agent))
+    raise UserError(f"Cannot resume: no agent named {name!r} is reachable from {start.name!r} through handoffs. "
+                    "Resume with the same starting agent the run used.")

@@ -1,0 +1,131 @@
+"""Usage per request and per run, USD cost from LiteLLM's price table, and per-run limits (budgets).
+
+LiteLLM is imported only when a cost is asked for or a cost limit is set, never at `import agentsilex`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import UsageLimitExceeded, UserError
+from ..models import Usage
+
+
+@dataclass
+class RequestUsage:
+    """The tokens one model request used, and which agent and model made it."""
+
+    agent: str
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    @property
+    def cost_usd(self) -> float | None:
+        """Price from LiteLLM's table, or None when the model is not in it."""
+        return cost_usd(self.model, self.input_tokens, self.output_tokens)
+
+
+@dataclass
+class RunUsage(Usage):
+    """Totals for a run (`requests`, `input_tokens`, `output_tokens`) plus `per_request` detail."""
+
+    per_request: list[RequestUsage] = field(default_factory=list)
+
+    def add_request(self, usage: Usage, *, agent: str, model: str) -> RequestUsage:
+        entry = RequestUsage(agent, model, usage.input_tokens, usage.output_tokens)
+        self.add(usage)
+        self.per_request.append(entry)
+        return entry
+
+    def merge(self, other: RunUsage) -> None:
+        """Add a sub-run's usage (an agent used as a tool) to this one."""
+        self.add(other)
+        self.per_request.extend(other.per_request)
+
+    @property
+    def cost_usd(self) -> float | None:
+        """Total USD cost of the requests whose model has a known price; None if none has."""
+        costs = [c for c in (r.cost_usd for r in self.per_request) if c is not None]
+        return sum(costs) if costs else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"requests": self.requests, "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
+                "per_request": [vars(r) for r in self.per_request]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunUsage:
+        return cls(data["requests"], data["input_tokens"], data["output_tokens"],
+                   [RequestUsage(**r) for r in data.get("per_request", [])])
+
+
+def cost_usd(model: str, input_tokens: int, output_tokens: int) -> float | None:
+    """USD price of a request from LiteLLM's bundled price table (None for an unknown model)."""
+    from ..models.litellm import load_litellm
+
+    try:
+        prompt, completion = load_litellm().cost_per_token(
+            model=model, prompt_tokens=input_tokens, completion_tokens=output_tokens)
+    except Exception:  # litellm raises for models missing from its table
+        return None
+    return float(prompt) + float(completion)
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """Per-run budgets for `Runner(limits=...)`; a limit that is hit raises `UsageLimitExceeded`."""
+
+    max_total_tokens: int | None = None
+    max_tool_calls: int | None = None
+    max_cost_usd: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_total_tokens", "max_tool_calls", "max_cost_usd"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, (int, float)) or value < 0):
+                raise UserError(f"RunLimits.{name} must be a non-negative number or None, got {value!r}.")
+
+
+class Budget:
+    """Running totals of one run, shared with its nested agents, checked against the limits."""
+
+    def __init__(self, limits: RunLimits | None) -> None:
+        self.limits = limits or RunLimits()
+        self.tokens = 0
+        self.tool_calls = 0
+        self.cost = 0.0
+
+    def spent(self) -> dict[str, float]:
+        return {"tokens": self.tokens, "tool_calls": self.tool_calls, "cost": self.cost}
+
+    def restore(self, spent: dict[str, float]) -> None:
+        self.tokens, self.tool_calls, self.cost = spent["tokens"], spent["tool_calls"], spent["cost"]
+
+    def charge_request(self, entry: RequestUsage) -> None:
+        """Count a model request; raise if it took the run over its token or cost limit."""
+        self.tokens += entry.total_tokens
+        _check("max_total_tokens", self.limits.max_total_tokens, self.tokens, "tokens")
+        if self.limits.max_cost_usd is not None:
+            cost = entry.cost_usd
+            if cost is None:
+                raise UserError(f"A cost limit is set but LiteLLM has no price for model {entry.model!r}; "
+                                "register one with litellm.register_model(...) or drop max_cost_usd.")
+            self.cost += cost
+            _check("max_cost_usd", self.limits.max_cost_usd, self.cost, "USD")
+
+    def charge_tool_calls(self, count: int) -> None:
+        """Count tool calls about to run; raise (before they run) if they would exceed the limit."""
+        _check("max_tool_calls", self.limits.max_tool_calls, self.tool_calls + count, "tool calls")
+        self.tool_calls += count
+
+
+def _check(name: str, maximum: float | None, used: float, unit: str) -> None:
+    if maximum is not None and used > maximum:
+        raise UsageLimitExceeded(
+            f"The run exceeded RunLimits({name}={maximum}): {used:g} {unit} used. Raise the limit or simplify "
+            "the task; the partial result is on .result.", limit=name, maximum=maximum, used=used)
