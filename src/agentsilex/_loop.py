@@ -14,6 +14,7 @@ from typing import Any, Callable, Generator
 from . import messages
 from .errors import MaxTurnsExceeded, ToolError
 from .events import Event, FinalResultEvent, ToolCallEvent, ToolResponseEvent
+from .memory import prepare_history
 from .models import Model, ModelRequest, resolve_model
 from .result import FunctionCall, RunResult
 from .tool import Tool
@@ -70,6 +71,7 @@ class LoopOptions:
     max_turns: int = 10
     raise_tool_errors: bool = False
     before_llm_call_callbacks: list[Callable[[Any], Any]] = field(default_factory=list)
+    memory: list[Callable[[list[dict], Any], list[dict]]] = field(default_factory=list)  # see memory.py
 
 
 Request = ModelCall | RunTools | Emit
@@ -100,7 +102,7 @@ def _model_call(agent: Any, session: Any, context: Any, options: LoopOptions) ->
         callback(session)
     instructions = agent.render_instructions(context)
     history = [messages.system(instructions)] if instructions else []
-    history.extend(session.get_dialogs())
+    history.extend(prepare_history(session, options.memory))  # repaired copy, through the memory strategies
     request = ModelRequest(history, agent.tool_specs(context), agent.model_settings)
     return ModelCall(resolve_model(agent.model), request, agent)
 

@@ -13,6 +13,7 @@ from .events import Event
 from .models.stream import StreamAccumulator
 from .result import RunResult
 from .session import Session
+from .stores.locking import hold_writer_lock
 
 
 class Runner:
@@ -20,19 +21,21 @@ class Runner:
 
     def __init__(self, session: Any = None, context: Any = None, *, max_turns: int = 10,
                  before_llm_call_callbacks: list[Callable[[Any], Any]] | None = None,
-                 raise_tool_errors: bool = False) -> None:
+                 raise_tool_errors: bool = False, memory: Any = None) -> None:
         if max_turns < 1:
             raise UserError(f"max_turns must be at least 1, got {max_turns}.")
         self.session = session if session is not None else Session()
         # Shared and mutable: tools, turns and sub-agents all see (and may change) the same object.
         self.context = context if context is not None else {}
         self.options = LoopOptions(max_turns=max_turns, raise_tool_errors=raise_tool_errors,
-                                   before_llm_call_callbacks=list(before_llm_call_callbacks or []))
+                                   before_llm_call_callbacks=list(before_llm_call_callbacks or []),
+                                   memory=[memory] if callable(memory) else list(memory or []))
 
     def _loop(self, agent: Any, prompt: str) -> Generator:
         if not isinstance(prompt, str):
             raise UserError(f"prompt must be a str, got {type(prompt).__name__}.")
-        return agent_loop(agent, prompt, session=self.session, context=self.context, options=self.options)
+        loop = agent_loop(agent, prompt, session=self.session, context=self.context, options=self.options)
+        return hold_writer_lock(self.session, loop)  # one run at a time per session (stores/locking.py)
 
     def run(self, agent: Any, prompt: str) -> RunResult:
         """Run to the final answer and return the result."""

@@ -1,0 +1,197 @@
+"""`SQLAlchemySession`: sessions in any SQL database SQLAlchemy speaks; tested on PostgreSQL, for many machines.
+Needs `pip install agentsilex[sql]` (SQLAlchemy and psycopg).
+
+    session = SQLAlchemySession("chat-42", url="postgresql+psycopg://user:pw@db/agents")
+
+On PostgreSQL the writer lock is an advisory lock held on its own connection, so the database drops it
+when a crashed process's connection goes. Other databases use a lease row in `agentsilex_locks`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from typing import Any, Callable
+
+from ..errors import UserError
+from . import codec
+from .base import DEFAULT_LOCK_TIMEOUT, PersistentSession, _check_id
+from .locking import poll
+
+_engines: dict[str, Any] = {}
+
+
+class SQLAlchemySession(PersistentSession):
+    """A session in a SQL database. Pass `url=` or a ready `engine=`; tables are created if missing."""
+
+    def __init__(self, session_id: str, *, url: str | None = None, engine: Any = None,
+                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT, lock_lease: float = 120.0,
+                 _tables: Any = None) -> None:
+        if (url is None) == (engine is None):
+            raise UserError("SQLAlchemySession needs exactly one of url= or engine=.")
+        self.session_id = _check_id(session_id)
+        self.lock_timeout = lock_timeout
+        self.lock_lease = lock_lease  # only for databases without advisory locks
+        self.engine = engine if engine is not None else _engine(url)
+        self._t = _tables or _Tables(self.engine)
+
+    def _load(self) -> list[dict]:
+        m = self._t.messages
+        query = _sa().select(m.c.seq, m.c.version, m.c.data).where(m.c.session_id == self.session_id) \
+            .order_by(m.c.seq)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return self._decode_rows([tuple(row) for row in rows])
+
+    def _count(self) -> int:
+        sa, m = _sa(), self._t.messages
+        with self.engine.connect() as connection:
+            return connection.execute(sa.select(sa.func.count()).where(m.c.session_id == self.session_id)).scalar_one()
+
+    def _append(self, texts: list[str]) -> None:
+        sa, m = _sa(), self._t.messages
+        with self.engine.begin() as connection:
+            last = connection.execute(sa.select(sa.func.max(m.c.seq)).where(m.c.session_id == self.session_id)) \
+                .scalar_one()
+            start = -1 if last is None else last
+            connection.execute(m.insert(), [self._row(start + 1 + i, text) for i, text in enumerate(texts)])
+
+    def _row(self, seq: int, text: str) -> dict:
+        return {"session_id": self.session_id, "seq": seq, "version": codec.SCHEMA_VERSION, "data": text}
+
+    def _truncate(self, keep: int) -> None:
+        sa, m = _sa(), self._t.messages
+        mine = m.c.session_id == self.session_id
+        with self.engine.begin() as connection:
+            first = connection.execute(sa.select(m.c.seq).where(mine).order_by(m.c.seq).offset(keep).limit(1)) \
+                .scalar_one_or_none()
+            if first is not None:
+                connection.execute(m.delete().where(mine, m.c.seq >= first))
+
+    def _replace(self, texts: list[str]) -> None:
+        m = self._t.messages
+        with self.engine.begin() as connection:
+            connection.execute(m.delete().where(m.c.session_id == self.session_id))
+            if texts:
+                connection.execute(m.insert(), [self._row(i, text) for i, text in enumerate(texts)])
+
+    def _clear(self) -> None:
+        with self.engine.begin() as connection:
+            for table in (self._t.messages, self._t.state):
+                connection.execute(table.delete().where(table.c.session_id == self.session_id))
+
+    def _ids(self) -> list[str]:
+        sa = _sa()
+        query = sa.union(sa.select(self._t.messages.c.session_id), sa.select(self._t.state.c.session_id))
+        with self.engine.connect() as connection:
+            return [row[0] for row in connection.execute(query)]
+
+    def _sibling(self, session_id: str) -> SQLAlchemySession:
+        return SQLAlchemySession(session_id, engine=self.engine, lock_timeout=self.lock_timeout,
+                                 lock_lease=self.lock_lease, _tables=self._t)
+
+    def _get_state(self, key: str) -> str | None:
+        s = self._t.state
+        query = _sa().select(s.c.value).where(s.c.session_id == self.session_id, s.c.key == key)
+        with self.engine.connect() as connection:
+            return connection.execute(query).scalar_one_or_none()
+
+    def _set_state(self, key: str, text: str | None) -> None:
+        s = self._t.state
+        with self.engine.begin() as connection:
+            connection.execute(s.delete().where(s.c.session_id == self.session_id, s.c.key == key))
+            if text is not None:
+                connection.execute(s.insert(), [{"session_id": self.session_id, "key": key, "value": text}])
+
+    def _state_items(self) -> list[tuple[str, Any]]:
+        s = self._t.state
+        with self.engine.connect() as connection:
+            keys = connection.execute(_sa().select(s.c.key).where(s.c.session_id == self.session_id)).scalars().all()
+        return [(key, self.get_state(key)) for key in keys]
+
+    def _acquire(self, timeout: float) -> Callable[[], None]:
+        if self.engine.dialect.name == "postgresql":
+            return self._advisory_lock(timeout)
+        return self._lease_lock(timeout)
+
+    def _advisory_lock(self, timeout: float) -> Callable[[], None]:
+        sa = _sa()
+        digest = hashlib.sha256(f"agentsilex:{self.session_id}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        connection = self.engine.connect()
+        try_lock = sa.text("SELECT pg_try_advisory_lock(:key)")
+        try:
+            poll(lambda: bool(connection.execute(try_lock, {"key": key}).scalar()), timeout, self.session_id)
+            connection.commit()
+        except BaseException:
+            connection.close()
+            raise
+
+        def release() -> None:
+            try:
+                connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                connection.commit()
+            finally:
+                connection.close()
+        return release
+
+    def _lease_lock(self, timeout: float) -> Callable[[], None]:
+        sa, locks, owner = _sa(), self._t.locks, uuid.uuid4().hex
+
+        def try_once() -> bool:
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(locks.delete().where(locks.c.session_id == self.session_id,
+                                                            locks.c.expires_at < time.time()))
+                    connection.execute(locks.insert(), [{"session_id": self.session_id, "owner": owner,
+                                                         "expires_at": time.time() + self.lock_lease}])
+                return True
+            except sa.exc.IntegrityError:
+                return False
+
+        poll(try_once, timeout, self.session_id)
+
+        def release() -> None:
+            with self.engine.begin() as connection:
+                connection.execute(locks.delete().where(locks.c.session_id == self.session_id, locks.c.owner == owner))
+        return release
+
+
+class _Tables:
+    def __init__(self, engine: Any) -> None:
+        sa = _sa()
+        metadata = sa.MetaData()
+        self.messages = sa.Table(
+            "agentsilex_messages", metadata,
+            sa.Column("session_id", sa.String(255), primary_key=True),
+            sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+            sa.Column("version", sa.Integer, nullable=False),
+            sa.Column("data", sa.Text, nullable=False))  # TEXT, not JSONB: JSONB rejects escaped lone surrogates
+        self.state = sa.Table(
+            "agentsilex_state", metadata,
+            sa.Column("session_id", sa.String(255), primary_key=True),
+            sa.Column("key", sa.String(255), primary_key=True),
+            sa.Column("value", sa.Text, nullable=False))
+        self.locks = sa.Table(
+            "agentsilex_locks", metadata,
+            sa.Column("session_id", sa.String(255), primary_key=True),
+            sa.Column("owner", sa.String(64), nullable=False),
+            sa.Column("expires_at", sa.Float, nullable=False))
+        metadata.create_all(engine)
+
+
+def _engine(url: str) -> Any:
+    # One engine (and connection pool) per URL in a process, however many session objects use it.
+    if url not in _engines:
+        _engines[url] = _sa().create_engine(url, pool_pre_ping=True)
+    return _engines[url]
+
+
+def _sa() -> Any:
+    try:
+        import sqlalchemy
+    except ImportError:
+        raise UserError("SQLAlchemySession needs SQLAlchemy: pip install 'agentsilex[sql]' (adds psycopg for "
+                        "PostgreSQL).") from None
+    return sqlalchemy
