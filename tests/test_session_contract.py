@@ -197,3 +197,26 @@ def test_bad_session_ids_are_refused(tmp_path):
     for bad in ["", 7, "a\nb", "\ud800"]:
         with pytest.raises(UserError, match="session id"):
             SQLiteSession(bad, tmp_path / "x.db")
+
+
+@pytest.mark.parametrize("kind", PERSISTENT)
+def test_loads_see_every_change_made_through_another_handle(store_factory, kind):
+    """Each handle reads only rows appended since its last load; rewrites elsewhere must still show."""
+    reader, writer = store_factory("s1"), store_factory("s1")
+    writer.add_new_messages(history(2))
+    assert reader.get_dialogs() == history(2)
+    writer.add_new_messages(tool_turn(5))
+    assert reader.get_dialogs() == history(2) + tool_turn(5)  # an append: read incrementally
+    writer.pop_turn()
+    writer.add_new_messages(tool_turn(6))  # same length as before, different content
+    assert reader.get_dialogs() == history(2) + tool_turn(6)
+    writer.dialogs = tool_turn(7)
+    assert reader.get_dialogs() == tool_turn(7)
+    writer.clean()
+    assert reader.get_dialogs() == []
+    writer.add_new_messages(tool_turn(8))
+    assert reader.get_dialogs() == tool_turn(8) and reader.rewind(1) == tool_turn(8)
+    assert writer.get_dialogs() == [] and reader.get_dialogs() == []
+    loaded = reader.get_dialogs()
+    loaded.append({"role": "user", "content": "local only"})  # the returned list is the caller's own
+    assert reader.get_dialogs() == []

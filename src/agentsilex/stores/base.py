@@ -111,6 +111,23 @@ class PersistentSession(ABC):
         """Store a JSON value with the session; None deletes it."""
         self._set_state(key, None if value is None else json.dumps(value, ensure_ascii=True))
 
+    # -- loading: only what was appended since the last load ------------------------------------------
+    def _load(self) -> list[dict]:
+        """The history, reading only rows appended since this object's last load, so loads stay cheap.
+
+        Appends only add rows after the last one; anything else (truncate, replace, clear) bumps the
+        session's revision, which makes the next load read everything again. Messages are shared with this
+        cache: treat them as read-only (copy one before changing it), as with the in-memory Session.
+        """
+        cache: _Cache | None = self.__dict__.get("_cache")
+        rev, after, messages, last = self._read_since(cache.rev if cache else None, cache.last if cache else -1)
+        if cache is None or after == -1:
+            cache = self.__dict__["_cache"] = _Cache(rev, -1, messages)
+        else:
+            cache.messages.extend(messages)
+        cache.rev, cache.last = rev, max(last, after)
+        return list(cache.messages)
+
     # -- one writer at a time --------------------------------------------------------------------------
     def acquire_writer(self, timeout: float) -> Callable[[], None]:
         """Take this session's writer lock, waiting up to `timeout` s; return the function that releases it."""
@@ -126,9 +143,33 @@ class PersistentSession(ABC):
         """(row id, version, text) rows to messages; a bad row raises SessionCorruptedError."""
         return [codec.decode(text, version, session_id=self.session_id, row=row) for row, version, text in rows]
 
+    def _decode_fast(self, joined: str | None, count: int, versions_ok: bool,
+                     rows: Callable[[], list[tuple[Any, Any, Any]]]) -> list[dict]:
+        """Decode `count` rows joined by commas with one json.loads (several times faster than one per row).
+
+        Any doubt -- a bad version, invalid JSON, a count or shape mismatch -- goes the row-by-row way,
+        which names the bad row, so the fast path never hides a corrupted row.
+        """
+        if not count:
+            return []
+        if versions_ok and joined is not None:
+            try:
+                messages = json.loads(f"[{joined}]")
+            except ValueError:
+                messages = None
+            if isinstance(messages, list) and len(messages) == count and \
+                    all(type(m) is dict and type(m.get("role")) is str for m in messages):
+                return messages
+        return self._decode_rows(rows())
+
     # -- primitives a store implements -----------------------------------------------------------------
     @abstractmethod
-    def _load(self) -> list[dict]: ...
+    def _read_since(self, rev: int | None, after: int) -> tuple[int, int, list[dict], int]:
+        """In one consistent read: (revision, after, messages after row `after`, last row).
+
+        If the stored revision is not `rev`, read every message and return after = -1. Rows are numbered
+        upward from 0 as they are appended; -1 means "before the first row".
+        """
 
     @abstractmethod
     def _count(self) -> int: ...
@@ -166,6 +207,11 @@ class PersistentSession(ABC):
 
     @abstractmethod
     def _acquire(self, timeout: float) -> Callable[[], None]: ...
+
+
+class _Cache:
+    def __init__(self, rev: int, last: int, messages: list[dict]) -> None:
+        self.rev, self.last, self.messages = rev, last, messages
 
 
 def _check_id(session_id: Any) -> str:

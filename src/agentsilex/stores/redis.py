@@ -36,15 +36,26 @@ class RedisSession(PersistentSession):
         self._key = f"{prefix}:{session_id}"
         self._token: str | None = None
 
-    def _rows(self) -> list[tuple[int, Any, Any]]:
-        rows = []
-        for index, raw in enumerate(self._client.lrange(self._key + ":messages", 0, -1)):
-            version, _, text = raw.partition(b"|")
-            rows.append((index, int(version) if version.isdigit() else version, text))
-        return rows
+    def _read_since(self, rev: int | None, after: int) -> tuple[int, int, list[dict], int]:
+        current, raws = self._read(after)
+        if current != rev and after != -1:  # rewritten since: read it all
+            after = -1
+            current, raws = self._read(after)
+        head = f"{codec.SCHEMA_VERSION}|".encode()
+        ok = all(raw.startswith(head) for raw in raws)
+        try:
+            joined = b",".join(raw[len(head):] for raw in raws).decode("utf-8") if ok else None
+        except UnicodeDecodeError:
+            joined = None
+        messages = self._decode_fast(joined, len(raws), ok, lambda: _rows(raws, after + 1))
+        return current, after, messages, after + len(raws) if raws else -1
 
-    def _load(self) -> list[dict]:
-        return self._decode_rows(self._rows())
+    def _read(self, after: int) -> tuple[int, list[bytes]]:
+        pipe = self._client.pipeline(transaction=True)  # MULTI/EXEC: the revision and the rows agree
+        pipe.get(self._key + ":rev")
+        pipe.lrange(self._key + ":messages", after + 1, -1)
+        rev, raws = pipe.execute()
+        return int(rev or 0), raws
 
     def _count(self) -> int:
         return self._client.llen(self._key + ":messages")
@@ -58,14 +69,18 @@ class RedisSession(PersistentSession):
         pipe.execute()
 
     def _truncate(self, keep: int) -> None:
+        pipe = self._client.pipeline(transaction=True)
         if keep == 0:
-            self._client.delete(self._key + ":messages")
+            pipe.delete(self._key + ":messages")
         else:
-            self._client.ltrim(self._key + ":messages", 0, keep - 1)
+            pipe.ltrim(self._key + ":messages", 0, keep - 1)
+        pipe.incr(self._key + ":rev")  # every change but an append bumps the revision (see PersistentSession._load)
+        pipe.execute()
 
     def _replace(self, texts: list[str]) -> None:
         pipe = self._client.pipeline(transaction=True)
         pipe.delete(self._key + ":messages")
+        pipe.incr(self._key + ":rev")
         if texts:
             pipe.rpush(self._key + ":messages", *[_row(text) for text in texts])
             pipe.sadd(f"{self.prefix}:sessions", self.session_id)
@@ -74,6 +89,7 @@ class RedisSession(PersistentSession):
     def _clear(self) -> None:
         pipe = self._client.pipeline(transaction=True)
         pipe.delete(self._key + ":messages", self._key + ":state")
+        pipe.incr(self._key + ":rev")  # never reset: a stale cache must not match again
         pipe.srem(f"{self.prefix}:sessions", self.session_id)
         pipe.execute()
 
@@ -111,6 +127,14 @@ class RedisSession(PersistentSession):
             self._token = None
             self._client.eval(_RELEASE, 1, lock_key, token)
         return release
+
+
+def _rows(raws: list[bytes], first: int) -> list[tuple[int, Any, Any]]:
+    rows = []
+    for index, raw in enumerate(raws, first):
+        version, _, text = raw.partition(b"|")
+        rows.append((index, int(version) if version.isdigit() else version, text))
+    return rows
 
 
 def _row(text: str) -> bytes:

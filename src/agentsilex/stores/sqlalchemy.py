@@ -36,13 +36,26 @@ class SQLAlchemySession(PersistentSession):
         self.engine = engine if engine is not None else _engine(url)
         self._t = _tables or _Tables(self.engine)
 
-    def _load(self) -> list[dict]:
-        m = self._t.messages
-        query = _sa().select(m.c.seq, m.c.version, m.c.data).where(m.c.session_id == self.session_id) \
-            .order_by(m.c.seq)
-        with self.engine.connect() as connection:
-            rows = connection.execute(query).all()
-        return self._decode_rows([tuple(row) for row in rows])
+    def _read_since(self, rev: int | None, after: int) -> tuple[int, int, list[dict], int]:
+        sa, m, r = _sa(), self._t.messages, self._t.revisions
+        # One snapshot for the revision and the rows (PostgreSQL reads committed per statement by default).
+        options = {"isolation_level": "REPEATABLE READ"} if self.engine.dialect.name in ("postgresql", "mysql") else {}
+        with self.engine.connect().execution_options(**options) as connection, connection.begin():
+            current = connection.execute(sa.select(r.c.rev).where(r.c.session_id == self.session_id)).scalar() or 0
+            after = after if current == rev else -1
+            query = sa.select(m.c.seq, m.c.version, m.c.data).where(m.c.session_id == self.session_id,
+                                                                   m.c.seq > after).order_by(m.c.seq)
+            rows = [tuple(row) for row in connection.execute(query)]
+        ok = all(row[1] == codec.SCHEMA_VERSION and isinstance(row[2], str) for row in rows)
+        messages = self._decode_fast(",".join(row[2] for row in rows) if ok else None, len(rows), ok, lambda: rows)
+        return current, after, messages, rows[-1][0] if rows else -1
+
+    def _bump(self, connection: Any) -> None:
+        """Every change but an append bumps the revision (see PersistentSession._load); never reset."""
+        r = self._t.revisions
+        changed = connection.execute(r.update().where(r.c.session_id == self.session_id).values(rev=r.c.rev + 1))
+        if not changed.rowcount:
+            connection.execute(r.insert(), [{"session_id": self.session_id, "rev": 1}])
 
     def _count(self) -> int:
         sa, m = _sa(), self._t.messages
@@ -68,11 +81,13 @@ class SQLAlchemySession(PersistentSession):
                 .scalar_one_or_none()
             if first is not None:
                 connection.execute(m.delete().where(mine, m.c.seq >= first))
+                self._bump(connection)
 
     def _replace(self, texts: list[str]) -> None:
         m = self._t.messages
         with self.engine.begin() as connection:
             connection.execute(m.delete().where(m.c.session_id == self.session_id))
+            self._bump(connection)
             if texts:
                 connection.execute(m.insert(), [self._row(i, text) for i, text in enumerate(texts)])
 
@@ -80,6 +95,7 @@ class SQLAlchemySession(PersistentSession):
         with self.engine.begin() as connection:
             for table in (self._t.messages, self._t.state):
                 connection.execute(table.delete().where(table.c.session_id == self.session_id))
+            self._bump(connection)
 
     def _ids(self) -> list[str]:
         sa = _sa()
@@ -173,6 +189,10 @@ class _Tables:
             sa.Column("session_id", sa.String(255), primary_key=True),
             sa.Column("key", sa.String(255), primary_key=True),
             sa.Column("value", sa.Text, nullable=False))
+        self.revisions = sa.Table(
+            "agentsilex_revisions", metadata,
+            sa.Column("session_id", sa.String(255), primary_key=True),
+            sa.Column("rev", sa.BigInteger, nullable=False))
         self.locks = sa.Table(
             "agentsilex_locks", metadata,
             sa.Column("session_id", sa.String(255), primary_key=True),

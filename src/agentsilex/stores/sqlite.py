@@ -24,7 +24,12 @@ CREATE TABLE IF NOT EXISTS agentsilex_messages (
 CREATE TABLE IF NOT EXISTS agentsilex_state (
     session_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
     PRIMARY KEY (session_id, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS agentsilex_revisions (
+    session_id TEXT NOT NULL PRIMARY KEY, rev INTEGER NOT NULL) WITHOUT ROWID;
 """
+
+_BUMP = ("INSERT INTO agentsilex_revisions VALUES (?, 1) "
+         "ON CONFLICT(session_id) DO UPDATE SET rev = rev + 1")
 
 
 class _Database:
@@ -68,10 +73,36 @@ class SQLiteSession(PersistentSession):
         """Close the connection (shared with sessions forked from this one)."""
         self._db.connection.close()
 
-    def _load(self) -> list[dict]:
-        rows = self._db.read("SELECT seq, version, data FROM agentsilex_messages WHERE session_id = ? ORDER BY seq",
-                             (self.session_id,))
-        return self._decode_rows(rows)
+    def _read_since(self, rev: int | None, after: int) -> tuple[int, int, list[dict], int]:
+        with self._db.lock:
+            connection = self._db.connection
+            connection.execute("BEGIN")  # one snapshot for the revision and the rows
+            try:
+                current = self._revision(connection)
+                after = after if current == rev else -1
+                messages, last = self._read_after(connection, after)
+            finally:
+                connection.execute("COMMIT")
+        return current, after, messages, last
+
+    def _revision(self, connection: sqlite3.Connection) -> int:
+        row = connection.execute("SELECT rev FROM agentsilex_revisions WHERE session_id = ?",
+                                 (self.session_id,)).fetchone()
+        return row[0] if row else 0
+
+    def _read_after(self, connection: sqlite3.Connection, after: int) -> tuple[list[dict], int]:
+        # One row back: the messages joined in order, plus the checks that make one json.loads safe
+        # (json_valid per row: a damaged row can never merge with its neighbour into valid JSON).
+        where = "session_id = ? AND seq > ?"
+        joined, count, low, high, valid, last = connection.execute(
+            "SELECT group_concat(data, ','), count(*), min(version), max(version), sum(json_valid(data)), max(seq) "
+            f"FROM (SELECT data, version, seq FROM agentsilex_messages WHERE {where} ORDER BY seq)",
+            (self.session_id, after)).fetchone()
+        ok = low == high == codec.SCHEMA_VERSION and valid == count
+        messages = self._decode_fast(joined, count, ok, lambda: connection.execute(
+            f"SELECT seq, version, data FROM agentsilex_messages WHERE {where} ORDER BY seq",
+            (self.session_id, after)).fetchall())
+        return messages, -1 if last is None else last
 
     def _count(self) -> int:
         return self._db.read("SELECT count(*) FROM agentsilex_messages WHERE session_id = ?", (self.session_id,))[0][0]
@@ -93,11 +124,13 @@ class SQLiteSession(PersistentSession):
             if row is not None:
                 connection.execute("DELETE FROM agentsilex_messages WHERE session_id = ? AND seq >= ?",
                                    (self.session_id, row[0]))
+                connection.execute(_BUMP, (self.session_id,))
         self._db.write(steps)
 
     def _replace(self, texts: list[str]) -> None:
         def steps(connection: sqlite3.Connection) -> None:
             connection.execute("DELETE FROM agentsilex_messages WHERE session_id = ?", (self.session_id,))
+            connection.execute(_BUMP, (self.session_id,))
             connection.executemany("INSERT INTO agentsilex_messages VALUES (?, ?, ?, ?)",
                                    [(self.session_id, i, codec.SCHEMA_VERSION, text) for i, text in enumerate(texts)])
         self._db.write(steps)
@@ -106,6 +139,7 @@ class SQLiteSession(PersistentSession):
         def steps(connection: sqlite3.Connection) -> None:
             connection.execute("DELETE FROM agentsilex_messages WHERE session_id = ?", (self.session_id,))
             connection.execute("DELETE FROM agentsilex_state WHERE session_id = ?", (self.session_id,))
+            connection.execute(_BUMP, (self.session_id,))  # never reset: a stale cache must not match again
         self._db.write(steps)
 
     def _ids(self) -> list[str]:
