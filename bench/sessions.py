@@ -5,7 +5,8 @@
     .venv/bin/python bench/sessions.py --turns 10 1000 10000 --repeat 20 --chat
 
 A turn is four messages, as a tool-using agent writes them: the user message, the assistant's tool call,
-the tool result, the final answer (~460 bytes of JSON); with --chat, two (the user message, the answer). Times are the median of --repeat runs.
+the tool result, the final answer (~460 bytes of JSON); with --chat, two (the user message, the answer).
+Times are the median of --repeat runs.
 "load" is `get_dialogs()` on the session object that did the appends (what the Runner does before each
 model call); "cold load" is the first `get_dialogs()` on a new session object, as in a new process.
 """

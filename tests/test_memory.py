@@ -220,7 +220,8 @@ def test_keep_most_recent_2_turns_callback_edits_the_session_and_keeps_pairs(sto
         """Look."""
         return "seen"
 
-    runner = Runner(session, before_llm_call_callbacks=[keep_most_recent_2_turns, lambda s: seen.append(len(s.dialogs))])
+    callbacks = [keep_most_recent_2_turns, lambda s: seen.append(len(s.dialogs))]
+    runner = Runner(session, before_llm_call_callbacks=callbacks)
     runner.run(Agent(name="a", model=model, tools=[look]), "go")
     assert seen == [5 + 1, 5 + 1 + 2]  # the older turns were dropped from the session before the first call
     assert pairs_intact(session.dialogs) and len(turn_starts(session.dialogs)) == 2

@@ -52,7 +52,8 @@ def test_second_run_waits_for_the_first_and_never_interleaves(store_factory, kin
     started, release = threading.Event(), threading.Event()
     first = store_factory("s1")
     first.lock_timeout = 5
-    agent_one = Agent(name="one", model=ScriptedModel([call("slow"), "first done"]), tools=[blocking_tool(started, release)])
+    agent_one = Agent(name="one", model=ScriptedModel([call("slow"), "first done"]),
+                      tools=[blocking_tool(started, release)])
     agent_two = Agent(name="two", model=ScriptedModel(["second done"]))
     one, two = {}, {}
     thread_one = run_in_thread(Runner(first), agent_one, "first", one)
