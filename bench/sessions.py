@@ -7,8 +7,9 @@
 A turn is four messages, as a tool-using agent writes them: the user message, the assistant's tool call,
 the tool result, the final answer (~460 bytes of JSON); with --chat, two (the user message, the answer).
 Times are the median of --repeat runs.
-"load" is `get_dialogs()` on the session object that did the appends (what the Runner does before each
-model call); "cold load" is the first `get_dialogs()` on a new session object, as in a new process.
+"load" is `get_dialogs()` in the process that did the appends (what the Runner does before each model call;
+in one process, SQLite session objects on one file share their cache); "cold load" is the first
+`get_dialogs()` with a new connection and nothing loaded yet, as in a new process.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from agentsilex import Session  # noqa: E402
 from agentsilex.stores import RedisSession, SQLAlchemySession, SQLiteSession  # noqa: E402
+from agentsilex.stores.sqlite import _Database  # noqa: E402
 
 REDIS_URL = os.environ.get("AGENTSILEX_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 POSTGRES_URL = os.environ.get("AGENTSILEX_TEST_POSTGRES_URL",
@@ -55,6 +57,12 @@ def stores(use_all: bool, folder: str) -> dict:
     return made
 
 
+def as_new_process(session):
+    if isinstance(session, SQLiteSession):  # session objects on one file share a connection and cache
+        return SQLiteSession(session.session_id, _database=_Database(session._db.path))
+    return session._sibling(session.session_id) if hasattr(session, "_sibling") else session
+
+
 def measure(make, turns: int, repeat: int, turn=turn) -> tuple[float, ...]:
     session_id = f"bench-{uuid.uuid4().hex[:8]}"
     session = make(session_id)
@@ -70,7 +78,7 @@ def measure(make, turns: int, repeat: int, turn=turn) -> tuple[float, ...]:
         loads.append(time.perf_counter() - started)
         assert len(loaded) == len(turn(0)) * (turns + i + 1)
     for _ in range(repeat):
-        fresh = make(session_id) if not isinstance(session, Session) else session  # as a new process would
+        fresh = as_new_process(session)  # as a new process would see it: its own connection, nothing loaded yet
         started = time.perf_counter()
         loaded = fresh.get_dialogs()
         cold.append(time.perf_counter() - started)

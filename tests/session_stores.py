@@ -104,6 +104,15 @@ def _factory(kind: str, tmp_path: Any) -> Iterator[Factory]:
         raise ValueError(kind)
 
 
+def separate_handle(store: Any) -> Any:
+    """The same session through its own connection and cache, as another process would see it."""
+    from agentsilex.stores.sqlite import SQLiteSession, _Database
+
+    if isinstance(store, SQLiteSession):
+        return SQLiteSession(store.session_id, _database=_Database(store._db.path), lock_timeout=store.lock_timeout)
+    return store._sibling(store.session_id) if hasattr(store, "_sibling") else store
+
+
 def corrupt_row(store: Any, kind: str, row: int, data: str, version: int = 1) -> None:
     """Overwrite one stored row behind the store's back, as a bad writer or a disk fault would."""
     if kind == "sqlite":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from session_stores import PERSISTENT, corrupt_row, kind, store_factory  # noqa: F401  (fixtures)
+from session_stores import PERSISTENT, corrupt_row, kind, separate_handle, store_factory  # noqa: F401  (fixtures)
 
 from agentsilex import Agent, Runner, tool
 from agentsilex.errors import SessionCorruptedError, UserError
@@ -68,6 +68,7 @@ def test_runner_writes_whole_steps_to_store(store_factory):
 def test_history_outlives_the_object(store_factory, kind):
     store_factory("s1").add_new_messages(history(2))
     assert store_factory("s1").get_dialogs() == history(2)
+    assert separate_handle(store_factory("s1")).get_dialogs() == history(2)
     assert store_factory("other").get_dialogs() == []
 
 
@@ -202,7 +203,8 @@ def test_bad_session_ids_are_refused(tmp_path):
 @pytest.mark.parametrize("kind", PERSISTENT)
 def test_loads_see_every_change_made_through_another_handle(store_factory, kind):
     """Each handle reads only rows appended since its last load; rewrites elsewhere must still show."""
-    reader, writer = store_factory("s1"), store_factory("s1")
+    reader = store_factory("s1")
+    writer = separate_handle(reader)
     writer.add_new_messages(history(2))
     assert reader.get_dialogs() == history(2)
     writer.add_new_messages(tool_turn(5))
@@ -220,3 +222,38 @@ def test_loads_see_every_change_made_through_another_handle(store_factory, kind)
     loaded = reader.get_dialogs()
     loaded.append({"role": "user", "content": "local only"})  # the returned list is the caller's own
     assert reader.get_dialogs() == []
+
+
+@pytest.mark.parametrize("kind", PERSISTENT)
+def test_concurrent_appends_and_loads_never_duplicate_or_lose_messages(store_factory, kind):
+    import threading
+
+    handles = [store_factory("s1") for _ in range(4)]
+
+    def work(index: int) -> None:
+        for n in range(10):
+            handles[index].add_new_messages(tool_turn(index * 100 + n, calls=1))
+            handles[(index + 1) % 4].get_dialogs()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    for handle in handles + [separate_handle(handles[0])]:
+        messages = handle.get_dialogs()
+        assert len(messages) == 4 * 10 * 4 and pairs_intact(messages)
+        assert sorted(m["content"] for m in messages if m["role"] == "user") == \
+            sorted(f"question {i * 100 + n}" for i in range(4) for n in range(10))
+
+
+def test_sqlite_sessions_share_a_bounded_cache_per_file(tmp_path):
+    from agentsilex.stores import SQLiteSession
+
+    first = SQLiteSession("a", tmp_path / "s.db")
+    assert SQLiteSession("b", str(tmp_path / "s.db"))._db is first._db  # one connection per file and process
+    for n in range(70):
+        first._sibling(f"s{n}").add_new_messages(tool_turn(n))
+        first._sibling(f"s{n}").get_dialogs()
+    assert len(first._db.caches) == 64 and "s0" not in first._db.caches and "s69" in first._db.caches
+    assert first._sibling("s0").get_dialogs() == tool_turn(0)  # evicted: simply read again

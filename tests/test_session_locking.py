@@ -12,7 +12,7 @@ import threading
 import time
 
 import pytest
-from session_stores import PERSISTENT, kind, store_factory  # noqa: F401  (fixtures)
+from session_stores import kind, separate_handle, store_factory  # noqa: F401  (fixtures)
 
 from agentsilex import Agent, Runner, Session, tool
 from agentsilex.errors import SessionBusyError
@@ -32,7 +32,7 @@ def blocking_tool(started: threading.Event, release: threading.Event):
 
 def second_writer(store_factory, kind, first, lock_timeout):
     """Another handle on the same session (a new connection); the in-memory Session can only be shared."""
-    second = first if kind == "memory" else store_factory("s1")
+    second = first if kind == "memory" else separate_handle(store_factory("s1"))
     second.lock_timeout = lock_timeout
     return second
 

@@ -53,6 +53,8 @@ def repair_history(messages: list[dict]) -> list[dict]:
       an empty `tool_calls` list is removed.
     The messages themselves are not modified; changed ones are copies.
     """
+    if _healthy(messages):  # the common case, checked in one tight pass
+        return messages
     from ._loop import INTERRUPTED  # the loop's own marker; imported here because _loop imports this module
 
     repaired: list[dict] = []
@@ -67,7 +69,7 @@ def repair_history(messages: list[dict]) -> list[dict]:
             continue
         message = _fix_assistant(message)
         repaired.append(message)
-        ids = tool_call_ids(message)
+        ids = list(dict.fromkeys(tool_call_ids(message)))  # a call id repeated by a model is answered once
         answered: set[str] = set()
         while index < len(messages) and messages[index].get("role") == "tool":
             result = messages[index]
@@ -77,6 +79,30 @@ def repair_history(messages: list[dict]) -> list[dict]:
                 repaired.append(result)  # results keep their order: any order is valid
         repaired.extend(tool_result(call_id, INTERRUPTED) for call_id in ids if call_id not in answered)
     return repaired if repaired != messages else messages
+
+
+def _healthy(messages: list[dict]) -> bool:
+    """True when repair would change nothing (the same rules as repair_history, without building anything)."""
+    pending: set | None = None  # call ids still waiting for their result
+    for message in messages:
+        role = message.get("role")
+        if role == "tool":
+            call_id = message.get("tool_call_id")
+            if not pending or call_id not in pending:
+                return False
+            pending.discard(call_id)
+            continue
+        if pending:
+            return False
+        if role == "assistant":
+            calls = message.get("tool_calls")
+            if calls:
+                pending = {call.get("id") for call in calls}
+                if len(pending) != len(calls):
+                    return False
+            elif calls is not None or message.get("content") is None:
+                return False
+    return not pending
 
 
 def _fix_assistant(message: dict) -> dict:

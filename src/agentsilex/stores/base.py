@@ -8,7 +8,9 @@ once here, so all stores behave alike and one contract suite tests them all.
 from __future__ import annotations
 
 import json
+import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from typing import Any, Callable, Protocol, runtime_checkable
 
 from ..errors import UserError
@@ -119,14 +121,24 @@ class PersistentSession(ABC):
         session's revision, which makes the next load read everything again. Messages are shared with this
         cache: treat them as read-only (copy one before changing it), as with the in-memory Session.
         """
-        cache: _Cache | None = self.__dict__.get("_cache")
-        rev, after, messages, last = self._read_since(cache.rev if cache else None, cache.last if cache else -1)
-        if cache is None or after == -1:
-            cache = self.__dict__["_cache"] = _Cache(rev, -1, messages)
-        else:
-            cache.messages.extend(messages)
-        cache.rev, cache.last = rev, max(last, after)
-        return list(cache.messages)
+        lock, caches = self._caches()
+        with lock:
+            cache = caches.get(self.session_id)
+            rev, after, messages, last = self._read_since(cache.rev if cache else None, cache.last if cache else -1)
+            if cache is None or after == -1:
+                cache = _Cache(rev, -1, messages)
+            else:
+                cache.messages.extend(messages)
+            cache.rev, cache.last = rev, max(last, after)
+            caches.put(self.session_id, cache)
+            return list(cache.messages)
+
+    def _caches(self) -> tuple[Any, _Caches]:
+        """Where loaded messages are kept: per object here; SQLite shares them between objects on one file."""
+        home = self.__dict__.get("_cache_home")
+        if home is None:
+            home = self.__dict__.setdefault("_cache_home", (threading.RLock(), _Caches()))
+        return home
 
     # -- one writer at a time --------------------------------------------------------------------------
     def acquire_writer(self, timeout: float) -> Callable[[], None]:
@@ -212,6 +224,23 @@ class PersistentSession(ABC):
 class _Cache:
     def __init__(self, rev: int, last: int, messages: list[dict]) -> None:
         self.rev, self.last, self.messages = rev, last, messages
+
+
+class _Caches(OrderedDict):
+    """The most recently loaded sessions (64), so a process serving many sessions does not keep them all."""
+
+    limit = 64
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        if key in self:
+            self.move_to_end(key)
+        return super().get(key, default)
+
+    def put(self, key: Any, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.limit:
+            self.popitem(last=False)
 
 
 def _check_id(session_id: Any) -> str:

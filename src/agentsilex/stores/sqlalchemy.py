@@ -14,7 +14,7 @@ import time
 import uuid
 from typing import Any, Callable
 
-from ..errors import UserError
+from ..errors import SessionError, UserError
 from . import codec
 from .base import DEFAULT_LOCK_TIMEOUT, PersistentSession, _check_id
 from .locking import poll
@@ -64,11 +64,20 @@ class SQLAlchemySession(PersistentSession):
 
     def _append(self, texts: list[str]) -> None:
         sa, m = _sa(), self._t.messages
-        with self.engine.begin() as connection:
-            last = connection.execute(sa.select(sa.func.max(m.c.seq)).where(m.c.session_id == self.session_id)) \
-                .scalar_one()
-            start = -1 if last is None else last
-            connection.execute(m.insert(), [self._row(start + 1 + i, text) for i, text in enumerate(texts)])
+        for attempt in range(100):
+            try:
+                with self.engine.begin() as connection:
+                    last = connection.execute(sa.select(sa.func.max(m.c.seq))
+                                              .where(m.c.session_id == self.session_id)).scalar_one()
+                    start = -1 if last is None else last
+                    connection.execute(m.insert(), [self._row(start + 1 + i, text) for i, text in enumerate(texts)])
+                return
+            except sa.exc.IntegrityError:
+                # Another writer took the same row numbers first (appends outside a run's writer lock):
+                # the whole batch was rolled back, so number it again after theirs.
+                time.sleep(0.001 * attempt)
+        raise SessionError(f"Could not append to session {self.session_id!r}: 100 concurrent appends collided. "
+                           "Let one run write a session at a time (Runner does).")
 
     def _row(self, seq: int, text: str) -> dict:
         return {"session_id": self.session_id, "seq": seq, "version": codec.SCHEMA_VERSION, "data": text}

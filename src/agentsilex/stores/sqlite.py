@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import codec
-from .base import DEFAULT_LOCK_TIMEOUT, PersistentSession, _check_id
+from .base import DEFAULT_LOCK_TIMEOUT, PersistentSession, _Caches, _check_id
 from .locking import busy, poll
 
 _SCHEMA = """
@@ -33,7 +33,21 @@ _BUMP = ("INSERT INTO agentsilex_revisions VALUES (?, 1) "
 
 
 class _Database:
-    """One connection shared by every session object opened on the same file (guarded by a lock)."""
+    """One connection per file and process, shared by every session object on it (guarded by a lock),
+    with the loaded-messages cache (see PersistentSession._load), so a new session object starts warm."""
+
+    _open: dict[tuple[int, str], _Database] = {}
+    _open_lock = threading.Lock()
+
+    @classmethod
+    def get(cls, path: str) -> _Database:
+        if path == ":memory:" or path.startswith("file:"):
+            return cls(path)  # each in-memory database is its own
+        key = (os.getpid(), os.path.realpath(path))  # a forked child must not reuse its parent's connection
+        with cls._open_lock:
+            if key not in cls._open:
+                cls._open[key] = cls(path)
+            return cls._open[key]
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -44,6 +58,7 @@ class _Database:
         self.connection.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
         self.connection.executescript(_SCHEMA)
         self.local_locks: dict[str, threading.Lock] = {}  # for ":memory:" databases, which have no file
+        self.caches = _Caches()
 
     def read(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self.lock:
@@ -67,11 +82,18 @@ class SQLiteSession(PersistentSession):
                  lock_timeout: float = DEFAULT_LOCK_TIMEOUT, _database: _Database | None = None) -> None:
         self.session_id = _check_id(session_id)
         self.lock_timeout = lock_timeout
-        self._db = _database or _Database(str(path))
+        self._db = _database or _Database.get(os.fspath(path))
 
     def close(self) -> None:
-        """Close the connection (shared with sessions forked from this one)."""
+        """Close the file's connection, for every session object in this process that uses the file."""
+        with _Database._open_lock:
+            for key, database in list(_Database._open.items()):
+                if database is self._db:
+                    del _Database._open[key]
         self._db.connection.close()
+
+    def _caches(self) -> tuple[Any, _Caches]:
+        return self._db.lock, self._db.caches
 
     def _read_since(self, rev: int | None, after: int) -> tuple[int, int, list[dict], int]:
         with self._db.lock:
