@@ -23,6 +23,21 @@ ALL_STORES = ["memory", *PERSISTENT]
 Factory = Callable[[str], Any]
 
 
+def tool_turn(n: int, calls: int = 2) -> list[dict]:
+    """A user message, an assistant message with `calls` tool calls, their results, and a final answer."""
+    ids = [f"c{n}_{i}" for i in range(calls)]
+    return ([{"role": "user", "content": f"question {n}"},
+             {"role": "assistant", "content": None, "tool_calls": [
+                 {"id": i, "type": "function", "function": {"name": "look", "arguments": f'{{"n": {n}}}'}}
+                 for i in ids]}]
+            + [{"role": "tool", "tool_call_id": i, "content": f"result {i}"} for i in ids]
+            + [{"role": "assistant", "content": f"answer {n}"}])
+
+
+def history(turns: int) -> list[dict]:
+    return [message for n in range(turns) for message in tool_turn(n)]
+
+
 def server_missing(what: str, error: Exception) -> None:
     """Skip locally with the reason; fail in CI, where the server must be there."""
     message = f"{what} is not reachable ({type(error).__name__}: {error}); start it with: bash .ci/services.sh"

@@ -6,7 +6,7 @@ import random
 
 import pytest
 from conftest import run_in_mode
-from test_session_contract import history, tool_turn
+from session_stores import history, tool_turn
 
 from agentsilex import Agent, Runner, Session, tool
 from agentsilex.callbacks import keep_most_recent_2_turns, keep_most_recent_turns

@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from session_stores import PERSISTENT, corrupt_row, kind, separate_handle, store_factory  # noqa: F401  (fixtures)
+from session_stores import (PERSISTENT, corrupt_row, history, kind, separate_handle, store_factory,  # noqa: F401
+                            tool_turn)
 
 from agentsilex import Agent, Runner, tool
 from agentsilex.errors import SessionCorruptedError, UserError
 from agentsilex.history import pairs_intact, turn_starts
 from agentsilex.stores import SessionStore
 from agentsilex.testing import ScriptedModel, call
-
-
-def tool_turn(n: int, calls: int = 2) -> list[dict]:
-    """A user message, an assistant message with `calls` tool calls, their results, and a final answer."""
-    ids = [f"c{n}_{i}" for i in range(calls)]
-    return ([{"role": "user", "content": f"question {n}"},
-             {"role": "assistant", "content": None, "tool_calls": [
-                 {"id": i, "type": "function", "function": {"name": "look", "arguments": f'{{"n": {n}}}'}}
-                 for i in ids]}]
-            + [{"role": "tool", "tool_call_id": i, "content": f"result {i}"} for i in ids]
-            + [{"role": "assistant", "content": f"answer {n}"}])
-
-
-def history(turns: int) -> list[dict]:
-    return [message for n in range(turns) for message in tool_turn(n)]
 
 
 def test_store_satisfies_protocol_and_starts_empty(store_factory):
