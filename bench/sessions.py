@@ -89,6 +89,33 @@ def measure(make, turns: int, repeat: int, turn=turn) -> tuple[float, ...]:
     return tuple(statistics.median(times) * 1000 for times in (appends, loads, cold))
 
 
+NEW_PROCESS = """
+import sys, time
+sys.path.insert(0, {src!r})
+from agentsilex.stores import SQLiteSession
+session = SQLiteSession("big", {path!r})
+started = time.perf_counter()
+messages = session.get_dialogs()
+print((time.perf_counter() - started) * 1000, len(messages))
+"""
+
+
+def first_load_in_new_process(folder: str, turns: int, repeat: int, turn=turn) -> float:
+    """The very first load of a SQLite session in a fresh Python process (what a restarted server pays)."""
+    import subprocess
+
+    path = os.path.join(folder, "big.db")
+    SQLiteSession("big", path).add_new_messages([message for n in range(turns) for message in turn(n)])
+    src = str(Path(__file__).resolve().parent.parent / "src")
+    times = []
+    for _ in range(repeat):
+        out = subprocess.run([sys.executable, "-c", NEW_PROCESS.format(src=src, path=path)], capture_output=True,
+                             text=True, check=True).stdout.split()
+        assert int(out[1]) == len(turn(0)) * turns
+        times.append(float(out[0]))
+    return statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, nargs="+", default=[10, 10_000])
@@ -103,6 +130,9 @@ def main() -> None:
                 size = 2 if args.chat else 4
                 append_ms, load_ms, cold_ms = measure(make, turns, args.repeat, chat_turn if args.chat else turn)
                 print(f"{name:<10} {turns:>7} {size * turns:>9} {append_ms:>15.3f} {load_ms:>9.2f} {cold_ms:>13.2f}")
+        turns = max(args.turns)
+        new_process_ms = first_load_in_new_process(folder, turns, min(args.repeat, 7), chat_turn if args.chat else turn)
+        print(f"SQLite, {turns} turns: first get_dialogs() in a new process: {new_process_ms:.1f} ms (median)")
 
 
 if __name__ == "__main__":

@@ -43,9 +43,18 @@ class SQLAlchemySession(PersistentSession):
         with self.engine.connect().execution_options(**options) as connection, connection.begin():
             current = connection.execute(sa.select(r.c.rev).where(r.c.session_id == self.session_id)).scalar() or 0
             after = after if current == rev else -1
-            query = sa.select(m.c.seq, m.c.version, m.c.data).where(m.c.session_id == self.session_id,
-                                                                   m.c.seq > after).order_by(m.c.seq)
-            rows = [tuple(row) for row in connection.execute(query)]
+            mine = (m.c.session_id == self.session_id, m.c.seq > after)
+            rows_query = sa.select(m.c.seq, m.c.version, m.c.data).where(*mine).order_by(m.c.seq)
+            if self.engine.dialect.name == "postgresql":  # join on the server: one row back, not thousands
+                from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+                joined, count, low, high, last = connection.execute(sa.select(
+                    sa.func.string_agg(m.c.data, aggregate_order_by(sa.literal(","), m.c.seq)), sa.func.count(),
+                    sa.func.min(m.c.version), sa.func.max(m.c.version), sa.func.max(m.c.seq)).where(*mine)).one()
+                ok = low == high == codec.SCHEMA_VERSION
+                messages = self._decode_fast(joined, count, ok, lambda: list(connection.execute(rows_query)))
+                return current, after, messages, -1 if last is None else last
+            rows = [tuple(row) for row in connection.execute(rows_query)]
         ok = all(row[1] == codec.SCHEMA_VERSION and isinstance(row[2], str) for row in rows)
         messages = self._decode_fast(",".join(row[2] for row in rows) if ok else None, len(rows), ok, lambda: rows)
         return current, after, messages, rows[-1][0] if rows else -1
