@@ -24,6 +24,8 @@ Strategy = Callable[[list[dict], Any], list[dict]]
 def prepare_history(session: Any, strategies: Iterable[Strategy] = ()) -> list[dict]:
     """The history to send: the session's messages, repaired, then passed through each strategy in order."""
     history = repair_history(list(session.get_dialogs()))
+    if not strategies:
+        return history
     for strategy in strategies:
         history = strategy(history, session)
         if not isinstance(history, list):
