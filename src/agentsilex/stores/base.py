@@ -1,6 +1,6 @@
 """The session-store protocol, and the base class that gives every persistent store the same behaviour.
 
-A persistent store implements a handful of row primitives (`_load`, `_append`, `_truncate`, ...); everything
+A persistent store implements a handful of row primitives (`_read_since`, `_append`, `_truncate`, ...); everything
 users call -- the seed's methods, turn-level editing, forking, state for memory strategies -- is written
 once here, so all stores behave alike and one contract suite tests them all.
 """
@@ -46,7 +46,7 @@ class PersistentSession(ABC):
     # -- the seed's API --------------------------------------------------------------------------------
     @property
     def dialogs(self) -> list[dict]:
-        """A fresh copy of the stored history; assigning a list replaces the stored history with it."""
+        """The stored history as a new list (of read-only messages); assigning a list replaces the stored history."""
         return self._load()
 
     @dialogs.setter
@@ -55,7 +55,7 @@ class PersistentSession(ABC):
         self._replace(texts)
 
     def get_dialogs(self) -> list[dict]:
-        """The whole history, oldest first (read from the store each time)."""
+        """The whole history, oldest first; reads only what was appended since the last load."""
         return self._load()
 
     def add_new_messages(self, messages: dict | list[dict]) -> None:
