@@ -227,3 +227,17 @@ def test_keep_most_recent_2_turns_callback_edits_the_session_and_keeps_pairs(sto
     assert pairs_intact(session.dialogs) and len(turn_starts(session.dialogs)) == 2
     keep_most_recent_turns(session, 1)
     assert session.dialogs[0] == {"role": "user", "content": "go"}
+
+
+def test_compaction_works_with_any_model_over_http(loopback_server):
+    """The summariser is just a Model: here LiteLLM talking HTTP to the loopback server."""
+    loopback_server.add_replies(["the user asked six questions", "final answer"])
+    session = Session(history(6))
+    compaction = Compaction(loopback_server.litellm_model(), keep_turns=1, trigger_turns=3)
+    agent = Agent(name="a", model=loopback_server.litellm_model())
+    result = Runner(session, memory=[compaction]).run(agent, "and now?")
+    assert result.final_output == "final answer"
+    summary_request, run_request = loopback_server.requests
+    assert "question 0" in summary_request["messages"][1]["content"] and summary_request["max_tokens"] == 1024
+    assert run_request["messages"][0]["content"] == SUMMARY_PREFIX + "the user asked six questions"
+    assert [m["content"] for m in run_request["messages"] if m["role"] == "user"] == ["and now?"]
