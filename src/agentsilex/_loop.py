@@ -24,6 +24,7 @@ from .control.usage import Budget, RunLimits
 from .errors import (GuardrailTripped, HandoffLoopError, MaxAgentDepthExceeded, MaxTurnsExceeded,
                      UsageLimitExceeded, UserError)
 from .events import AgentHandoffEvent, Event, FinalResultEvent, ToolCallEvent, ToolResponseEvent
+from .memory import prepare_history
 from .models import Model, ModelRequest, ModelResponse, resolve_model
 from .result import RunResult
 from .session import Session
@@ -88,6 +89,7 @@ class LoopOptions:
     limits: RunLimits | None = None
     max_handoffs: int = 10
     max_agent_depth: int = 3
+    memory: list[Callable[[list[dict], Any], list[dict]]] = field(default_factory=list)  # see memory.py
 
 
 Request = ModelCall | RunTools | Emit
@@ -169,8 +171,8 @@ def _model_call(run: _Run) -> Generator[Request, Any, ModelResponse]:
         callback(run.session)
     instructions = agent.render_instructions(context)
     history = [messages.system(instructions)] if instructions else []
-    dialogs = run.session.get_dialogs()
-    history.extend(run.view(list(dialogs)) if run.view else dialogs)
+    dialogs = prepare_history(run.session, run.options.memory)  # a repaired copy, through the memory strategies
+    history.extend(run.view(dialogs) if run.view else dialogs)
     history.extend(run.feedback)
     tools = agent.tool_specs(context) + [h.spec() for h in handoffs.handoffs_of(agent)]
     model = resolve_model(agent.model)

@@ -111,3 +111,28 @@ class OutputGuardrailTripped(GuardrailTripped):
 
 class ToolGuardrailTripped(GuardrailTripped):
     """A tool guardrail rejected a call's arguments (`.stage == "input"`) or its result (`"output"`)."""
+
+
+class SessionError(AgentsilexError):
+    """A session store could not do what was asked."""
+
+
+class SessionCorruptedError(SessionError):
+    """A stored message could not be read back; names the session and the row so it can be inspected."""
+
+    def __init__(self, message: str, *, session_id: str, row: Any) -> None:
+        super().__init__(message)
+        self.session_id = session_id
+        self.row = row
+
+
+class SessionBusyError(SessionError):
+    """Another run holds this session; only one run may write a session at a time."""
+
+    def __init__(self, message: str, *, session_id: str | None = None) -> None:
+        super().__init__(message)
+        self.session_id = session_id
+
+
+class ContextBudgetError(UserError):
+    """A memory strategy cannot fit the history into its budget without splitting the current step."""

@@ -16,6 +16,7 @@ from .events import Event
 from .models.stream import StreamAccumulator
 from .result import RunResult
 from .session import Session
+from .stores.locking import hold_writer_lock
 
 
 class Runner:
@@ -24,7 +25,7 @@ class Runner:
     def __init__(self, session: Any = None, context: Any = None, *, max_turns: int = 10,
                  before_llm_call_callbacks: list[Callable[[Any], Any]] | None = None,
                  raise_tool_errors: bool = False, hooks: RunHooks | None = None, limits: RunLimits | None = None,
-                 max_handoffs: int = 10, max_agent_depth: int = 3) -> None:
+                 max_handoffs: int = 10, max_agent_depth: int = 3, memory: Any = None) -> None:
         if max_turns < 1:
             raise UserError(f"max_turns must be at least 1, got {max_turns}.")
         if hooks is not None and not isinstance(hooks, RunHooks):
@@ -35,13 +36,15 @@ class Runner:
         self.options = LoopOptions(max_turns=max_turns, raise_tool_errors=raise_tool_errors,
                                    before_llm_call_callbacks=list(before_llm_call_callbacks or []),
                                    hooks=hooks or RunHooks(), limits=limits, max_handoffs=max_handoffs,
-                                   max_agent_depth=max_agent_depth)
+                                   max_agent_depth=max_agent_depth,
+                                   memory=[memory] if callable(memory) else list(memory or []))
 
     def _loop(self, agent: Any, prompt: str | RunState) -> Generator:
         # A RunState (a run paused for approval, with decisions taken) resumes that run.
         if not isinstance(prompt, (str, RunState)):
             raise UserError(f"prompt must be a str or a RunState, got {type(prompt).__name__}.")
-        return agent_loop(agent, prompt, session=self.session, context=self.context, options=self.options)
+        loop = agent_loop(agent, prompt, session=self.session, context=self.context, options=self.options)
+        return hold_writer_lock(self.session, loop)  # one run at a time per session (stores/locking.py)
 
     def run(self, agent: Any, prompt: str) -> RunResult:
         """Run to the final answer and return the result."""

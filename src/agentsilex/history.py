@@ -1,0 +1,115 @@
+"""Pure functions over a message list: turns, tool-call pairs, and the repair run before each model call.
+
+A *turn* starts at a user message and runs to the next one. Cutting a history only at turn starts can never
+separate an assistant's tool calls from their results, because both always sit inside one turn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .messages import tool_call_ids, tool_result
+
+def turn_starts(messages: list[dict]) -> list[int]:
+    """Indexes of the user messages, oldest first."""
+    return [index for index, message in enumerate(messages) if message.get("role") == "user"]
+
+
+def keep_last_turns(messages: list[dict], turns: int) -> list[dict]:
+    """The last `turns` turns (everything from the `turns`-th last user message on)."""
+    starts = turn_starts(messages)
+    if turns <= 0:
+        return []
+    return messages[starts[-turns]:] if len(starts) > turns else list(messages)
+
+
+def blocks(messages: list[dict]) -> list[list[dict]]:
+    """Split into indivisible blocks: an assistant message with the tool results that follow it, or one message."""
+    result: list[list[dict]] = []
+    for message in messages:
+        if message.get("role") == "tool" and result and _answers(result[-1], message):
+            result[-1].append(message)
+        else:
+            result.append([message])
+    return result
+
+
+def _answers(block: list[dict], message: dict) -> bool:
+    return message.get("tool_call_id") in tool_call_ids(block[0])
+
+
+def pairs_intact(messages: list[dict]) -> bool:
+    """True when every tool call is answered exactly once, right after its call, and no result is orphaned."""
+    return repair_history(messages) == messages
+
+
+def repair_history(messages: list[dict]) -> list[dict]:
+    """A valid history for strict providers; healthy history comes back equal, and repair(repair(x)) == repair(x).
+
+    - every tool call gets exactly one result, placed right after its assistant message; a call with no
+      result (a crash mid-tool) gets a marked INTERRUPTED result;
+    - tool results that answer no call of the assistant message just before them, and duplicates, are dropped;
+    - an assistant message with no content and no tool calls gets content "" (null content is rejected);
+      an empty `tool_calls` list is removed.
+    The messages themselves are not modified; changed ones are copies.
+    """
+    if _healthy(messages):  # the common case, checked in one tight pass
+        return messages
+    from ._loop import INTERRUPTED  # the loop's own marker; imported here because _loop imports this module
+
+    repaired: list[dict] = []
+    index = 0
+    while index < len(messages):
+        message = messages[index]
+        index += 1
+        if message.get("role") == "tool":
+            continue  # a result not directly after its call's block: orphan
+        if message.get("role") != "assistant":
+            repaired.append(message)
+            continue
+        message = _fix_assistant(message)
+        repaired.append(message)
+        ids = list(dict.fromkeys(tool_call_ids(message)))  # a call id repeated by a model is answered once
+        answered: set[str] = set()
+        while index < len(messages) and messages[index].get("role") == "tool":
+            result = messages[index]
+            index += 1
+            if result.get("tool_call_id") in ids and result["tool_call_id"] not in answered:
+                answered.add(result["tool_call_id"])
+                repaired.append(result)  # results keep their order: any order is valid
+        repaired.extend(tool_result(call_id, INTERRUPTED) for call_id in ids if call_id not in answered)
+    return repaired if repaired != messages else messages
+
+
+def _healthy(messages: list[dict]) -> bool:
+    """True when repair would change nothing (the same rules as repair_history, without building anything)."""
+    pending: set | None = None  # call ids still waiting for their result
+    for message in messages:
+        role = message.get("role")
+        if role == "tool":
+            call_id = message.get("tool_call_id")
+            if not pending or call_id not in pending:
+                return False
+            pending.discard(call_id)
+            continue
+        if pending:
+            return False
+        if role == "assistant":
+            calls = message.get("tool_calls")
+            if calls:
+                pending = {call.get("id") for call in calls}
+                if len(pending) != len(calls):
+                    return False
+            elif calls is not None or message.get("content") is None:
+                return False
+    return not pending
+
+
+def _fix_assistant(message: dict) -> dict:
+    fixed: dict[str, Any] | None = None
+    if "tool_calls" in message and not message["tool_calls"]:
+        fixed = {k: v for k, v in message.items() if k != "tool_calls"}
+    current = fixed or message
+    if current.get("content") is None and not current.get("tool_calls"):
+        fixed = {**current, "content": ""}
+    return fixed or message

@@ -1,0 +1,266 @@
+"""The session-store protocol, and the base class that gives every persistent store the same behaviour.
+
+A persistent store implements a handful of row primitives (`_read_since`, `_append`, `_truncate`, ...); everything
+users call -- the seed's methods, turn-level editing, forking, state for memory strategies -- is written
+once here, so all stores behave alike and one contract suite tests them all.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import threading
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from typing import Any, Callable, Protocol, runtime_checkable
+
+from ..errors import UserError
+from ..history import turn_starts
+from . import codec
+
+DEFAULT_LOCK_TIMEOUT = 10.0  # seconds a second run waits for a busy session before SessionBusyError
+
+
+@runtime_checkable
+class SessionStore(Protocol):
+    """What the Runner needs from a session. The in-memory `Session` and every store satisfy it."""
+
+    @property
+    def dialogs(self) -> list[dict]: ...
+
+    def get_dialogs(self) -> list[dict]: ...
+
+    def add_new_messages(self, messages: dict | list[dict]) -> None: ...
+
+    def pop_turn(self) -> list[dict]: ...
+
+    def clean(self) -> None: ...
+
+
+class PersistentSession(ABC):
+    """A session kept in a database under `session_id`. Subclasses implement the `_` primitives only."""
+
+    session_id: str
+    lock_timeout: float
+
+    # -- the seed's API --------------------------------------------------------------------------------
+    @property
+    def dialogs(self) -> list[dict]:
+        """The stored history as a new list (of read-only messages); assigning a list replaces the stored history."""
+        return self._load()
+
+    @dialogs.setter
+    def dialogs(self, messages: list[dict]) -> None:
+        texts = [codec.encode(message) for message in messages]
+        self._replace(texts)
+
+    def get_dialogs(self) -> list[dict]:
+        """The whole history, oldest first; reads only what was appended since the last load."""
+        return self._load()
+
+    def add_new_messages(self, messages: dict | list[dict]) -> None:
+        """Append one message or a list of messages, all in one transaction (a tool step is never half-stored)."""
+        batch = [messages] if isinstance(messages, dict) else list(messages)
+        if batch:
+            self._append([codec.encode(message) for message in batch])
+
+    def pop_turn(self) -> list[dict]:
+        """Remove the last turn -- the last user message and everything after it -- and return it."""
+        return self.rewind(1)
+
+    def clean(self) -> None:
+        """Forget this session's history and state (the session id stays usable)."""
+        self._clear()
+
+    # -- turn-level editing ----------------------------------------------------------------------------
+    def rewind(self, turns: int = 1) -> list[dict]:
+        """Drop the last `turns` turns and return the removed messages (all of them if there are fewer turns)."""
+        if not isinstance(turns, int) or turns < 0:
+            raise UserError(f"rewind(turns) needs a whole number >= 0, got {turns!r}.")
+        messages = self._load()
+        starts = turn_starts(messages)
+        if turns == 0 or not starts:
+            return []
+        cut = starts[-turns] if turns <= len(starts) else starts[0]
+        self._truncate(cut)
+        return messages[cut:]
+
+    def fork(self, new_id: str) -> PersistentSession:
+        """Copy this session's history and state to `new_id` (which must be empty) and return it."""
+        other = self._sibling(_check_id(new_id))
+        if other._count():
+            raise UserError(f"Cannot fork into session {new_id!r}: it already has messages. Pick a new id or "
+                            "delete that session first.")
+        other._replace([codec.encode(message) for message in self._load()])
+        for key, value in self._state_items():
+            other.set_state(key, value)
+        return other
+
+    def list_sessions(self) -> list[str]:
+        """Ids of every session in this store that has messages or state, sorted."""
+        return sorted(self._ids())
+
+    def delete_session(self, session_id: str | None = None) -> None:
+        """Delete a session (this one by default): its messages and its state."""
+        self._sibling(_check_id(session_id or self.session_id))._clear()
+
+    # -- state kept with the session (a compaction summary, for instance) -------------------------------
+    def get_state(self, key: str) -> Any:
+        """A JSON value stored with the session under `key`, or None."""
+        text = self._get_state(key)
+        return None if text is None else json.loads(text)
+
+    def set_state(self, key: str, value: Any) -> None:
+        """Store a JSON value with the session; None deletes it."""
+        self._set_state(key, None if value is None else json.dumps(value, ensure_ascii=True))
+
+    # -- loading: only what was appended since the last load ------------------------------------------
+    def _load(self) -> list[dict]:
+        """The history, reading only rows appended since this object's last load, so loads stay cheap.
+
+        Appends only add rows after the last one; anything else (truncate, replace, clear) bumps the
+        session's revision, which makes the next load read everything again. Messages are shared with this
+        cache: treat them as read-only (copy one before changing it), as with the in-memory Session.
+        """
+        lock, caches = self._caches()
+        with lock:
+            cache = caches.get(self.session_id)
+            rev, after, messages, last = self._read_since(cache.rev if cache else None, cache.last if cache else -1)
+            if cache is None or after == -1:
+                cache = _Cache(rev, -1, messages)
+            else:
+                cache.messages.extend(messages)
+            cache.rev, cache.last = rev, max(last, after)
+            caches.put(self.session_id, cache)
+            return list(cache.messages)
+
+    def _caches(self) -> tuple[Any, _Caches]:
+        """Where loaded messages are kept: per object here; SQLite shares them between objects on one file."""
+        home = self.__dict__.get("_cache_home")
+        if home is None:
+            home = self.__dict__.setdefault("_cache_home", (threading.RLock(), _Caches()))
+        return home
+
+    # -- one writer at a time --------------------------------------------------------------------------
+    def acquire_writer(self, timeout: float) -> Callable[[], None]:
+        """Take this session's writer lock, waiting up to `timeout` s; return the function that releases it."""
+        return self._acquire(timeout)
+
+    def __len__(self) -> int:
+        return self._count()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.session_id!r})"
+
+    def _decode_rows(self, rows: list[tuple[Any, Any, Any]]) -> list[dict]:
+        """(row id, version, text) rows to messages; a bad row raises SessionCorruptedError."""
+        return [codec.decode(text, version, session_id=self.session_id, row=row) for row, version, text in rows]
+
+    def _decode_fast(self, joined: str | None, count: int, versions_ok: bool,
+                     rows: Callable[[], list[tuple[Any, Any, Any]]]) -> list[dict]:
+        """Decode `count` rows joined by commas with one json.loads (several times faster than one per row).
+
+        Any doubt -- a bad version, invalid JSON, a count or shape mismatch -- goes the row-by-row way,
+        which names the bad row. A damaged row either breaks the joined JSON or changes the number of
+        values in it, so it is always caught; only several rows damaged to fit together exactly could pass.
+        """
+        if not count:
+            return []
+        if versions_ok and joined is not None:
+            messages = _parse_without_gc(f"[{joined}]")
+            if isinstance(messages, list) and len(messages) == count and \
+                    all(type(m) is dict and type(m.get("role")) is str for m in messages):
+                return messages
+        return self._decode_rows(rows())
+
+    # -- primitives a store implements -----------------------------------------------------------------
+    @abstractmethod
+    def _read_since(self, rev: int | None, after: int) -> tuple[int, int, list[dict], int]:
+        """In one consistent read: (revision, after, messages after row `after`, last row).
+
+        If the stored revision is not `rev`, read every message and return after = -1. Rows are numbered
+        upward from 0 as they are appended; -1 means "before the first row".
+        """
+
+    @abstractmethod
+    def _count(self) -> int: ...
+
+    @abstractmethod
+    def _append(self, texts: list[str]) -> None: ...
+
+    @abstractmethod
+    def _truncate(self, keep: int) -> None:
+        """Keep only the first `keep` messages."""
+
+    @abstractmethod
+    def _replace(self, texts: list[str]) -> None:
+        """Replace all messages at once (one transaction)."""
+
+    @abstractmethod
+    def _clear(self) -> None:
+        """Delete messages and state."""
+
+    @abstractmethod
+    def _ids(self) -> list[str]: ...
+
+    @abstractmethod
+    def _sibling(self, session_id: str) -> PersistentSession:
+        """Another session in the same database, sharing the connection."""
+
+    @abstractmethod
+    def _get_state(self, key: str) -> str | None: ...
+
+    @abstractmethod
+    def _set_state(self, key: str, text: str | None) -> None: ...
+
+    @abstractmethod
+    def _state_items(self) -> list[tuple[str, Any]]: ...
+
+    @abstractmethod
+    def _acquire(self, timeout: float) -> Callable[[], None]: ...
+
+
+def _parse_without_gc(text: str) -> Any:
+    """json.loads with the cyclic GC paused: parsing builds no cycles, and at 40,000 messages the collections
+    it triggers would otherwise cost more than the parse itself."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+    finally:
+        if enabled:
+            gc.enable()
+
+
+class _Cache:
+    def __init__(self, rev: int, last: int, messages: list[dict]) -> None:
+        self.rev, self.last, self.messages = rev, last, messages
+
+
+class _Caches(OrderedDict):
+    """The most recently loaded sessions (64), so a process serving many sessions does not keep them all."""
+
+    limit = 64
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        if key in self:
+            self.move_to_end(key)
+        return super().get(key, default)
+
+    def put(self, key: Any, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.limit:
+            self.popitem(last=False)
+
+
+def _check_id(session_id: Any) -> str:
+    if not isinstance(session_id, str) or not session_id or not session_id.isprintable():
+        raise UserError(f"A session id must be a non-empty printable str, got {session_id!r}.")
+    try:
+        session_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UserError(f"A session id must be valid Unicode text (no lone surrogates), got {session_id!r}.") from None
+    return session_id

@@ -1,0 +1,51 @@
+"""How a message becomes a stored row and back: JSON only (never pickle), with a schema version per row."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..errors import SessionCorruptedError, UserError
+
+SCHEMA_VERSION = 1
+
+
+def encode(message: Any) -> str:
+    """Compact JSON text for one message.
+
+    Text stays readable UTF-8, except when it holds lone surrogates (tool output decoded with
+    `surrogateescape`, say): those cannot be UTF-8, so that row is written with ASCII escapes instead,
+    which every backend stores and which decode to the very same string.
+    """
+    if not isinstance(message, dict):
+        raise UserError(f"A session message must be a dict in OpenAI format, got {type(message).__name__}.")
+    try:
+        text = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"Cannot store message {message!r:.200}: it is not plain JSON ({exc}). Sessions hold "
+                        "JSON-safe dicts only: convert objects to str, numbers, lists or dicts first.") from exc
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(message, ensure_ascii=True, separators=(",", ":"))
+    return text
+
+
+def decode(text: Any, version: Any, *, session_id: str, row: Any) -> dict:
+    """One stored row back to a message; anything unreadable raises SessionCorruptedError naming the row."""
+    where = f"session {session_id!r}, row {row!r}"
+    if version != SCHEMA_VERSION:
+        raise SessionCorruptedError(
+            f"Stored message at {where} has schema version {version!r}; this agentsilex reads version "
+            f"{SCHEMA_VERSION}. Upgrade agentsilex, or delete or fix that row.", session_id=session_id, row=row)
+    try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        message = json.loads(text)
+    except (UnicodeDecodeError, ValueError, TypeError) as exc:
+        raise SessionCorruptedError(f"Stored message at {where} is not valid JSON ({exc}). Delete or fix that "
+                                    "row; nothing was skipped.", session_id=session_id, row=row) from exc
+    if not isinstance(message, dict) or not isinstance(message.get("role"), str):
+        raise SessionCorruptedError(f"Stored message at {where} is not a message dict with a 'role': "
+                                    f"{str(text)[:200]!r}. Delete or fix that row.", session_id=session_id, row=row)
+    return message

@@ -1,0 +1,150 @@
+"""`RedisSession`: sessions in Redis, shared by many processes and machines. Needs `pip install agentsilex[redis]`.
+
+    session = RedisSession("chat-42", url="redis://localhost:6379/0")
+
+Layout, under a key prefix: `<prefix>:<id>:messages` (a list, one row per message, "<version>|<json>"),
+`<prefix>:<id>:state` (a hash), `<prefix>:<id>:lock` (the writer lease), `<prefix>:sessions` (a set of ids).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Callable
+
+from ..errors import UserError
+from . import codec
+from .base import DEFAULT_LOCK_TIMEOUT, PersistentSession, _check_id
+from .locking import poll
+
+# Delete the lease only if it is still ours (it may have expired and been taken by another run).
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+_RENEW = ("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) "
+          "else return 0 end")
+
+
+class RedisSession(PersistentSession):
+    """A session in Redis. Pass `url=` or a ready `client=` (a `redis.Redis`)."""
+
+    def __init__(self, session_id: str, *, url: str = "redis://localhost:6379/0", client: Any = None,
+                 prefix: str = "agentsilex", lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+                 lock_lease: float = 120.0) -> None:
+        self.session_id = _check_id(session_id)
+        self.lock_timeout = lock_timeout
+        # The writer lock is a lease: a crashed run frees it after `lock_lease` s; every write renews it.
+        self.lock_lease = lock_lease
+        self.prefix = prefix
+        self._client = client if client is not None else _connect(url)
+        self._key = f"{prefix}:{session_id}"
+        self._token: str | None = None
+
+    def _read_since(self, rev: int | None, after: int) -> tuple[int, int, list[dict], int]:
+        current, raws = self._read(after)
+        if current != rev and after != -1:  # rewritten since: read it all
+            after = -1
+            current, raws = self._read(after)
+        head = f"{codec.SCHEMA_VERSION}|".encode()
+        ok = all(raw.startswith(head) for raw in raws)
+        try:
+            joined = b",".join(raw[len(head):] for raw in raws).decode("utf-8") if ok else None
+        except UnicodeDecodeError:
+            joined = None
+        messages = self._decode_fast(joined, len(raws), ok, lambda: _rows(raws, after + 1))
+        return current, after, messages, after + len(raws) if raws else -1
+
+    def _read(self, after: int) -> tuple[int, list[bytes]]:
+        pipe = self._client.pipeline(transaction=True)  # MULTI/EXEC: the revision and the rows agree
+        pipe.get(self._key + ":rev")
+        pipe.lrange(self._key + ":messages", after + 1, -1)
+        rev, raws = pipe.execute()
+        return int(rev or 0), raws
+
+    def _count(self) -> int:
+        return self._client.llen(self._key + ":messages")
+
+    def _append(self, texts: list[str]) -> None:
+        pipe = self._client.pipeline(transaction=True)  # MULTI/EXEC: the batch lands whole or not at all
+        pipe.rpush(self._key + ":messages", *[_row(text) for text in texts])
+        pipe.sadd(f"{self.prefix}:sessions", self.session_id)
+        if self._token is not None:
+            pipe.eval(_RENEW, 1, self._key + ":lock", self._token, int(self.lock_lease * 1000))
+        pipe.execute()
+
+    def _truncate(self, keep: int) -> None:
+        pipe = self._client.pipeline(transaction=True)
+        if keep == 0:
+            pipe.delete(self._key + ":messages")
+        else:
+            pipe.ltrim(self._key + ":messages", 0, keep - 1)
+        pipe.incr(self._key + ":rev")  # every change but an append bumps the revision (see PersistentSession._load)
+        pipe.execute()
+
+    def _replace(self, texts: list[str]) -> None:
+        pipe = self._client.pipeline(transaction=True)
+        pipe.delete(self._key + ":messages")
+        pipe.incr(self._key + ":rev")
+        if texts:
+            pipe.rpush(self._key + ":messages", *[_row(text) for text in texts])
+            pipe.sadd(f"{self.prefix}:sessions", self.session_id)
+        pipe.execute()
+
+    def _clear(self) -> None:
+        pipe = self._client.pipeline(transaction=True)
+        pipe.delete(self._key + ":messages", self._key + ":state")
+        pipe.incr(self._key + ":rev")  # never reset: a stale cache must not match again
+        pipe.srem(f"{self.prefix}:sessions", self.session_id)
+        pipe.execute()
+
+    def _ids(self) -> list[str]:
+        return [raw.decode("utf-8") for raw in self._client.smembers(f"{self.prefix}:sessions")]
+
+    def _sibling(self, session_id: str) -> RedisSession:
+        return RedisSession(session_id, client=self._client, prefix=self.prefix, lock_timeout=self.lock_timeout,
+                            lock_lease=self.lock_lease)
+
+    def _get_state(self, key: str) -> str | None:
+        raw = self._client.hget(self._key + ":state", key)
+        return None if raw is None else raw.decode("utf-8")
+
+    def _set_state(self, key: str, text: str | None) -> None:
+        if text is None:
+            self._client.hdel(self._key + ":state", key)
+            return
+        pipe = self._client.pipeline(transaction=True)
+        pipe.hset(self._key + ":state", key, text)
+        pipe.sadd(f"{self.prefix}:sessions", self.session_id)
+        pipe.execute()
+
+    def _state_items(self) -> list[tuple[str, Any]]:
+        keys = self._client.hkeys(self._key + ":state")
+        return [(key.decode("utf-8"), self.get_state(key.decode("utf-8"))) for key in keys]
+
+    def _acquire(self, timeout: float) -> Callable[[], None]:
+        token, lock_key = uuid.uuid4().hex, self._key + ":lock"
+        lease_ms = int(self.lock_lease * 1000)
+        poll(lambda: bool(self._client.set(lock_key, token, nx=True, px=lease_ms)), timeout, self.session_id)
+        self._token = token
+
+        def release() -> None:
+            self._token = None
+            self._client.eval(_RELEASE, 1, lock_key, token)
+        return release
+
+
+def _rows(raws: list[bytes], first: int) -> list[tuple[int, Any, Any]]:
+    rows = []
+    for index, raw in enumerate(raws, first):
+        version, _, text = raw.partition(b"|")
+        rows.append((index, int(version) if version.isdigit() else version, text))
+    return rows
+
+
+def _row(text: str) -> bytes:
+    return f"{codec.SCHEMA_VERSION}|{text}".encode("utf-8")
+
+
+def _connect(url: str) -> Any:
+    try:
+        import redis
+    except ImportError:
+        raise UserError("RedisSession needs the redis package: pip install 'agentsilex[redis]'.") from None
+    return redis.Redis.from_url(url)

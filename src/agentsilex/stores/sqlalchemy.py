@@ -1,0 +1,235 @@
+"""`SQLAlchemySession`: sessions in any SQL database SQLAlchemy speaks; tested on PostgreSQL, for many machines.
+Needs `pip install agentsilex[sql]` (SQLAlchemy and psycopg).
+
+    session = SQLAlchemySession("chat-42", url="postgresql+psycopg://user:pw@db/agents")
+
+On PostgreSQL the writer lock is an advisory lock held on its own connection, so the database drops it
+when a crashed process's connection goes. Other databases use a lease row in `agentsilex_locks`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from typing import Any, Callable
+
+from ..errors import SessionError, UserError
+from . import codec
+from .base import DEFAULT_LOCK_TIMEOUT, PersistentSession, _check_id
+from .locking import poll
+
+_engines: dict[str, Any] = {}
+
+
+class SQLAlchemySession(PersistentSession):
+    """A session in a SQL database. Pass `url=` or a ready `engine=`; tables are created if missing."""
+
+    def __init__(self, session_id: str, *, url: str | None = None, engine: Any = None,
+                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT, lock_lease: float = 120.0,
+                 _tables: Any = None) -> None:
+        if (url is None) == (engine is None):
+            raise UserError("SQLAlchemySession needs exactly one of url= or engine=.")
+        self.session_id = _check_id(session_id)
+        self.lock_timeout = lock_timeout
+        self.lock_lease = lock_lease  # only for databases without advisory locks
+        self.engine = engine if engine is not None else _engine(url)
+        self._t = _tables or _Tables(self.engine)
+
+    def _read_since(self, rev: int | None, after: int) -> tuple[int, int, list[dict], int]:
+        sa, m, r = _sa(), self._t.messages, self._t.revisions
+        # One snapshot for the revision and the rows (PostgreSQL reads committed per statement by default).
+        options = {"isolation_level": "REPEATABLE READ"} if self.engine.dialect.name in ("postgresql", "mysql") else {}
+        with self.engine.connect().execution_options(**options) as connection, connection.begin():
+            current = connection.execute(sa.select(r.c.rev).where(r.c.session_id == self.session_id)).scalar() or 0
+            after = after if current == rev else -1
+            mine = (m.c.session_id == self.session_id, m.c.seq > after)
+            rows_query = sa.select(m.c.seq, m.c.version, m.c.data).where(*mine).order_by(m.c.seq)
+            if self.engine.dialect.name == "postgresql":  # join on the server: one row back, not thousands
+                from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+                joined, count, low, high, last = connection.execute(sa.select(
+                    sa.func.string_agg(m.c.data, aggregate_order_by(sa.literal(","), m.c.seq)), sa.func.count(),
+                    sa.func.min(m.c.version), sa.func.max(m.c.version), sa.func.max(m.c.seq)).where(*mine)).one()
+                ok = low == high == codec.SCHEMA_VERSION
+                messages = self._decode_fast(joined, count, ok, lambda: list(connection.execute(rows_query)))
+                return current, after, messages, -1 if last is None else last
+            rows = [tuple(row) for row in connection.execute(rows_query)]
+        ok = all(row[1] == codec.SCHEMA_VERSION and isinstance(row[2], str) for row in rows)
+        messages = self._decode_fast(",".join(row[2] for row in rows) if ok else None, len(rows), ok, lambda: rows)
+        return current, after, messages, rows[-1][0] if rows else -1
+
+    def _bump(self, connection: Any) -> None:
+        """Every change but an append bumps the revision (see PersistentSession._load); never reset."""
+        r = self._t.revisions
+        changed = connection.execute(r.update().where(r.c.session_id == self.session_id).values(rev=r.c.rev + 1))
+        if not changed.rowcount:
+            connection.execute(r.insert(), [{"session_id": self.session_id, "rev": 1}])
+
+    def _count(self) -> int:
+        sa, m = _sa(), self._t.messages
+        with self.engine.connect() as connection:
+            return connection.execute(sa.select(sa.func.count()).where(m.c.session_id == self.session_id)).scalar_one()
+
+    def _append(self, texts: list[str]) -> None:
+        sa, m = _sa(), self._t.messages
+        for attempt in range(100):
+            try:
+                with self.engine.begin() as connection:
+                    last = connection.execute(sa.select(sa.func.max(m.c.seq))
+                                              .where(m.c.session_id == self.session_id)).scalar_one()
+                    start = -1 if last is None else last
+                    connection.execute(m.insert(), [self._row(start + 1 + i, text) for i, text in enumerate(texts)])
+                return
+            except sa.exc.IntegrityError:
+                # Another writer took the same row numbers first (appends outside a run's writer lock):
+                # the whole batch was rolled back, so number it again after theirs.
+                time.sleep(0.001 * attempt)
+        raise SessionError(f"Could not append to session {self.session_id!r}: 100 concurrent appends collided. "
+                           "Let one run write a session at a time (Runner does).")
+
+    def _row(self, seq: int, text: str) -> dict:
+        return {"session_id": self.session_id, "seq": seq, "version": codec.SCHEMA_VERSION, "data": text}
+
+    def _truncate(self, keep: int) -> None:
+        sa, m = _sa(), self._t.messages
+        mine = m.c.session_id == self.session_id
+        with self.engine.begin() as connection:
+            first = connection.execute(sa.select(m.c.seq).where(mine).order_by(m.c.seq).offset(keep).limit(1)) \
+                .scalar_one_or_none()
+            if first is not None:
+                connection.execute(m.delete().where(mine, m.c.seq >= first))
+                self._bump(connection)
+
+    def _replace(self, texts: list[str]) -> None:
+        m = self._t.messages
+        with self.engine.begin() as connection:
+            connection.execute(m.delete().where(m.c.session_id == self.session_id))
+            self._bump(connection)
+            if texts:
+                connection.execute(m.insert(), [self._row(i, text) for i, text in enumerate(texts)])
+
+    def _clear(self) -> None:
+        with self.engine.begin() as connection:
+            for table in (self._t.messages, self._t.state):
+                connection.execute(table.delete().where(table.c.session_id == self.session_id))
+            self._bump(connection)
+
+    def _ids(self) -> list[str]:
+        sa = _sa()
+        query = sa.union(sa.select(self._t.messages.c.session_id), sa.select(self._t.state.c.session_id))
+        with self.engine.connect() as connection:
+            return [row[0] for row in connection.execute(query)]
+
+    def _sibling(self, session_id: str) -> SQLAlchemySession:
+        return SQLAlchemySession(session_id, engine=self.engine, lock_timeout=self.lock_timeout,
+                                 lock_lease=self.lock_lease, _tables=self._t)
+
+    def _get_state(self, key: str) -> str | None:
+        s = self._t.state
+        query = _sa().select(s.c.value).where(s.c.session_id == self.session_id, s.c.key == key)
+        with self.engine.connect() as connection:
+            return connection.execute(query).scalar_one_or_none()
+
+    def _set_state(self, key: str, text: str | None) -> None:
+        s = self._t.state
+        with self.engine.begin() as connection:
+            connection.execute(s.delete().where(s.c.session_id == self.session_id, s.c.key == key))
+            if text is not None:
+                connection.execute(s.insert(), [{"session_id": self.session_id, "key": key, "value": text}])
+
+    def _state_items(self) -> list[tuple[str, Any]]:
+        s = self._t.state
+        with self.engine.connect() as connection:
+            keys = connection.execute(_sa().select(s.c.key).where(s.c.session_id == self.session_id)).scalars().all()
+        return [(key, self.get_state(key)) for key in keys]
+
+    def _acquire(self, timeout: float) -> Callable[[], None]:
+        if self.engine.dialect.name == "postgresql":
+            return self._advisory_lock(timeout)
+        return self._lease_lock(timeout)
+
+    def _advisory_lock(self, timeout: float) -> Callable[[], None]:
+        sa = _sa()
+        digest = hashlib.sha256(f"agentsilex:{self.session_id}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        connection = self.engine.connect()
+        try_lock = sa.text("SELECT pg_try_advisory_lock(:key)")
+        try:
+            poll(lambda: bool(connection.execute(try_lock, {"key": key}).scalar()), timeout, self.session_id)
+            connection.commit()
+        except BaseException:
+            connection.close()
+            raise
+
+        def release() -> None:
+            try:
+                connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                connection.commit()
+            finally:
+                connection.close()
+        return release
+
+    def _lease_lock(self, timeout: float) -> Callable[[], None]:
+        sa, locks, owner = _sa(), self._t.locks, uuid.uuid4().hex
+
+        def try_once() -> bool:
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(locks.delete().where(locks.c.session_id == self.session_id,
+                                                            locks.c.expires_at < time.time()))
+                    connection.execute(locks.insert(), [{"session_id": self.session_id, "owner": owner,
+                                                         "expires_at": time.time() + self.lock_lease}])
+                return True
+            except sa.exc.IntegrityError:
+                return False
+
+        poll(try_once, timeout, self.session_id)
+
+        def release() -> None:
+            with self.engine.begin() as connection:
+                connection.execute(locks.delete().where(locks.c.session_id == self.session_id, locks.c.owner == owner))
+        return release
+
+
+class _Tables:
+    def __init__(self, engine: Any) -> None:
+        sa = _sa()
+        metadata = sa.MetaData()
+        self.messages = sa.Table(
+            "agentsilex_messages", metadata,
+            sa.Column("session_id", sa.String(255), primary_key=True),
+            sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+            sa.Column("version", sa.Integer, nullable=False),
+            sa.Column("data", sa.Text, nullable=False))  # TEXT, not JSONB: JSONB rejects escaped lone surrogates
+        self.state = sa.Table(
+            "agentsilex_state", metadata,
+            sa.Column("session_id", sa.String(255), primary_key=True),
+            sa.Column("key", sa.String(255), primary_key=True),
+            sa.Column("value", sa.Text, nullable=False))
+        self.revisions = sa.Table(
+            "agentsilex_revisions", metadata,
+            sa.Column("session_id", sa.String(255), primary_key=True),
+            sa.Column("rev", sa.BigInteger, nullable=False))
+        self.locks = sa.Table(
+            "agentsilex_locks", metadata,
+            sa.Column("session_id", sa.String(255), primary_key=True),
+            sa.Column("owner", sa.String(64), nullable=False),
+            sa.Column("expires_at", sa.Float, nullable=False))
+        metadata.create_all(engine)
+
+
+def _engine(url: str) -> Any:
+    # One engine (and connection pool) per URL in a process, however many session objects use it.
+    if url not in _engines:
+        _engines[url] = _sa().create_engine(url, pool_pre_ping=True)
+    return _engines[url]
+
+
+def _sa() -> Any:
+    try:
+        import sqlalchemy
+    except ImportError:
+        raise UserError("SQLAlchemySession needs SQLAlchemy: pip install 'agentsilex[sql]' (adds psycopg for "
+                        "PostgreSQL).") from None
+    return sqlalchemy

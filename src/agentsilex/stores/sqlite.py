@@ -1,0 +1,225 @@
+"""`SQLiteSession`: the embedded default store. Standard-library sqlite3, WAL, one file holds many sessions.
+
+    session = SQLiteSession("chat-42", "sessions.db")
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from . import codec
+from .base import DEFAULT_LOCK_TIMEOUT, PersistentSession, _Caches, _check_id
+from .locking import busy, poll
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS agentsilex_messages (
+    session_id TEXT NOT NULL, seq INTEGER NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (session_id, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS agentsilex_state (
+    session_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (session_id, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS agentsilex_revisions (
+    session_id TEXT NOT NULL PRIMARY KEY, rev INTEGER NOT NULL) WITHOUT ROWID;
+"""
+
+_BUMP = ("INSERT INTO agentsilex_revisions VALUES (?, 1) "
+         "ON CONFLICT(session_id) DO UPDATE SET rev = rev + 1")
+
+
+class _Database:
+    """One connection per file and process, shared by every session object on it (guarded by a lock),
+    with the loaded-messages cache (see PersistentSession._load), so a new session object starts warm."""
+
+    _open: dict[tuple[int, str], _Database] = {}
+    _open_lock = threading.Lock()
+
+    @classmethod
+    def get(cls, path: str) -> _Database:
+        if path == ":memory:" or path.startswith("file:"):
+            return cls(path)  # each in-memory database is its own
+        key = (os.getpid(), os.path.realpath(path))  # a forked child must not reuse its parent's connection
+        with cls._open_lock:
+            if key not in cls._open:
+                cls._open[key] = cls(path)
+            return cls._open[key]
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.lock = threading.RLock()
+        # Autocommit mode: every write below opens its own explicit transaction.
+        self.connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self.connection.execute("PRAGMA journal_mode=WAL")
+        self.connection.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
+        self.connection.executescript(_SCHEMA)
+        self.local_locks: dict[str, threading.Lock] = {}  # for ":memory:" databases, which have no file
+        self.caches = _Caches()
+
+    def read(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self.lock:
+            return self.connection.execute(sql, params).fetchall()
+
+    def write(self, steps: Callable[[sqlite3.Connection], None]) -> None:
+        with self.lock:
+            self.connection.execute("BEGIN IMMEDIATE")
+            try:
+                steps(self.connection)
+            except BaseException:
+                self.connection.execute("ROLLBACK")
+                raise
+            self.connection.execute("COMMIT")
+
+
+class SQLiteSession(PersistentSession):
+    """A session in a SQLite file (`":memory:"` works too, for one process)."""
+
+    def __init__(self, session_id: str, path: str | os.PathLike = "agentsilex_sessions.db", *,
+                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT, _database: _Database | None = None) -> None:
+        self.session_id = _check_id(session_id)
+        self.lock_timeout = lock_timeout
+        self._db = _database or _Database.get(os.fspath(path))
+
+    def close(self) -> None:
+        """Close the file's connection, for every session object in this process that uses the file."""
+        with _Database._open_lock:
+            for key, database in list(_Database._open.items()):
+                if database is self._db:
+                    del _Database._open[key]
+        self._db.connection.close()
+
+    def _caches(self) -> tuple[Any, _Caches]:
+        return self._db.lock, self._db.caches
+
+    def _read_since(self, rev: int | None, after: int) -> tuple[int, int, list[dict], int]:
+        with self._db.lock:
+            connection = self._db.connection
+            connection.execute("BEGIN")  # one snapshot for the revision and the rows
+            try:
+                current = self._revision(connection)
+                after = after if current == rev else -1
+                messages, last = self._read_after(connection, after)
+            finally:
+                connection.execute("COMMIT")
+        return current, after, messages, last
+
+    def _revision(self, connection: sqlite3.Connection) -> int:
+        row = connection.execute("SELECT rev FROM agentsilex_revisions WHERE session_id = ?",
+                                 (self.session_id,)).fetchone()
+        return row[0] if row else 0
+
+    def _read_after(self, connection: sqlite3.Connection, after: int) -> tuple[list[dict], int]:
+        # One row back: the messages joined in order, with what _decode_fast needs to check them.
+        where = "session_id = ? AND seq > ?"
+        joined, count, low, high, last = connection.execute(
+            "SELECT group_concat(data, ','), count(*), min(version), max(version), max(seq) "
+            f"FROM (SELECT data, version, seq FROM agentsilex_messages WHERE {where} ORDER BY seq)",
+            (self.session_id, after)).fetchone()
+        ok = low == high == codec.SCHEMA_VERSION
+        messages = self._decode_fast(joined, count, ok, lambda: connection.execute(
+            f"SELECT seq, version, data FROM agentsilex_messages WHERE {where} ORDER BY seq",
+            (self.session_id, after)).fetchall())
+        return messages, -1 if last is None else last
+
+    def _count(self) -> int:
+        return self._db.read("SELECT count(*) FROM agentsilex_messages WHERE session_id = ?", (self.session_id,))[0][0]
+
+    def _append(self, texts: list[str]) -> None:
+        def steps(connection: sqlite3.Connection) -> None:
+            last = connection.execute("SELECT max(seq) FROM agentsilex_messages WHERE session_id = ?",
+                                      (self.session_id,)).fetchone()[0]
+            start = -1 if last is None else last
+            connection.executemany("INSERT INTO agentsilex_messages VALUES (?, ?, ?, ?)",
+                                   [(self.session_id, start + 1 + i, codec.SCHEMA_VERSION, text)
+                                    for i, text in enumerate(texts)])
+        self._db.write(steps)
+
+    def _truncate(self, keep: int) -> None:
+        def steps(connection: sqlite3.Connection) -> None:
+            row = connection.execute("SELECT seq FROM agentsilex_messages WHERE session_id = ? ORDER BY seq "
+                                     "LIMIT 1 OFFSET ?", (self.session_id, keep)).fetchone()
+            if row is not None:
+                connection.execute("DELETE FROM agentsilex_messages WHERE session_id = ? AND seq >= ?",
+                                   (self.session_id, row[0]))
+                connection.execute(_BUMP, (self.session_id,))
+        self._db.write(steps)
+
+    def _replace(self, texts: list[str]) -> None:
+        def steps(connection: sqlite3.Connection) -> None:
+            connection.execute("DELETE FROM agentsilex_messages WHERE session_id = ?", (self.session_id,))
+            connection.execute(_BUMP, (self.session_id,))
+            connection.executemany("INSERT INTO agentsilex_messages VALUES (?, ?, ?, ?)",
+                                   [(self.session_id, i, codec.SCHEMA_VERSION, text) for i, text in enumerate(texts)])
+        self._db.write(steps)
+
+    def _clear(self) -> None:
+        def steps(connection: sqlite3.Connection) -> None:
+            connection.execute("DELETE FROM agentsilex_messages WHERE session_id = ?", (self.session_id,))
+            connection.execute("DELETE FROM agentsilex_state WHERE session_id = ?", (self.session_id,))
+            connection.execute(_BUMP, (self.session_id,))  # never reset: a stale cache must not match again
+        self._db.write(steps)
+
+    def _ids(self) -> list[str]:
+        rows = self._db.read("SELECT session_id FROM agentsilex_messages UNION SELECT session_id FROM agentsilex_state")
+        return [row[0] for row in rows]
+
+    def _sibling(self, session_id: str) -> SQLiteSession:
+        return SQLiteSession(session_id, self._db.path, lock_timeout=self.lock_timeout, _database=self._db)
+
+    def _get_state(self, key: str) -> str | None:
+        rows = self._db.read("SELECT value FROM agentsilex_state WHERE session_id = ? AND key = ?",
+                             (self.session_id, key))
+        return rows[0][0] if rows else None
+
+    def _set_state(self, key: str, text: str | None) -> None:
+        def steps(connection: sqlite3.Connection) -> None:
+            connection.execute("DELETE FROM agentsilex_state WHERE session_id = ? AND key = ?", (self.session_id, key))
+            if text is not None:
+                connection.execute("INSERT INTO agentsilex_state VALUES (?, ?, ?)", (self.session_id, key, text))
+        self._db.write(steps)
+
+    def _state_items(self) -> list[tuple[str, Any]]:
+        rows = self._db.read("SELECT key FROM agentsilex_state WHERE session_id = ?", (self.session_id,))
+        return [(key, self.get_state(key)) for (key,) in rows]
+
+    def _acquire(self, timeout: float) -> Callable[[], None]:
+        if self._db.path == ":memory:" or self._db.path.startswith("file::memory:"):
+            lock = self._db.local_locks.setdefault(self.session_id, threading.Lock())
+            if not lock.acquire(timeout=timeout):
+                raise busy(self.session_id, timeout)
+            return lock.release
+        return _file_lock(self._db.path, self.session_id, timeout)
+
+
+def _file_lock(db_path: str, session_id: str, timeout: float) -> Callable[[], None]:
+    """An exclusive flock on a per-session file beside the database.
+
+    flock belongs to the open file, so two threads (each opening the file) exclude each other as two
+    processes do, and the kernel drops the lock when a process dies, even by SIGKILL.
+    """
+    folder = Path(db_path + "-locks")
+    folder.mkdir(exist_ok=True)
+    name = hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    handle = open(folder / f"{name}.lock", "a+")
+
+    def try_once() -> bool:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+
+    try:
+        poll(try_once, timeout, session_id)
+    except BaseException:
+        handle.close()
+        raise
+
+    def release() -> None:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+    return release
