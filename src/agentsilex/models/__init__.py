@@ -56,6 +56,8 @@ class ModelRequest:
     tools: list[dict] = field(default_factory=list)
     settings: ModelSettings = field(default_factory=ModelSettings)
     response_format: Any = None
+    timeout: float | None = None  # seconds to wait for the reply (streams: for the first chunk)
+    idle_timeout: float | None = None  # streams: seconds to wait between chunks
 
 
 @dataclass
