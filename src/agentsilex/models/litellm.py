@@ -120,7 +120,8 @@ class LiteLLMModel:
                                  retry_after=_retry_after(exc), context_window=name == "ContextWindowExceededError",
                                  transient=timeout or name in _TRANSIENT)
         if timeout:
-            error = ModelTimeoutError(str(error), model=self.name, retryable=True)
+            error = ModelTimeoutError(f"{error} -- raise Runner(model_timeout=..., stream_idle_timeout=...) if the "
+                                      "model is just slow.", model=self.name, retryable=True)
         return error
 
 
