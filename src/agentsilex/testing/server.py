@@ -51,7 +51,8 @@ class LoopbackServer:
         return LiteLLMModel(f"openai/{name}", base_url=self.url, api_key="sk-loopback-test")
 
     def start(self) -> LoopbackServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="loopback-llm", daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,), name="loopback-llm",
+                                        daemon=True)  # short poll: stop() returns at once
         self._thread.start()
         return self
 
