@@ -7,6 +7,7 @@ Tests point LiteLLM (or any OpenAI client) at `server.url`, so the real client -
 from __future__ import annotations
 
 import argparse
+import importlib
 import itertools
 import json
 import threading
@@ -157,6 +158,7 @@ class _QuietServer(ThreadingHTTPServer):
 def _handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, so clients reuse connections
+        disable_nagle_algorithm = True  # else small writes wait ~40 ms for delayed ACKs
 
         def log_message(self, *args: Any) -> None:  # quiet
             pass
@@ -220,13 +222,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--script", help="JSON file: a list of replies; without it, the server echoes")
+    parser.add_argument("--function", help="module:function deciding each reply, e.g. bench.policy:reply")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds to wait before each reply")
     args = parser.parse_args(argv)
-    replies = None
+    replies, function = None, echo
     if args.script:
         with open(args.script, encoding="utf-8") as handle:
             replies = [reply_from_json(item) for item in json.load(handle)]
-    server = LoopbackServer(replies, function=None if replies is not None else echo, latency=args.latency,
+    elif args.function:
+        module, _, name = args.function.partition(":")
+        function = getattr(importlib.import_module(module), name)
+    server = LoopbackServer(replies, function=None if replies is not None else function, latency=args.latency,
                             host=args.host, port=args.port)
     print(f"loopback OpenAI-compatible server on {server.url}", flush=True)
     try:
