@@ -119,6 +119,25 @@ def make_agentsilex_async(url: str):
     return run
 
 
+def make_native_sync(url: str):
+    from agentsilex import Runner, Session
+    from agentsilex.models.openai_http import OpenAIHTTPModel
+
+    agent = make_agent(OpenAIHTTPModel(MODEL))
+    return lambda: Runner(Session()).run(agent, PROMPT).final_output
+
+
+def make_native_async(url: str):
+    from agentsilex import Runner, Session
+    from agentsilex.models.openai_http import OpenAIHTTPModel
+
+    agent = make_agent(OpenAIHTTPModel(MODEL))
+
+    async def run() -> str:
+        return (await Runner(Session()).run_async(agent, PROMPT)).final_output
+    return run
+
+
 def make_agentsilex_scripted(url: str):
     """No HTTP at all: what the framework alone costs per run (the model is a function)."""
     from agentsilex import Runner, Session
@@ -302,6 +321,10 @@ def main() -> None:
         "floor_sync": lambda: seq(make_floor_sync(url), runs),
         "litellm_sync": lambda: seq(make_litellm_sync(url), runs),
         "agentsilex_sync": lambda: seq(make_agentsilex_sync(url), runs),
+        "native_sync": lambda: seq(make_native_sync(url), runs),
+        "native_async": lambda: aseq(lambda: make_native_async(url), runs),
+        "native_async_conc": lambda: aconc(lambda: make_native_async(url), n),
+        "native_sync_conc": lambda: sconc(make_native_sync(url), n),
         "agentsilex_scripted": lambda: seq(make_agentsilex_scripted(url), runs),
         "floor_async": lambda: aseq(lambda: make_floor_async(url), runs),
         "litellm_async": lambda: aseq(lambda: make_litellm_async(url), runs),

@@ -45,9 +45,9 @@ def slow_lower(text: str) -> str:
     return text.lower()
 
 
-@pytest.fixture(params=["scripted", "loopback"])
+@pytest.fixture(params=["scripted", "loopback", "native"])
 def backend(request):
-    """Returns make(replies) -> model: a ScriptedModel, or LiteLLM aimed at a loopback server."""
+    """make(replies) -> model: a ScriptedModel, or LiteLLM / the native OpenAI path aimed at a loopback server."""
     servers: list[LoopbackServer] = []
 
     def make(replies):
@@ -55,7 +55,7 @@ def backend(request):
             return ScriptedModel(replies)
         server = LoopbackServer(replies).start()
         servers.append(server)
-        return server.litellm_model()
+        return server.litellm_model() if request.param == "loopback" else server.openai_model()
 
     yield make
     for server in servers:

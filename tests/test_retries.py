@@ -23,10 +23,26 @@ def add(a: int, b: int) -> int:
 
 
 ran: list[tuple[int, int]] = []
+current_transport = ["litellm"]
+
+
+@pytest.fixture(autouse=True)
+def _remember_transport(transport):
+    current_transport[0] = transport
+
+
+@pytest.fixture(params=["litellm", "native"], autouse=True)
+def transport(request):
+    """Every test runs through LiteLLM and through the native OpenAI path (OpenAIHTTPModel)."""
+    return request.param
+
+
+def model_of(server: LoopbackServer, transport: str):
+    return server.litellm_model() if transport == "litellm" else server.openai_model()
 
 
 def run(server: LoopbackServer, mode: str, session: Session, **options):
-    agent = Agent(name="a", model=server.litellm_model(), tools=[add])
+    agent = Agent(name="a", model=model_of(server, current_transport[0]), tools=[add])
     return run_in_mode(Runner(session, retry=options.pop("retry", FAST), **options), agent, "hi", mode)
 
 
@@ -115,10 +131,10 @@ def test_stream_cut_mid_tool_arguments(mode, loopback_server):
     assert ran == []  # the half-received call never ran
 
 
-def test_fallback_model_after_the_primary_fails_for_good(mode):
+def test_fallback_model_after_the_primary_fails_for_good(mode, transport):
     with LoopbackServer([Fail(500, forever=True)]) as primary, LoopbackServer(["from the fallback"]) as backup:
         session = Session()
-        agent = Agent(name="a", model=primary.litellm_model(), fallback_models=[backup.litellm_model()])
+        agent = Agent(name="a", model=model_of(primary, transport), fallback_models=[model_of(backup, transport)])
         result, _ = run_in_mode(Runner(session, retry=RetryPolicy(max_retries=1, initial_delay=0.01)), agent, "hi", mode)
     assert result.final_output == "from the fallback"
     assert len(primary.requests) == 2 and len(backup.requests) == 1

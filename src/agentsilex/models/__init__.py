@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, AsyncIterator, Iterator, Protocol, runtime_checkable
@@ -116,14 +117,22 @@ def resolve_model(model: str | Model) -> Model:
     if isinstance(model, str):
         with _cache_lock:
             if model not in _cache:
-                from .litellm import LiteLLMModel
-
-                _cache[model] = LiteLLMModel(model)
+                _cache[model] = _model_for(model)
             return _cache[model]
     if all(hasattr(model, method) for method in ("complete", "complete_async", "stream", "stream_async")):
         return model
     raise UserError(f"Agent model must be a LiteLLM model string such as 'gpt-4o' or a Model object, "
                     f"got {model!r}.")
+
+
+def _model_for(name: str) -> Model:
+    if name.startswith("openai/") and os.environ.get("AGENTSILEX_OPENAI_HTTP", "0") not in ("", "0", "false"):
+        from .openai_http import OpenAIHTTPModel  # the lean native path (opt-in)
+
+        return OpenAIHTTPModel(name)
+    from .litellm import LiteLLMModel
+
+    return LiteLLMModel(name)
 
 
 __all__ = ["Model", "ModelBase", "ModelRequest", "ModelResponse", "ModelSettings", "Usage", "resolve_model"]

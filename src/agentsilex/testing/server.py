@@ -51,6 +51,12 @@ class LoopbackServer:
 
         return LiteLLMModel(f"openai/{name}", base_url=self.url, api_key="sk-loopback-test")
 
+    def openai_model(self, name: str = "gpt-4o") -> Any:
+        """An OpenAIHTTPModel (the native path, no LiteLLM) aimed at this server."""
+        from ..models.openai_http import OpenAIHTTPModel
+
+        return OpenAIHTTPModel(f"openai/{name}", base_url=self.url, api_key="sk-loopback-test")
+
     def start(self) -> LoopbackServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,), name="loopback-llm",
                                         daemon=True)  # short poll: stop() returns at once
