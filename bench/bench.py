@@ -72,12 +72,14 @@ def bench_overhead(runs: int = 300) -> list[str]:
     results = {}
     with Server(0.0) as server:
         for name in ("floor_sync", "litellm_sync", "agentsilex_sync", "native_sync", "floor_async", "litellm_async",
-                     "agentsilex_async", "native_async", "agentsilex_scripted"):
+                     "agentsilex_async", "floor_aiohttp", "native_async", "agentsilex_scripted"):
             results[name] = case(name, server.url, runs=runs)
     rows = ["| case (2 LLM requests per run, 0 ms latency) | ms / run | ms / LLM request | over floor, ms / request |",
             "|---|---|---|---|"]
     for name, result in results.items():
-        floor = results["floor_async" if "async" in name else "floor_sync"]["ms_per_run"]
+        # each row against the floor of the same HTTP client: httpx sync, httpx async, aiohttp (native async)
+        floor = results["floor_aiohttp" if name == "native_async" else
+                        "floor_async" if "async" in name else "floor_sync"]["ms_per_run"]
         over = "" if name.startswith("floor") or name.endswith("scripted") else f"{(result['ms_per_run'] - floor) / 2:.3f}"
         rows.append(f"| {name} | {result['ms_per_run']:.3f} | {result['ms_per_run'] / 2:.3f} | {over} |")
     return rows
@@ -88,8 +90,8 @@ def bench_concurrency(sizes: tuple[int, ...] = (200, 1000)) -> list[str]:
             "| KiB / run |", "|---|---|---|---|---|---|---|---|"]
     with Server(0.1) as server:
         for n in sizes:
-            for name in ("floor_async_conc", "agentsilex_async_conc", "native_async_conc", "agentsilex_sync_conc",
-                         "native_sync_conc"):
+            for name in ("floor_aiohttp_conc", "floor_async_conc", "agentsilex_async_conc", "native_async_conc",
+                         "agentsilex_sync_conc", "native_sync_conc"):
                 r = case(name, server.url, n=n)
                 rows.append(f"| {name} | {n} | {r['wall_s']:.3f} | 0.200 | {r['wall_s'] / 0.2:.1f}x | {r['failed']} | "
                             f"{r['cpu_ms_per_request']:.2f} | {r['kib_per_run']:.1f} |")

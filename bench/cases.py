@@ -65,6 +65,25 @@ def make_floor_async(url: str):
     return run
 
 
+def make_floor_aiohttp(url: str):
+    import aiohttp
+
+    session = aiohttp.ClientSession(headers={"Authorization": "Bearer sk-bench"},
+                                    connector=aiohttp.TCPConnector(limit=2000))
+
+    async def post(body: dict) -> dict:
+        async with session.post(url + "/chat/completions", json=body) as response:
+            return json.loads(await response.read())
+
+    async def run() -> str:
+        body = {"model": "gpt-4o-mini", "messages": [{"role": "system", "content": SYSTEM},
+                                                     {"role": "user", "content": PROMPT}], "tools": [ADD_SPEC]}
+        first = await post(body)
+        second = await post({**body, "messages": floor_messages(first)})
+        return second["choices"][0]["message"]["content"]
+    return run
+
+
 def litellm_messages(first) -> list[dict]:
     message = first.choices[0].message
     call = message.tool_calls[0]
@@ -329,6 +348,8 @@ def main() -> None:
         "floor_async": lambda: aseq(lambda: make_floor_async(url), runs),
         "litellm_async": lambda: aseq(lambda: make_litellm_async(url), runs),
         "agentsilex_async": lambda: aseq(lambda: make_agentsilex_async(url), runs),
+        "floor_aiohttp": lambda: aseq(lambda: make_floor_aiohttp(url), runs),
+        "floor_aiohttp_conc": lambda: aconc(lambda: make_floor_aiohttp(url), n),
         "floor_async_conc": lambda: aconc(lambda: make_floor_async(url), n),
         "agentsilex_async_conc": lambda: aconc(lambda: make_agentsilex_async(url), n),
         "agentsilex_sync_conc": lambda: sconc(make_agentsilex_sync(url), n),

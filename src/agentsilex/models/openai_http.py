@@ -25,7 +25,7 @@ _DEFAULT_WAIT = 600.0  # seconds; LLM answers can be slow, and our own timeouts 
 
 
 class OpenAIHTTPModel:
-    """An OpenAI-compatible endpoint, called directly with one pooled httpx client per thread pool / loop."""
+    """An OpenAI-compatible endpoint, called directly: httpx for sync calls, aiohttp for async ones."""
 
     def __init__(self, model: str, *, base_url: str | None = None, api_key: str | None = None,
                  headers: dict[str, str] | None = None, max_connections: int = 1000, **params: Any) -> None:
@@ -38,36 +38,42 @@ class OpenAIHTTPModel:
         self._headers = {"Authorization": f"Bearer {self._api_key}", **(headers or {})}
         self.params = params  # extra body fields sent with every request
         self._max_connections = max_connections
-        self._sync: Any = None
-        self._by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # async clients are per event loop
-        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # aiohttp sessions, per event loop
 
     def __repr__(self) -> str:
         return f"OpenAIHTTPModel({self.name!r}, base_url={self.base_url!r})"
 
-    def _client_kwargs(self) -> dict[str, Any]:
-        import httpx
-
-        # No retries here: they happen in one layer, the Runner's (httpx itself never retries requests).
-        return {"base_url": self.base_url, "headers": self._headers, "timeout": _DEFAULT_WAIT,
-                "limits": httpx.Limits(max_connections=self._max_connections, max_keepalive_connections=200)}
-
     def _client(self) -> Any:
-        with self._lock:
-            if self._sync is None:
-                import httpx
-
-                self._sync = httpx.Client(**self._client_kwargs())
-            return self._sync
-
-    def _async_client(self) -> Any:
-        loop = asyncio.get_running_loop()
-        client = self._by_loop.get(loop)
+        client = getattr(self._local, "client", None)
         if client is None:
             import httpx
 
-            client = self._by_loop[loop] = httpx.AsyncClient(**self._client_kwargs())
+            # One client per thread: a single pool shared by hundreds of threads spends its time on its lock.
+            # No retries here: they happen in one layer, the Runner's (httpx never retries requests).
+            client = self._local.client = httpx.Client(base_url=self.base_url, headers=self._headers,
+                                                       timeout=_DEFAULT_WAIT, trust_env=True)
         return client
+
+    async def _session(self) -> Any:
+        """The aiohttp session of the running event loop (aiohttp scales to a thousand concurrent requests)."""
+        loop = asyncio.get_running_loop()
+        entry = self._by_loop.get(loop)
+        if entry is None:
+            import aiohttp
+
+            connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300)
+            session = aiohttp.ClientSession(headers=self._headers, connector=connector, trust_env=True)
+            closer = _close_at_loop_shutdown(session)
+            await anext(closer)  # asyncio.run() finalizes live async generators: the session closes with its loop
+            entry = self._by_loop[loop] = (session, closer)
+        return entry[0]
+
+    async def aclose(self) -> None:
+        """Close this event loop's connections now (else they close when asyncio.run() ends)."""
+        entry = self._by_loop.pop(asyncio.get_running_loop(), None)
+        if entry is not None:
+            await entry[1].aclose()
 
     def _body(self, request: ModelRequest, stream: bool) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.wire_model, "messages": request.messages, **self.params,
@@ -84,12 +90,18 @@ class OpenAIHTTPModel:
         waits = [t for t in (request.timeout, request.idle_timeout if stream else None) if t is not None]
         return max(waits) if waits else _DEFAULT_WAIT  # httpx applies it to each connect and each read
 
+    def _aiohttp_timeout(self, request: ModelRequest, stream: bool) -> Any:
+        import aiohttp
+
+        wait = self._timeout(request, stream)
+        return aiohttp.ClientTimeout(total=None, sock_connect=wait, sock_read=wait)
+
     def complete(self, request: ModelRequest) -> ModelResponse:
         try:
             response = self._client().post("/chat/completions", json=self._body(request, False),
                                             timeout=self._timeout(request, False))
-            _check(response, response.read, self)
-            return _to_response(response.json())
+            _check(self, response.status_code, response.headers, response.content)
+            return _to_response(json.loads(response.content))
         except ModelError:
             raise
         except Exception as exc:
@@ -97,10 +109,11 @@ class OpenAIHTTPModel:
 
     async def complete_async(self, request: ModelRequest) -> ModelResponse:
         try:
-            response = await self._async_client().post("/chat/completions", json=self._body(request, False),
-                                                       timeout=self._timeout(request, False))
-            _check(response, response.read, self)
-            return _to_response(response.json())
+            async with (await self._session()).post(self.base_url + "/chat/completions", json=self._body(request, False),
+                                            timeout=self._aiohttp_timeout(request, False)) as response:
+                data = await response.read()
+                _check(self, response.status, response.headers, data)
+            return _to_response(json.loads(data))
         except ModelError:
             raise
         except Exception as exc:
@@ -110,7 +123,8 @@ class OpenAIHTTPModel:
         try:
             with self._client().stream("POST", "/chat/completions", json=self._body(request, True),
                                        timeout=self._timeout(request, True)) as response:
-                _check(response, response.read, self)
+                if response.status_code >= 400:
+                    _check(self, response.status_code, response.headers, response.read())
                 for line in response.iter_lines():
                     chunk = _parse_sse(line)
                     if chunk is _DONE:
@@ -124,13 +138,12 @@ class OpenAIHTTPModel:
 
     async def stream_async(self, request: ModelRequest) -> AsyncIterator[dict]:
         try:
-            async with self._async_client().stream("POST", "/chat/completions", json=self._body(request, True),
-                                                   timeout=self._timeout(request, True)) as response:
-                if response.status_code >= 400:
-                    await response.aread()
-                _check(response, None, self)
-                async for line in response.aiter_lines():
-                    chunk = _parse_sse(line)
+            async with (await self._session()).post(self.base_url + "/chat/completions", json=self._body(request, True),
+                                            timeout=self._aiohttp_timeout(request, True)) as response:
+                if response.status >= 400:
+                    _check(self, response.status, response.headers, await response.read())
+                async for line in response.content:
+                    chunk = _parse_sse(line.decode())
                     if chunk is _DONE:
                         return
                     if chunk is not None:
@@ -141,16 +154,25 @@ class OpenAIHTTPModel:
             raise self._error(exc) from exc
 
     def _error(self, exc: Exception) -> ModelError:
+        import aiohttp
         import httpx
 
         text = f"Model {self.name!r} failed: {type(exc).__name__}: {redact(str(exc), self._api_key)}"
-        if isinstance(exc, httpx.TimeoutException):
+        if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
             return ModelTimeoutError(f"{text} -- raise Runner(model_timeout=..., stream_idle_timeout=...) if the "
                                      "model is just slow.", model=self.name, retryable=True)
-        return error_for_status(text, status=None, model=self.name, transient=isinstance(exc, httpx.TransportError))
+        transient = isinstance(exc, (httpx.TransportError, aiohttp.ClientError, ConnectionError))
+        return error_for_status(text, status=None, model=self.name, transient=transient)
 
 
 _DONE = object()
+
+
+async def _close_at_loop_shutdown(session: Any) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        await session.close()
 
 
 def _parse_sse(line: str) -> Any:
@@ -160,24 +182,22 @@ def _parse_sse(line: str) -> Any:
     return _DONE if data == "[DONE]" else json.loads(data)
 
 
-def _check(response: Any, read: Any, model: OpenAIHTTPModel) -> None:
-    if response.status_code < 400:
+def _check(model: OpenAIHTTPModel, status: int, headers: Any, body: bytes) -> None:
+    if status < 400:
         return
-    if read is not None:
-        read()
     try:
-        error = response.json().get("error") or {}
+        error = json.loads(body).get("error") or {}
     except ValueError:
-        error = {"message": response.text[:500]}
-    message = error.get("message") if isinstance(error, dict) else str(error)
+        error = {"message": body[:500].decode(errors="replace")}
+    message = str(error.get("message") if isinstance(error, dict) else error)
     code = str(error.get("code") or "") if isinstance(error, dict) else ""
     hint = {401: "check the provider's API key", 403: "check the key's permissions",
-            404: "check the model name and base_url", 429: "slow down or raise your rate limit"}.get(response.status_code)
-    text = (f"Model {model.name!r} failed (HTTP {response.status_code}): {redact(str(message), model._api_key)}"
-            + (f" -- {hint}." if hint else ""))
-    raise error_for_status(text, status=response.status_code, model=model.name,
-                           retry_after=parse_retry_after(response.headers.get("retry-after")),
-                           context_window="context_length" in code or "maximum context length" in str(message))
+            404: "check the model name and base_url", 429: "slow down or raise your rate limit"}.get(status)
+    text = f"Model {model.name!r} failed (HTTP {status}): {redact(message, model._api_key)}" + (
+        f" -- {hint}." if hint else "")
+    raise error_for_status(text, status=status, model=model.name,
+                           retry_after=parse_retry_after(headers.get("retry-after")),
+                           context_window="context_length" in code or "maximum context length" in message)
 
 
 def _to_response(data: dict) -> ModelResponse:
