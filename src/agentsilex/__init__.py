@@ -1,7 +1,8 @@
 """agentsilex: a transparent, minimal, hackable LLM agent framework."""
 
 from .agent import Agent
-from .errors import (AgentsilexError, MaxTurnsExceeded, ModelBehaviorError, ModelError, ToolArgumentsError,
+from .errors import (AgentsilexError, ContextWindowExceededError, MaxTurnsExceeded, ModelAuthError,
+                     ModelBadRequestError, ModelBehaviorError, ModelError, ModelTimeoutError, ToolArgumentsError,
                      ToolError, UnknownToolError, UserError)
 from .events import (AgentHandoffEvent, Event, FinalResultEvent, PartialOutputEvent, RawChunkEvent,
                      ToolCallDeltaEvent, ToolCallEvent, ToolResponseEvent)
@@ -19,5 +20,6 @@ __all__ = [
     "Event", "RawChunkEvent", "PartialOutputEvent", "ToolCallDeltaEvent", "ToolCallEvent", "ToolResponseEvent",
     "AgentHandoffEvent", "FinalResultEvent",
     "AgentsilexError", "UserError", "ModelError", "ModelBehaviorError", "ToolError", "ToolArgumentsError",
-    "UnknownToolError", "MaxTurnsExceeded",
+    "UnknownToolError", "MaxTurnsExceeded", "ModelAuthError", "ModelBadRequestError", "ContextWindowExceededError",
+    "ModelTimeoutError",
 ]
