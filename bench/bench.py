@@ -54,7 +54,7 @@ def case(name: str, url: str, **params: object) -> dict:
 def bench_import(repeats: int = 15) -> list[str]:
     statements = {"import agentsilex": "import agentsilex", "from agentsilex import Agent, Runner, Session, tool":
                   "from agentsilex import Agent, Runner, Session, tool", "import pydantic": "import pydantic",
-                  "import litellm": "import litellm"}
+                  "from pydantic import BaseModel": "from pydantic import BaseModel", "import litellm": "import litellm"}
     times: dict[str, list[float]] = {key: [] for key in statements}
     for index in range(repeats):
         for key, statement in statements.items():
@@ -101,7 +101,8 @@ def bench_concurrency(sizes: tuple[int, ...] = (200, 1000)) -> list[str]:
 def bench_ttft(runs: int = 100) -> list[str]:
     rows = ["| case (streamed run, 0 ms latency) | time to first text delta, ms (median) | whole run, ms |", "|---|---|---|"]
     with Server(0.0) as server:
-        for name in ("floor_stream", "agentsilex_stream", "agentsilex_stream_async"):
+        for name in ("floor_stream", "agentsilex_stream", "agentsilex_stream_async", "native_stream",
+                     "native_stream_async"):
             r = case(name, server.url, runs=runs)
             rows.append(f"| {name} | {r['ttft_ms']:.3f} | {r['total_ms']:.3f} |")
     return rows

@@ -241,13 +241,19 @@ def sconc(run, n: int) -> dict:
         return conc_result(outputs, time.perf_counter() - started, time.process_time() - cpu, n, base)
 
 
-def ttft_sync(url: str, runs: int, floor: bool) -> dict:
+def native_model():
+    from agentsilex.models.openai_http import OpenAIHTTPModel
+
+    return OpenAIHTTPModel(MODEL)
+
+
+def ttft_sync(url: str, runs: int, floor: bool, native: bool = False) -> dict:
     if floor:
         stream_once = make_floor_stream(url)
     else:
         from agentsilex import Runner, Session
 
-        agent = make_agent()
+        agent = make_agent(native_model() if native else MODEL)
 
         def stream_once(mark) -> str:
             for event in Runner(Session()).run_stream(agent, PROMPT):
@@ -307,10 +313,10 @@ def make_floor_stream(url: str):
     return stream_once
 
 
-def ttft_async(url: str, runs: int) -> dict:
+def ttft_async(url: str, runs: int, native: bool = False) -> dict:
     from agentsilex import Runner, Session
 
-    agent = make_agent()
+    agent = make_agent(native_model() if native else MODEL)
 
     async def main() -> dict:
         first: list[float] = []
@@ -356,6 +362,8 @@ def main() -> None:
         "floor_stream": lambda: ttft_sync(url, runs, floor=True),
         "agentsilex_stream": lambda: ttft_sync(url, runs, floor=False),
         "agentsilex_stream_async": lambda: ttft_async(url, runs),
+        "native_stream": lambda: ttft_sync(url, runs, floor=False, native=True),
+        "native_stream_async": lambda: ttft_async(url, runs, native=True),
     }
     print(json.dumps(cases[name]()))
 

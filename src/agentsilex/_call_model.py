@@ -106,9 +106,10 @@ async def call_model_async(call: ModelCall, limits: Limits, stream: bool) -> Asy
 def _timeout_error(model: Any, limits: Limits, streaming: bool) -> ModelTimeoutError:
     which, seconds = (("stream_idle_timeout", limits.stream_idle_timeout) if streaming
                       else ("model_timeout", limits.model_timeout))
-    return ModelTimeoutError(f"Model {getattr(model, 'name', model)!r} sent nothing for {seconds:g} s "
-                             f"({which}); raise Runner({which}=...) if the model is just slow.",
-                             model=getattr(model, "name", None), retryable=True)
+    name = getattr(model, "name", None)
+    waited = f"sent nothing for {seconds:g} s ({which})" if seconds is not None else "timed out"
+    return ModelTimeoutError(f"Model {name!r} {waited}; raise Runner({which}=...) if the model is just slow.",
+                             model=name, retryable=True)
 
 
 def _complete(accumulator: StreamAccumulator, model: Any) -> ModelResponse:

@@ -39,6 +39,7 @@ class OpenAIHTTPModel:
         self.params = params  # extra body fields sent with every request
         self._max_connections = max_connections
         self._local = threading.local()
+        self._tls: Any = None
         self._by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # aiohttp sessions, per event loop
 
     def __repr__(self) -> str:
@@ -51,8 +52,10 @@ class OpenAIHTTPModel:
 
             # One client per thread: a single pool shared by hundreds of threads spends its time on its lock.
             # No retries here: they happen in one layer, the Runner's (httpx never retries requests).
+            if self._tls is None:  # one TLS context for all threads: each costs ~0.5 MB of CA certificates
+                self._tls = httpx.create_ssl_context(trust_env=True)
             client = self._local.client = httpx.Client(base_url=self.base_url, headers=self._headers,
-                                                       timeout=_DEFAULT_WAIT, trust_env=True)
+                                                       timeout=_DEFAULT_WAIT, trust_env=True, verify=self._tls)
         return client
 
     async def _session(self) -> Any:
