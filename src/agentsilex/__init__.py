@@ -7,6 +7,7 @@ from .errors import (AgentsilexError, ContextWindowExceededError, MaxTurnsExceed
 from .events import (AgentHandoffEvent, Event, FinalResultEvent, PartialOutputEvent, RawChunkEvent,
                      ToolCallDeltaEvent, ToolCallEvent, ToolResponseEvent)
 from .models import Model, ModelBase, ModelRequest, ModelResponse, ModelSettings, Usage
+from .models.retry import RetryPolicy
 from .result import FunctionCall, RunResult
 from .runner import AsyncRunStream, Runner, RunStream
 from .session import Session
@@ -16,7 +17,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Agent", "Runner", "Session", "tool", "Tool", "RunResult", "FunctionCall", "RunStream", "AsyncRunStream",
-    "Model", "ModelBase", "ModelRequest", "ModelResponse", "ModelSettings", "Usage",
+    "Model", "ModelBase", "ModelRequest", "ModelResponse", "ModelSettings", "Usage", "RetryPolicy",
     "Event", "RawChunkEvent", "PartialOutputEvent", "ToolCallDeltaEvent", "ToolCallEvent", "ToolResponseEvent",
     "AgentHandoffEvent", "FinalResultEvent",
     "AgentsilexError", "UserError", "ModelError", "ModelBehaviorError", "ToolError", "ToolArgumentsError",
