@@ -23,15 +23,9 @@ def add(a: int, b: int) -> int:
 
 
 ran: list[tuple[int, int]] = []
-current_transport = ["litellm"]
 
 
-@pytest.fixture(autouse=True)
-def _remember_transport(transport):
-    current_transport[0] = transport
-
-
-@pytest.fixture(params=["litellm", "native"], autouse=True)
+@pytest.fixture(params=["litellm", "native"])
 def transport(request):
     """Every test runs through LiteLLM and through the native OpenAI path (OpenAIHTTPModel)."""
     return request.param
@@ -41,8 +35,8 @@ def model_of(server: LoopbackServer, transport: str):
     return server.litellm_model() if transport == "litellm" else server.openai_model()
 
 
-def run(server: LoopbackServer, mode: str, session: Session, **options):
-    agent = Agent(name="a", model=model_of(server, current_transport[0]), tools=[add])
+def run(server: LoopbackServer, mode: str, session: Session, transport: str, **options):
+    agent = Agent(name="a", model=model_of(server, transport), tools=[add])
     return run_in_mode(Runner(session, retry=options.pop("retry", FAST), **options), agent, "hi", mode)
 
 
@@ -50,82 +44,83 @@ def users(session: Session) -> int:
     return sum(m["role"] == "user" for m in session.dialogs)
 
 
-def test_429_waits_for_retry_after(mode, loopback_server):
+def test_429_waits_for_retry_after(mode, loopback_server, transport):
     loopback_server.add_replies([Fail(429, headers={"Retry-After": "0.3"}), "ok"])
     session = Session()
     started = time.perf_counter()
-    result, _ = run(loopback_server, mode, session)
+    result, _ = run(loopback_server, mode, session, transport)
     assert result.final_output == "ok" and len(loopback_server.requests) == 2
     assert time.perf_counter() - started >= 0.3  # the backoff alone would have been 10 ms
     assert users(session) == 1
 
 
-def test_500_and_503_then_success(mode, loopback_server):
+def test_500_and_503_then_success(mode, loopback_server, transport):
     loopback_server.add_replies([Fail(503), Fail(500), "recovered"])
     session = Session()
-    result, _ = run(loopback_server, mode, session)
+    result, _ = run(loopback_server, mode, session, transport)
     assert result.final_output == "recovered" and len(loopback_server.requests) == 3
     assert session.dialogs == [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "recovered"}]
 
 
-def test_500_forever_gives_up_after_the_cap(mode, loopback_server):
+def test_500_forever_gives_up_after_the_cap(mode, loopback_server, transport):
     loopback_server.add_replies([Fail(500, forever=True)])
     session = Session()
     with pytest.raises(ModelError) as caught:
-        run(loopback_server, mode, session, retry=RetryPolicy(max_retries=2, initial_delay=0.01))
+        run(loopback_server, mode, session, transport, retry=RetryPolicy(max_retries=2, initial_delay=0.01))
     assert caught.value.status_code == 500 and caught.value.retryable
     assert len(loopback_server.requests) == 3  # one try + two retries, and nobody else retried underneath
     assert session.dialogs == [{"role": "user", "content": "hi"}]
 
 
-def test_401_is_not_retried(mode, loopback_server):
+def test_401_is_not_retried(mode, loopback_server, transport):
     loopback_server.add_replies([Fail(401, "bad key"), "never"])
     session = Session()
     with pytest.raises(ModelAuthError, match="API key"):
-        run(loopback_server, mode, session)
+        run(loopback_server, mode, session, transport)
     assert len(loopback_server.requests) == 1 and users(session) == 1
 
 
-def test_stall_times_out_then_retries(mode, loopback_server):
+def test_stall_times_out_then_retries(mode, loopback_server, transport):
     loopback_server.add_replies([Stall(5), "after the stall"])
     session = Session()
     started = time.perf_counter()
-    result, _ = run(loopback_server, mode, session, model_timeout=0.25)
+    result, _ = run(loopback_server, mode, session, transport, model_timeout=0.25)
     assert result.final_output == "after the stall"
     assert 0.25 <= time.perf_counter() - started < 2
     assert users(session) == 1
 
 
-def test_stall_forever_raises_a_timeout(mode, loopback_server):
+def test_stall_forever_raises_a_timeout(mode, loopback_server, transport):
     loopback_server.add_replies([Stall(5), Stall(5)])
     with pytest.raises(ModelTimeoutError):
-        run(loopback_server, mode, Session(), model_timeout=0.2, retry=RetryPolicy(max_retries=1, initial_delay=0))
+        run(loopback_server, mode, Session(), transport, model_timeout=0.2,
+            retry=RetryPolicy(max_retries=1, initial_delay=0))
 
 
 @pytest.mark.parametrize("streaming", ["stream", "async_stream"])
-def test_stream_stalls_mid_answer(streaming, loopback_server):
+def test_stream_stalls_mid_answer(streaming, loopback_server, transport):
     """Streams time out between chunks; the partial answer reached the consumer, so no replay."""
     loopback_server.add_replies([Stall(5, reply="a long answer that stalls halfway", after=2), "replayed"])
     session = Session()
     started = time.perf_counter()
     with pytest.raises(ModelTimeoutError, match="timeout"):
-        run(loopback_server, streaming, session, stream_idle_timeout=0.2)
+        run(loopback_server, streaming, session, transport, stream_idle_timeout=0.2)
     assert time.perf_counter() - started < 2
     assert len(loopback_server.requests) == 1
     assert session.dialogs == [{"role": "user", "content": "hi"}]
 
 
-def test_stream_cut_mid_tool_arguments(mode, loopback_server):
+def test_stream_cut_mid_tool_arguments(mode, loopback_server, transport):
     ran.clear()
     loopback_server.add_replies([Cut(call("add", a=123456, b=654321)), "fine"])
     session = Session()
     if mode in ("stream", "async_stream"):  # output reached the consumer: never replayed
         with pytest.raises(ModelError):
-            run(loopback_server, mode, session)
+            run(loopback_server, mode, session, transport)
         assert session.dialogs == [{"role": "user", "content": "hi"}]  # nothing half-written is saved
         assert len(loopback_server.requests) == 1
     else:  # a cut JSON body never reached anyone: retried
-        result, _ = run(loopback_server, mode, session)
+        result, _ = run(loopback_server, mode, session, transport)
         assert result.final_output == "fine" and len(loopback_server.requests) == 2
         assert users(session) == 1
     assert ran == []  # the half-received call never ran
