@@ -190,3 +190,14 @@ def test_invalid_options_are_user_errors():
         Runner(max_parallel_tools=0)
     with pytest.raises(UserError):
         Agent(name="a", model="gpt-4o", fallback_models=[42])
+
+
+def test_context_window_is_a_typed_error_and_not_retried(loopback_server, transport):
+    from agentsilex import ContextWindowExceededError
+
+    loopback_server.add_replies([Fail(400, "This model's maximum context length is 8192 tokens. However, your "
+                                      "messages resulted in 9000 tokens."), "never"])
+    session = Session()
+    with pytest.raises(ContextWindowExceededError):
+        run(loopback_server, "sync", session, transport)
+    assert len(loopback_server.requests) == 1 and users(session) == 1
