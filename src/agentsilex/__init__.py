@@ -7,13 +7,16 @@ from .control.handoffs import Handoff, handoff
 from .control.hooks import RunHooks
 from .control.output import OutputSpec
 from .control.usage import RequestUsage, RunLimits, RunUsage
-from .errors import (AgentsilexError, GuardrailTripped, HandoffLoopError, InputGuardrailTripped,
-                     MaxAgentDepthExceeded, MaxTurnsExceeded, ModelBehaviorError, ModelError,
-                     OutputGuardrailTripped, ToolArgumentsError, ToolError, ToolGuardrailTripped,
-                     UnknownToolError, UsageLimitExceeded, UserError)
+from .errors import (AgentsilexError, ContextBudgetError, ContextWindowExceededError, GuardrailTripped,
+                     HandoffLoopError, InputGuardrailTripped, MaxAgentDepthExceeded, MaxTurnsExceeded,
+                     ModelAuthError, ModelBadRequestError, ModelBehaviorError, ModelError, ModelTimeoutError,
+                     OutputGuardrailTripped, SessionBusyError, SessionCorruptedError, SessionError,
+                     ToolArgumentsError, ToolError, ToolGuardrailTripped, UnknownToolError, UsageLimitExceeded,
+                     UserError)
 from .events import (AgentHandoffEvent, Event, FinalResultEvent, PartialOutputEvent, RawChunkEvent,
                      ToolCallDeltaEvent, ToolCallEvent, ToolResponseEvent)
 from .models import Model, ModelBase, ModelRequest, ModelResponse, ModelSettings, Usage
+from .models.retry import RetryPolicy
 from .result import FunctionCall, RunResult
 from .runner import AsyncRunStream, Runner, RunStream
 from .session import Session
@@ -23,7 +26,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Agent", "Runner", "Session", "tool", "Tool", "RunResult", "FunctionCall", "RunStream", "AsyncRunStream",
-    "Model", "ModelBase", "ModelRequest", "ModelResponse", "ModelSettings", "Usage",
+    "Model", "ModelBase", "ModelRequest", "ModelResponse", "ModelSettings", "Usage", "RetryPolicy",
     "Event", "RawChunkEvent", "PartialOutputEvent", "ToolCallDeltaEvent", "ToolCallEvent", "ToolResponseEvent",
     "AgentHandoffEvent", "FinalResultEvent",
     "AgentsilexError", "UserError", "ModelError", "ModelBehaviorError", "ToolError", "ToolArgumentsError",
@@ -31,4 +34,6 @@ __all__ = [
     "handoff", "Handoff", "RunHooks", "RunLimits", "RunUsage", "RequestUsage", "RunState", "PendingApproval",
     "OutputSpec", "GuardrailResult", "GuardrailTripped", "InputGuardrailTripped", "OutputGuardrailTripped",
     "ToolGuardrailTripped", "UsageLimitExceeded", "HandoffLoopError", "MaxAgentDepthExceeded",
+    "ModelAuthError", "ModelBadRequestError", "ContextWindowExceededError", "ModelTimeoutError",
+    "SessionError", "SessionCorruptedError", "SessionBusyError", "ContextBudgetError",
 ]

@@ -26,6 +26,7 @@ class Agent:
     input_guardrails: list[Callable[..., Any]] = field(default_factory=list)
     output_guardrails: list[Callable[..., Any]] = field(default_factory=list)
     model_settings: ModelSettings = field(default_factory=ModelSettings)
+    fallback_models: list[str | Model] = field(default_factory=list)  # tried in order if `model` fails for good
     _tools_by_name: dict[str, Tool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -34,6 +35,10 @@ class Agent:
         if not isinstance(self.model, str) and not hasattr(self.model, "complete"):
             raise UserError(f"Agent {self.name!r}: model must be a LiteLLM model string such as 'gpt-4o' "
                             f"or a Model object, got {self.model!r}.")
+        for fallback in self.fallback_models:
+            if not isinstance(fallback, str) and not hasattr(fallback, "complete"):
+                raise UserError(f"Agent {self.name!r}: fallback_models must hold model strings or Model objects, "
+                                f"got {fallback!r}.")
         if not isinstance(self.model_settings, ModelSettings):
             raise UserError(f"Agent {self.name!r}: model_settings must be a ModelSettings, "
                             f"got {type(self.model_settings).__name__}.")

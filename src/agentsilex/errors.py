@@ -25,6 +25,22 @@ class ModelError(AgentsilexError):
         self.retry_after = retry_after
 
 
+class ModelAuthError(ModelError):
+    """The provider rejected the credentials (HTTP 401/403); never retried."""
+
+
+class ModelBadRequestError(ModelError):
+    """The provider rejected the request itself (HTTP 400/404/422); never retried."""
+
+
+class ContextWindowExceededError(ModelBadRequestError):
+    """The conversation no longer fits the model's context window; trim the session or pick a larger model."""
+
+
+class ModelTimeoutError(ModelError):
+    """The model did not answer (or stopped streaming) within the Runner's timeouts; retried like a 5xx."""
+
+
 class ModelBehaviorError(AgentsilexError):
     """The model answered, but not in a way the run can use."""
 

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import threading
+from contextlib import aclosing
 from typing import Any, AsyncIterator, Callable, Generator, Iterator
 
-from ._loop import Emit, LoopOptions, ModelCall, Outcome, RunTools, ToolRun, agent_loop
+from ._call_model import call_model_async, call_model_sync
+from ._loop import Emit, LoopOptions, ModelCall, RunTools, agent_loop
+from ._run_tools import Limits, run_tools_async, run_tools_sync
 from .control.approval import RunState
 from .control.hooks import RunHooks
 from .control.usage import RunLimits
 from .errors import UserError
 from .events import Event
-from .models.stream import StreamAccumulator
+from .models import ModelResponse
+from .models.retry import RetryPolicy
 from .result import RunResult
 from .session import Session
 from .stores.locking import hold_writer_lock
@@ -25,7 +26,9 @@ class Runner:
     def __init__(self, session: Any = None, context: Any = None, *, max_turns: int = 10,
                  before_llm_call_callbacks: list[Callable[[Any], Any]] | None = None,
                  raise_tool_errors: bool = False, hooks: RunHooks | None = None, limits: RunLimits | None = None,
-                 max_handoffs: int = 10, max_agent_depth: int = 3, memory: Any = None) -> None:
+                 max_handoffs: int = 10, max_agent_depth: int = 3, memory: Any = None,
+                 max_parallel_tools: int = 8, tool_timeout: float | None = None, model_timeout: float | None = None,
+                 stream_idle_timeout: float | None = None, retry: RetryPolicy | None = None) -> None:
         if max_turns < 1:
             raise UserError(f"max_turns must be at least 1, got {max_turns}.")
         if hooks is not None and not isinstance(hooks, RunHooks):
@@ -38,6 +41,10 @@ class Runner:
                                    hooks=hooks or RunHooks(), limits=limits, max_handoffs=max_handoffs,
                                    max_agent_depth=max_agent_depth,
                                    memory=[memory] if callable(memory) else list(memory or []))
+        # How the drivers do I/O (concurrency, timeouts, retries); the loop's limits are in `options`.
+        self.execution = Limits(max_parallel_tools=max_parallel_tools, tool_timeout=tool_timeout,
+                                model_timeout=model_timeout, stream_idle_timeout=stream_idle_timeout,
+                                retry=retry if retry is not None else RetryPolicy())
 
     def _loop(self, agent: Any, prompt: str | RunState) -> Generator:
         # A RunState (a run paused for approval, with decisions taken) resumes that run.
@@ -48,25 +55,25 @@ class Runner:
 
     def run(self, agent: Any, prompt: str) -> RunResult:
         """Run to the final answer and return the result."""
-        stream = RunStream(self._loop(agent, prompt), stream_model=False)
+        stream = RunStream(self._loop(agent, prompt), stream_model=False, limits=self.execution)
         for _ in stream:
             pass
         return stream.result
 
     def run_stream(self, agent: Any, prompt: str) -> RunStream:
         """Iterate over events as they happen; `.result` is available when the iteration ends."""
-        return RunStream(self._loop(agent, prompt), stream_model=True)
+        return RunStream(self._loop(agent, prompt), stream_model=True, limits=self.execution)
 
     async def run_async(self, agent: Any, prompt: str) -> RunResult:
         """`run`, for asyncio code."""
-        stream = AsyncRunStream(self._loop(agent, prompt), stream_model=False)
+        stream = AsyncRunStream(self._loop(agent, prompt), stream_model=False, limits=self.execution)
         async for _ in stream:
             pass
         return stream.result
 
     def run_stream_async(self, agent: Any, prompt: str) -> AsyncRunStream:
         """`run_stream`, for asyncio code: `async for event in runner.run_stream_async(...)`."""
-        return AsyncRunStream(self._loop(agent, prompt), stream_model=True)
+        return AsyncRunStream(self._loop(agent, prompt), stream_model=True, limits=self.execution)
 
 
 class _Stream:
@@ -82,8 +89,8 @@ class _Stream:
 class RunStream(_Stream):
     """The sync driver: sends model replies and tool outcomes into the loop, yields its events."""
 
-    def __init__(self, loop: Generator, *, stream_model: bool) -> None:
-        self._events = self._drive(loop, stream_model)
+    def __init__(self, loop: Generator, *, stream_model: bool, limits: Limits | None = None) -> None:
+        self._events = self._drive(loop, stream_model, limits or Limits())
 
     def __iter__(self) -> Iterator[Event]:
         return self._events
@@ -91,10 +98,17 @@ class RunStream(_Stream):
     def __next__(self) -> Event:
         return next(self._events)
 
+    def __enter__(self) -> RunStream:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
     def close(self) -> None:
+        """Stop the run now (e.g. after breaking out of the loop); the session stays valid."""
         self._events.close()
 
-    def _drive(self, loop: Generator, stream_model: bool) -> Iterator[Event]:
+    def _drive(self, loop: Generator, stream_model: bool, limits: Limits) -> Iterator[Event]:
         reply: Any = None
         error: BaseException | None = None
         try:
@@ -108,12 +122,10 @@ class RunStream(_Stream):
                 try:
                     if isinstance(request, Emit):
                         yield request.event
-                    elif isinstance(request, ModelCall) and stream_model:
-                        reply = yield from _stream_sync(request)
                     elif isinstance(request, ModelCall):
-                        reply = request.model.complete(request.request)
+                        reply = yield from call_model_sync(request, limits, stream_model)
                     elif isinstance(request, RunTools):
-                        reply = [_invoke_sync(run) for run in request.calls]
+                        reply = run_tools_sync(request.calls, limits)
                 except GeneratorExit:
                     raise
                 except BaseException as exc:  # the loop decides what a failure means
@@ -125,8 +137,8 @@ class RunStream(_Stream):
 class AsyncRunStream(_Stream):
     """The async driver: the same protocol as RunStream, awaiting instead of blocking."""
 
-    def __init__(self, loop: Generator, *, stream_model: bool) -> None:
-        self._events = self._drive(loop, stream_model)
+    def __init__(self, loop: Generator, *, stream_model: bool, limits: Limits | None = None) -> None:
+        self._events = self._drive(loop, stream_model, limits or Limits())
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._events
@@ -134,10 +146,17 @@ class AsyncRunStream(_Stream):
     async def __anext__(self) -> Event:
         return await self._events.__anext__()
 
+    async def __aenter__(self) -> AsyncRunStream:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
     async def aclose(self) -> None:
+        """Stop the run now (e.g. after breaking out of the loop); the session stays valid."""
         await self._events.aclose()
 
-    async def _drive(self, loop: Generator, stream_model: bool) -> AsyncIterator[Event]:
+    async def _drive(self, loop: Generator, stream_model: bool, limits: Limits) -> AsyncIterator[Event]:
         reply: Any = None
         error: BaseException | None = None
         try:
@@ -151,71 +170,18 @@ class AsyncRunStream(_Stream):
                 try:
                     if isinstance(request, Emit):
                         yield request.event
-                    elif isinstance(request, ModelCall) and stream_model:
-                        accumulator = StreamAccumulator(request.agent.name)
-                        async for chunk in request.model.stream_async(request.request):
-                            for event in accumulator.feed(chunk):
-                                yield event
-                        reply = accumulator.response()
                     elif isinstance(request, ModelCall):
-                        reply = await request.model.complete_async(request.request)
+                        async with aclosing(call_model_async(request, limits, stream_model)) as items:
+                            async for item in items:
+                                if isinstance(item, ModelResponse):
+                                    reply = item
+                                else:
+                                    yield item
                     elif isinstance(request, RunTools):
-                        reply = list(await asyncio.gather(*(_invoke_async(run) for run in request.calls)))
+                        reply = await run_tools_async(request.calls, limits)
                 except GeneratorExit:
                     raise
                 except BaseException as exc:
                     error = exc
         finally:
             loop.close()
-
-
-def _stream_sync(request: ModelCall) -> Generator[Event, None, Any]:
-    accumulator = StreamAccumulator(request.agent.name)
-    for chunk in request.model.stream(request.request):
-        yield from accumulator.feed(chunk)
-    return accumulator.response()
-
-
-def _invoke_sync(run: ToolRun) -> Outcome:
-    try:
-        value = run.start()
-        if inspect.isawaitable(value):
-            value = _run_coroutine_sync(value)
-        return Outcome(value=value)
-    except Exception as exc:
-        return Outcome(error=exc)
-
-
-async def _invoke_async(run: ToolRun) -> Outcome:
-    try:
-        if run.tool.is_async:
-            value = await run.start()
-        else:  # sync tools run in a worker thread so they never block the event loop
-            value = await asyncio.to_thread(run.start)
-            if inspect.isawaitable(value):
-                value = await value
-        return Outcome(value=value)
-    except Exception as exc:
-        return Outcome(error=exc)
-
-
-def _run_coroutine_sync(coroutine: Any) -> Any:
-    """Run an async tool from sync code, also when an event loop already runs in this thread (Jupyter)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(coroutine)
-        except BaseException as exc:
-            box["error"] = exc
-
-    worker = threading.Thread(target=target, name="agentsilex-async-tool")
-    worker.start()
-    worker.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]

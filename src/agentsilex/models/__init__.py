@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, AsyncIterator, Iterator, Protocol, runtime_checkable
@@ -56,6 +57,8 @@ class ModelRequest:
     tools: list[dict] = field(default_factory=list)
     settings: ModelSettings = field(default_factory=ModelSettings)
     response_format: Any = None
+    timeout: float | None = None  # seconds to wait for the reply (streams: for the first chunk)
+    idle_timeout: float | None = None  # streams: seconds to wait between chunks
 
 
 @dataclass
@@ -105,23 +108,35 @@ class ModelBase:
             yield chunk
 
 
-_cache: dict[str, Model] = {}
+_cache: dict[Any, Model] = {}
 _cache_lock = threading.Lock()
 
 
 def resolve_model(model: str | Model) -> Model:
     """A LiteLLM model string becomes a (shared, connection-reusing) `LiteLLMModel`; a Model stays itself."""
     if isinstance(model, str):
+        native = model.startswith("openai/") and os.environ.get("AGENTSILEX_OPENAI_HTTP", "0") not in ("", "0", "false")
+        # The native model reads its endpoint from the environment when built: a changed env needs a new one.
+        key = (model, *(os.environ.get(v) for v in ("OPENAI_BASE_URL", "OPENAI_API_BASE", "OPENAI_API_KEY"))) \
+            if native else model
         with _cache_lock:
-            if model not in _cache:
-                from .litellm import LiteLLMModel
-
-                _cache[model] = LiteLLMModel(model)
-            return _cache[model]
+            if key not in _cache:
+                _cache[key] = _model_for(model, native)
+            return _cache[key]
     if all(hasattr(model, method) for method in ("complete", "complete_async", "stream", "stream_async")):
         return model
     raise UserError(f"Agent model must be a LiteLLM model string such as 'gpt-4o' or a Model object, "
                     f"got {model!r}.")
+
+
+def _model_for(name: str, native: bool) -> Model:
+    if native:
+        from .openai_http import OpenAIHTTPModel  # the lean native path (opt-in)
+
+        return OpenAIHTTPModel(name)
+    from .litellm import LiteLLMModel
+
+    return LiteLLMModel(name)
 
 
 __all__ = ["Model", "ModelBase", "ModelRequest", "ModelResponse", "ModelSettings", "Usage", "resolve_model"]

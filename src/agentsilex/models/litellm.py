@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 from typing import Any, AsyncIterator, Iterator
 
-from ..errors import ModelError
+from ..errors import ModelError, ModelTimeoutError
 from ..messages import assistant, tool_call
 from . import ModelRequest, ModelResponse, Usage
+from .retry import error_for_status, parse_retry_after
 
 _litellm: Any = None
 _SECRET = re.compile(r"\b(sk|pk|key|rk|api|token)[-_][A-Za-z0-9_\-]{8,}")
-_RETRYABLE_STATUS = {408, 409, 429}
+_TIMEOUTS = {"Timeout", "APITimeoutError", "ReadTimeout", "ConnectTimeout"}
+_TRANSIENT = {"APIConnectionError", "InternalServerError", "ServiceUnavailableError", "RateLimitError"}
 
 
 def load_litellm() -> Any:
@@ -22,6 +25,7 @@ def load_litellm() -> Any:
         os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
         import litellm
 
+        litellm.suppress_debug_info = True  # no "Give Feedback" banners on every error
         _litellm = litellm
     return _litellm
 
@@ -54,6 +58,9 @@ class LiteLLMModel:
         if stream:
             kwargs["stream"] = True
             kwargs["stream_options"] = {"include_usage": True}
+        waits = [t for t in (request.timeout, request.idle_timeout if stream else None) if t is not None]
+        if waits:  # httpx applies it to every read: a stall (before or between chunks) fails this fast
+            kwargs["timeout"] = max(waits)
         return kwargs
 
     def complete(self, request: ModelRequest) -> ModelResponse:
@@ -72,19 +79,29 @@ class LiteLLMModel:
 
     def stream(self, request: ModelRequest) -> Iterator[dict]:
         litellm = load_litellm()
+        chunks = None
         try:
-            for chunk in litellm.completion(**self._kwargs(request, True)):
+            chunks = litellm.completion(**self._kwargs(request, True))
+            for chunk in chunks:
                 yield _chunk_to_dict(chunk)
         except Exception as exc:
             raise self._error(exc) from exc
+        finally:  # a consumer that stops early must not leave the HTTP response open
+            _close(getattr(chunks, "completion_stream", None), "close")
 
     async def stream_async(self, request: ModelRequest) -> AsyncIterator[dict]:
         litellm = load_litellm()
+        chunks = None
         try:
-            async for chunk in await litellm.acompletion(**self._kwargs(request, True)):
+            chunks = await litellm.acompletion(**self._kwargs(request, True))
+            async for chunk in chunks:
                 yield _chunk_to_dict(chunk)
         except Exception as exc:
             raise self._error(exc) from exc
+        finally:
+            closing = _close(getattr(chunks, "completion_stream", None), "aclose", "close")
+            if inspect.isawaitable(closing):
+                await closing
 
     def _error(self, exc: Exception) -> ModelError:
         if isinstance(exc, ModelError):
@@ -92,17 +109,20 @@ class LiteLLMModel:
         status = getattr(exc, "status_code", None)
         status = status if isinstance(status, int) else None
         name = type(exc).__name__
-        retryable = (status in _RETRYABLE_STATUS or (status is not None and status >= 500)
-                     or name in {"APIConnectionError", "Timeout", "APITimeoutError", "InternalServerError",
-                                 "ServiceUnavailableError", "RateLimitError"})
-        if name == "ContextWindowExceededError":
-            retryable = False
+        timeout = name in _TIMEOUTS
+        if timeout or name == "APIConnectionError":
+            status = None  # LiteLLM labels these 408/500; they never reached a server's answer
         text = redact(str(exc), self._api_key)
         hint = {401: "check the provider's API key", 403: "check the key's permissions",
                 404: "check the model name", 429: "slow down or raise your rate limit"}.get(status or 0, "")
         message = f"Model {self.name!r} failed: {name}" + (f" (HTTP {status})" if status else "") + f": {text}"
-        return ModelError(message + (f" -- {hint}." if hint else ""), model=self.name, status_code=status,
-                          retryable=retryable, retry_after=_retry_after(exc))
+        error = error_for_status(message + (f" -- {hint}." if hint else ""), status=status, model=self.name,
+                                 retry_after=_retry_after(exc), context_window=name == "ContextWindowExceededError",
+                                 transient=timeout or name in _TRANSIENT)
+        if timeout:
+            error = ModelTimeoutError(f"{error} -- raise Runner(model_timeout=..., stream_idle_timeout=...) if the "
+                                      "model is just slow.", model=self.name, retryable=True)
+        return error
 
 
 def redact(text: str, api_key: str | None = None) -> str:
@@ -113,13 +133,18 @@ def redact(text: str, api_key: str | None = None) -> str:
 
 
 def _retry_after(exc: Exception) -> float | None:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
+    headers = getattr(getattr(exc, "response", None), "headers", None)
     try:
-        value = headers.get("retry-after") if headers is not None else None
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
+        return parse_retry_after(headers.get("retry-after")) if headers is not None else None
+    except AttributeError:
         return None
+
+
+def _close(target: Any, *methods: str) -> Any:
+    for method in methods:
+        if hasattr(target, method):
+            return getattr(target, method)()
+    return None
 
 
 def _to_response(response: Any) -> ModelResponse:

@@ -8,9 +8,10 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..errors import ModelError, ScriptExhaustedError, UserError
+from ..errors import ScriptExhaustedError, UserError
 from ..messages import assistant, tool_call
 from ..models import ModelBase, ModelRequest, ModelResponse, Usage
+from ..models.retry import error_for_status, parse_retry_after
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,26 @@ class Fail:
     status: int = 500
     message: str = "scripted failure"
     headers: dict[str, str] = field(default_factory=dict)
+    forever: bool = False  # stay at the head of the script: every later request fails too
+
+
+@dataclass(frozen=True)
+class Stall:
+    """Loopback server only: send nothing for `seconds`, then hang up. With `reply`, stream its first
+    `after` chunks before going quiet (a stall mid-stream)."""
+
+    seconds: float = 30.0
+    reply: Any = None
+    after: int = 0
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Loopback server only: answer `reply` but hang up part-way -- a stream after `after` chunks (default:
+    in the middle of the first tool call's arguments), a plain JSON body halfway through."""
+
+    reply: Any
+    after: int | None = None
 
 
 def call(name: str, arguments: dict | str | None = None, /, *, id: str | None = None, **kwargs: Any) -> ToolCallReply:
@@ -38,7 +59,7 @@ def call(name: str, arguments: dict | str | None = None, /, *, id: str | None = 
     return ToolCallReply(name, json.dumps({**(arguments or {}), **kwargs}), id)
 
 
-Reply = str | ToolCallReply | list | dict | ModelResponse | Fail | Exception
+Reply = str | ToolCallReply | list | dict | ModelResponse | Fail | Stall | Cut | Exception
 
 
 def estimate_tokens(text: str) -> int:
@@ -59,8 +80,8 @@ def to_response(reply: Reply, request: ModelRequest | None, ids: _IdCounter) -> 
     if isinstance(reply, ModelResponse):
         return reply
     if isinstance(reply, Fail):
-        raise ModelError(f"HTTP {reply.status}: {reply.message}", status_code=reply.status,
-                         retryable=reply.status in (408, 409, 429) or reply.status >= 500)
+        raise error_for_status(f"HTTP {reply.status}: {reply.message}", status=reply.status,
+                               retry_after=parse_retry_after(_header(reply.headers, "retry-after")))
     if isinstance(reply, BaseException):
         raise reply
     if isinstance(reply, str):
@@ -100,7 +121,7 @@ class ScriptedModel(ModelBase):
                 raise ScriptExhaustedError(
                     f"ScriptedModel {self.name!r} was asked for reply #{len(self.requests)} but its script is "
                     f"used up. Add replies to the script. The last message it got: {last!r:.200}")
-            reply = self.replies.pop(0)
+            reply = self.replies[0] if getattr(self.replies[0], "forever", False) else self.replies.pop(0)
         return to_response(reply, request, self._ids)
 
     async def complete_async(self, request: ModelRequest) -> ModelResponse:
@@ -132,13 +153,26 @@ def echo(messages: list[dict], tools: list[dict]) -> str:
     return f"You said: {last}"
 
 
+def _header(headers: dict[str, str], name: str) -> str | None:
+    return next((value for key, value in headers.items() if key.lower() == name), None)
+
+
 def reply_from_json(item: Any) -> Reply:
-    """Script items from JSON (the server's --script file): a string, {"tool_calls": [...]}, or {"fail": ...}."""
+    """Script items from JSON (the server's --script file): a string, {"tool_calls": [...]}, {"fail": {...}},
+    {"stall": {"seconds": s, "reply": item, "after": n}} or {"cut": {"reply": item, "after": n}}."""
     if isinstance(item, str):
         return item
     if isinstance(item, dict) and "tool_calls" in item:
         return [call(c["name"], c.get("arguments") or {}, id=c.get("id")) for c in item["tool_calls"]]
     if isinstance(item, dict) and "fail" in item:
         spec = item["fail"]
-        return Fail(spec.get("status", 500), spec.get("message", "scripted failure"), spec.get("headers", {}))
-    raise UserError(f"Script item {item!r} is not a string, {{'tool_calls': [...]}} or {{'fail': {{...}}}}.")
+        return Fail(spec.get("status", 500), spec.get("message", "scripted failure"), spec.get("headers", {}),
+                    bool(spec.get("forever", False)))
+    if isinstance(item, dict) and "stall" in item:
+        spec = item["stall"]
+        reply = spec.get("reply")
+        return Stall(spec.get("seconds", 30.0), None if reply is None else reply_from_json(reply), spec.get("after", 0))
+    if isinstance(item, dict) and "cut" in item:
+        return Cut(reply_from_json(item["cut"]["reply"]), item["cut"].get("after"))
+    raise UserError(f"Script item {item!r} is not a string, {{'tool_calls': [...]}}, {{'fail': {{...}}}}, "
+                    "{'stall': {...}} or {'cut': {...}}.")

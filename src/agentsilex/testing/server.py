@@ -7,17 +7,19 @@ Tests point LiteLLM (or any OpenAI client) at `server.url`, so the real client -
 from __future__ import annotations
 
 import argparse
+import importlib
 import itertools
 import json
 import threading
 import time
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 from ..errors import ModelError
 from ..models import ModelRequest
 from ..models.stream import response_to_chunks, usage_dict
-from .script import Fail, FunctionModel, Reply, ScriptedModel, echo, reply_from_json
+from .script import Cut, Fail, FunctionModel, Reply, ScriptedModel, Stall, echo, reply_from_json, to_response
 
 
 class LoopbackServer:
@@ -29,7 +31,9 @@ class LoopbackServer:
         self.latency = latency
         self.requests: list[dict] = []  # every request body, as JSON
         self._ids = itertools.count(1)
-        self._httpd = _QuietServer((host, port), _handler(self))
+        self.stopping = threading.Event()  # ends stalls at once when the server stops
+        self._httpd = _QuietServer((host, port), _Handler)
+        self._httpd.owner = self
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -48,12 +52,20 @@ class LoopbackServer:
 
         return LiteLLMModel(f"openai/{name}", base_url=self.url, api_key="sk-loopback-test")
 
+    def openai_model(self, name: str = "gpt-4o") -> Any:
+        """An OpenAIHTTPModel (the native path, no LiteLLM) aimed at this server."""
+        from ..models.openai_http import OpenAIHTTPModel
+
+        return OpenAIHTTPModel(f"openai/{name}", base_url=self.url, api_key="sk-loopback-test")
+
     def start(self) -> LoopbackServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="loopback-llm", daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,), name="loopback-llm",
+                                        daemon=True)  # short poll: stop() returns at once
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -63,81 +75,152 @@ class LoopbackServer:
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
-    def reply_to(self, body: dict) -> tuple[int, dict, Any]:
-        """(status, headers, payload): payload is a JSON body or a list of chunks to stream."""
+    def reply_to(self, body: dict) -> Answer:
+        """What to send back for one request: a JSON body or chunks to stream, and any fault to play."""
         self.requests.append(body)
         if self.latency:
             time.sleep(self.latency)
+        fault = self._take_fault()
+        if isinstance(fault, Fail):
+            return Answer(fault.status, dict(fault.headers), _error_body(fault.message, "scripted_error"))
+        if isinstance(fault, Stall) and fault.reply is None:
+            return Answer(stall=fault.seconds, hang_up=True)
         request = ModelRequest(body.get("messages") or [], body.get("tools") or [])
         try:
-            response = self.model.complete(request)
+            response = (to_response(fault.reply, request, self.model._ids) if fault is not None
+                        else self.model.complete(request))
         except ModelError as exc:
-            return exc.status_code or 500, {}, {"error": {"message": str(exc), "type": "scripted_error"}}
+            retry_after = {"Retry-After": f"{exc.retry_after:g}"} if exc.retry_after is not None else {}
+            return Answer(exc.status_code or 500, retry_after, _error_body(str(exc), "scripted_error"))
         except Exception as exc:  # a script bug must surface in the test, not hang it
-            return 500, {}, {"error": {"message": f"{type(exc).__name__}: {exc}", "type": "server_error"}}
+            return Answer(500, {}, _error_body(f"{type(exc).__name__}: {exc}", "server_error"))
+        answer = self._render(body, response, piece=4 if isinstance(fault, Cut) else 16)
+        if isinstance(fault, Stall):
+            answer.stall, answer.stall_after = fault.seconds, fault.after
+        elif isinstance(fault, Cut):
+            answer.hang_up, answer.stall_after = True, _cut_point(answer.payload, fault.after)
+        return answer
+
+    def _take_fault(self) -> Fail | Stall | Cut | None:
+        """Faults are script items the server plays itself; a `forever` Fail stays at the head."""
+        model = self.model
+        if not isinstance(model, ScriptedModel):
+            return None
+        with model._lock:
+            head = model.replies[0] if model.replies else None
+            if not isinstance(head, (Fail, Stall, Cut)):
+                return None
+            if not getattr(head, "forever", False):
+                model.replies.pop(0)
+            return head
+
+    def _render(self, body: dict, response: Any, piece: int) -> Answer:
         ident, created, model = f"chatcmpl-{next(self._ids)}", int(time.time()), body.get("model", "loopback")
         if body.get("stream"):
-            chunks = [{"id": ident, "created": created, **c, "model": model} for c in response_to_chunks(response)]
-            return 200, {}, chunks
-        return 200, {}, {"id": ident, "object": "chat.completion", "created": created, "model": model,
-                         "choices": [{"index": 0, "message": response.message,
-                                      "finish_reason": "tool_calls" if response.message.get("tool_calls") else "stop"}],
-                         "usage": usage_dict(response.usage)}
+            return Answer(payload=[{"id": ident, "created": created, **c, "model": model}
+                                   for c in response_to_chunks(response, piece=piece)])
+        finish = "tool_calls" if response.message.get("tool_calls") else "stop"
+        return Answer(payload={"id": ident, "object": "chat.completion", "created": created, "model": model,
+                               "choices": [{"index": 0, "message": response.message, "finish_reason": finish}],
+                               "usage": usage_dict(response.usage)})
+
+
+@dataclass
+class Answer:
+    """One HTTP answer: status, headers, a JSON body (dict) or stream chunks (list), and a fault to play.
+
+    A stall waits `stall` seconds (after `stall_after` chunks when streaming); `hang_up` closes the
+    connection instead of finishing (after `stall_after` chunks, or halfway through a JSON body)."""
+
+    status: int = 200
+    headers: dict = field(default_factory=dict)
+    payload: Any = None
+    stall: float = 0.0
+    stall_after: int = 0
+    hang_up: bool = False
+
+
+def _error_body(message: str, kind: str) -> dict:
+    return {"error": {"message": message, "type": kind}}
+
+
+def _cut_point(chunks: Any, after: int | None) -> int:
+    """By default, cut right after the first piece of the first tool call's arguments (mid-JSON)."""
+    if after is not None or not isinstance(chunks, list):
+        return after or 0
+    for index, chunk in enumerate(chunks):
+        for choice in chunk.get("choices") or []:
+            if any((c.get("function") or {}).get("arguments") for c in choice["delta"].get("tool_calls") or []):
+                return index + 1
+    return len(chunks) // 2
 
 
 class _QuietServer(ThreadingHTTPServer):
+    request_queue_size = 2048  # benchmarks open a thousand connections at once
+    owner: LoopbackServer
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hangs up (a cancelled or broken-off stream) is expected here, not an error.
         pass
 
 
-def _handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, so clients reuse connections
+class _Handler(BaseHTTPRequestHandler):
+    server: _QuietServer
+    protocol_version = "HTTP/1.1"  # keep-alive, so clients reuse connections
+    disable_nagle_algorithm = True  # else small writes wait ~40 ms for delayed ACKs
 
-        def log_message(self, *args: Any) -> None:  # quiet
-            pass
+    def log_message(self, *args: Any) -> None:  # quiet
+        pass
 
-        def do_GET(self) -> None:
-            if self.path.rstrip("/").endswith("/models"):
-                self._json(200, {}, {"object": "list", "data": [{"id": "loopback", "object": "model"}]})
-            else:
-                self._json(200 if self.path in ("/", "/health") else 404, {}, {"status": "ok"})
+    def do_GET(self) -> None:
+        if self.path.rstrip("/").endswith("/models"):
+            self._json(200, {}, {"object": "list", "data": [{"id": "loopback", "object": "model"}]})
+        else:
+            self._json(200 if self.path in ("/", "/health") else 404, {}, {"status": "ok"})
 
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-            if not self.path.rstrip("/").endswith("/chat/completions"):
-                return self._json(404, {}, {"error": {"message": f"no route {self.path}"}})
-            status, headers, payload = server.reply_to(body)
-            if isinstance(payload, list):
-                return self._sse(payload)
-            self._json(status, headers, payload)
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        if not self.path.rstrip("/").endswith("/chat/completions"):
+            return self._json(404, {}, {"error": {"message": f"no route {self.path}"}})
+        answer = self.server.owner.reply_to(body)
+        if answer.payload is None:  # a stall with nothing to say: go quiet, then hang up
+            self.server.owner.stopping.wait(answer.stall)
+            self.close_connection = True
+        elif isinstance(answer.payload, list):
+            self._sse(answer)
+        else:
+            if answer.stall:
+                self.server.owner.stopping.wait(answer.stall)
+            self._json(answer.status, answer.headers, answer.payload, cut=answer.hang_up)
 
-        def _json(self, status: int, headers: dict, payload: Any) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
+    def _json(self, status: int, headers: dict, payload: Any, cut: bool = False) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data[:len(data) // 2] if cut else data)
+        self.close_connection = self.close_connection or cut
 
-        def _sse(self, chunks: list[dict]) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
-            for chunk in chunks:
-                self._chunk(f"data: {json.dumps(chunk)}\n\n".encode())
-            self._chunk(b"data: [DONE]\n\n")
-            self._chunk(b"")
+    def _sse(self, answer: Answer) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for index, chunk in enumerate(answer.payload):
+            if index == answer.stall_after and (answer.stall or answer.hang_up):
+                self.server.owner.stopping.wait(answer.stall)
+                if answer.hang_up:  # no terminating chunk: the client sees a broken body
+                    self.close_connection = True
+                    return
+            self._chunk(f"data: {json.dumps(chunk)}\n\n".encode())
+        self._chunk(b"data: [DONE]\n\n")
+        self._chunk(b"")
 
-        def _chunk(self, data: bytes) -> None:
-            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-            self.wfile.flush()
-
-    return Handler
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -145,13 +228,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--script", help="JSON file: a list of replies; without it, the server echoes")
+    parser.add_argument("--function", help="module:function deciding each reply, e.g. bench.policy:reply")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds to wait before each reply")
     args = parser.parse_args(argv)
-    replies = None
+    replies, function = None, echo
     if args.script:
         with open(args.script, encoding="utf-8") as handle:
             replies = [reply_from_json(item) for item in json.load(handle)]
-    server = LoopbackServer(replies, function=None if replies is not None else echo, latency=args.latency,
+    elif args.function:
+        module, _, name = args.function.partition(":")
+        function = getattr(importlib.import_module(module), name)
+    server = LoopbackServer(replies, function=None if replies is not None else function, latency=args.latency,
                             host=args.host, port=args.port)
     print(f"loopback OpenAI-compatible server on {server.url}", flush=True)
     try:

@@ -1,0 +1,121 @@
+"""Running one batch of tool calls for the drivers: concurrently, with a limit and a timeout per call.
+
+Async tools run on an event loop; sync tools run in a shared thread pool so they never block that loop.
+The sync driver uses the same code on one short-lived event loop when a batch needs concurrency or a
+timeout, and calls a lone sync tool inline (the common case, and the cheapest). Outcomes come back in
+call order; a failing call becomes an error Outcome and never stops its siblings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._loop import Outcome, ToolRun
+from .errors import UserError
+from .models.retry import RetryPolicy
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How a Runner calls models and tools: concurrency, timeouts (seconds) and the retry policy."""
+
+    max_parallel_tools: int = 8
+    tool_timeout: float | None = None
+    model_timeout: float | None = None
+    stream_idle_timeout: float | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def __post_init__(self) -> None:
+        if self.max_parallel_tools < 1:
+            raise UserError(f"max_parallel_tools must be at least 1, got {self.max_parallel_tools}.")
+        for name in ("tool_timeout", "model_timeout", "stream_idle_timeout"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise UserError(f"{name} must be a positive number of seconds or None, got {value!r}.")
+        if not isinstance(self.retry, RetryPolicy):
+            raise UserError(f"retry must be a RetryPolicy, got {type(self.retry).__name__}.")
+
+
+def tool_pool() -> ThreadPoolExecutor:
+    """One process-wide pool for sync tools (threads start on demand; asyncio's default pool is too small)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="agentsilex-tool")
+        return _pool
+
+
+def run_tools_sync(calls: list[ToolRun], limits: Limits) -> list[Outcome]:
+    """The sync driver's RunTools: inline for one sync call, else one event loop for the whole batch."""
+    if len(calls) == 1 and limits.tool_timeout is None and not calls[0].tool.is_async:
+        return [_invoke_inline(calls[0])]
+    return run_coroutine_sync(run_tools_async(calls, limits))
+
+
+async def run_tools_async(calls: list[ToolRun], limits: Limits) -> list[Outcome]:
+    """The async driver's RunTools: every call concurrently, at most `max_parallel_tools` at a time."""
+    gate = asyncio.Semaphore(limits.max_parallel_tools)
+    return list(await asyncio.gather(*(_invoke_async(run, gate, limits.tool_timeout) for run in calls)))
+
+
+def _invoke_inline(run: ToolRun) -> Outcome:
+    try:
+        value = run.start()
+        if inspect.isawaitable(value):
+            value = run_coroutine_sync(value)
+        return Outcome(value=value)
+    except Exception as exc:
+        return Outcome(error=exc)
+
+
+async def _invoke_async(run: ToolRun, gate: asyncio.Semaphore, timeout: float | None) -> Outcome:
+    async with gate:
+        try:
+            async with asyncio.timeout(timeout) as scope:
+                if run.tool.is_async:
+                    value = await run.start()
+                else:
+                    context = contextvars.copy_context()  # what asyncio.to_thread does, on our own pool
+                    value = await asyncio.get_running_loop().run_in_executor(tool_pool(), context.run, run.start)
+                if inspect.isawaitable(value):
+                    value = await value
+            return Outcome(value=value)
+        except TimeoutError as exc:
+            if not scope.expired():
+                return Outcome(error=exc)
+            return Outcome(error=TimeoutError(
+                f"the call did not finish within tool_timeout={timeout:g} s and was abandoned. "
+                "Try fewer or smaller inputs, or raise Runner(tool_timeout=...)"))
+        except Exception as exc:
+            return Outcome(error=exc)
+
+
+def run_coroutine_sync(coroutine: Any) -> Any:
+    """Run a coroutine from sync code, also when an event loop already runs in this thread (Jupyter)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coroutine)
+        except BaseException as exc:
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name="agentsilex-async-tool")
+    worker.start()
+    worker.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
