@@ -9,11 +9,16 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[test]'
 	touch $@
 
-.PHONY: demo test install
+.PHONY: demo test install services
 install: $(VENV)/.installed
+
+# Redis and PostgreSQL for the session-store tests (installs Debian packages, so it needs root). Without them
+# those tests skip with the reason, except in CI (CI=true), where they fail.
+services:
+	@bash .ci/services.sh || echo "note: could not start Redis/PostgreSQL (needs root and apt); their store tests will skip"
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/python examples/demo.py
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed services
 	$(VENV)/bin/python -m pytest -q
