@@ -14,6 +14,14 @@ EXAMPLES = sorted(p for p in (Path(__file__).parent.parent / "examples").glob("*
                   if not p.name.startswith("seed_"))
 
 
+# What some examples must print (the rest must print something and exit 0).
+EXPECTED = {"demo.py": "The result is 16", "handoffs.py": "answered by: billing",
+            "agent_as_tool.py": "[researcher] tool_call: search", "context.py": "cart: ['tea', 'milk']",
+            "structured_output.py": "Weather(city='Oslo', celsius=4.5)",
+            "guardrails.py": "ToolGuardrailTripped: stay_in_tmp", "approval.py": "kept the database",
+            "budgets_and_hooks.py": "stopped: max_tool_calls hit"}
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_example_runs_offline(path):
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and "BASE_URL" not in k}
@@ -21,3 +29,4 @@ def test_example_runs_offline(path):
                           cwd=path.parent.parent)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip(), "an example should show what it did"
+    assert EXPECTED.get(path.name, "") in done.stdout
