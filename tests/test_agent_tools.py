@@ -63,7 +63,6 @@ def test_recursion_beyond_depth_limit_raises_clear_error(mode):
     # An agent that calls itself as a tool, forever.
     looping = Agent(name="echo", model=ScriptedModel([call("echo", input="again")] * 10))
     looping.tools.append(looping.as_tool())
-    looping.__post_init__()
     session = Session()
     with pytest.raises(MaxAgentDepthExceeded, match="echo -> echo -> echo") as caught:
         run_in_mode(Runner(session, max_agent_depth=2), looping, "go", mode)

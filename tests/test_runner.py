@@ -257,3 +257,16 @@ def test_import_is_light():
     code = "import sys, agentsilex; print(sorted(m for m in ('litellm', 'openai', 'httpx', 'dotenv') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_tools_added_after_the_agent_was_made_are_offered_and_callable():
+    def mul(a: int, b: int) -> int:
+        """Multiply."""
+        return a * b
+
+    model = ScriptedModel([call("mul", a=6, b=7), "42"])
+    agent = Agent(name="a", model=model, tools=[add])
+    agent.tools.append(mul)  # a plain function, added later
+    assert Runner().run(agent, "6*7").final_output == "42"
+    assert [t["function"]["name"] for t in model.requests[0].tools] == ["add", "mul"]
+    assert agent.find_tool("mul").name == "mul"

@@ -55,6 +55,14 @@ class Agent:
                                 "rename one with @tool(name=...).")
             self._tools_by_name[item.name] = item
 
+    def _index(self) -> dict[str, Tool]:
+        """Tools by name, following `agent.tools` if it was edited after the agent was made."""
+        index = self._tools_by_name
+        if len(index) != len(self.tools) or any(a is not b for a, b in zip(index.values(), self.tools)):
+            self.tools[:] = [as_tool(item) for item in self.tools]
+            self._tools_by_name = {item.name: item for item in self.tools}
+        return self._tools_by_name
+
     def as_tool(self, tool_name: str | None = None, tool_description: str | None = None) -> Tool:
         """This agent as a tool another agent can call; it runs nested, in the caller's mode and context."""
         from .control.subagents import agent_as_tool
@@ -81,10 +89,10 @@ class Agent:
         return {"role": "system", "content": self.render_instructions(context)}
 
     def tool_specs(self, context: Any = None) -> list[dict]:
-        return [item.for_context(context).spec() for item in self.tools]
+        return [item.for_context(context).spec() for item in self._index().values()]
 
     def find_tool(self, name: str, context: Any = None) -> Tool:
-        found = self._tools_by_name.get(name)
+        found = self._index().get(name)
         if found is None:
             available = ", ".join(self._tools_by_name) or "none"
             raise UnknownToolError(f"Unknown tool {name!r}. Available tools: {available}.", tool_name=name)

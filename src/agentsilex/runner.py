@@ -53,25 +53,25 @@ class Runner:
         loop = agent_loop(agent, prompt, session=self.session, context=self.context, options=self.options)
         return hold_writer_lock(self.session, loop)  # one run at a time per session (stores/locking.py)
 
-    def run(self, agent: Any, prompt: str) -> RunResult:
+    def run(self, agent: Any, prompt: str | RunState) -> RunResult:
         """Run to the final answer and return the result."""
         stream = RunStream(self._loop(agent, prompt), stream_model=False, limits=self.execution)
         for _ in stream:
             pass
         return stream.result
 
-    def run_stream(self, agent: Any, prompt: str) -> RunStream:
+    def run_stream(self, agent: Any, prompt: str | RunState) -> RunStream:
         """Iterate over events as they happen; `.result` is available when the iteration ends."""
         return RunStream(self._loop(agent, prompt), stream_model=True, limits=self.execution)
 
-    async def run_async(self, agent: Any, prompt: str) -> RunResult:
+    async def run_async(self, agent: Any, prompt: str | RunState) -> RunResult:
         """`run`, for asyncio code."""
         stream = AsyncRunStream(self._loop(agent, prompt), stream_model=False, limits=self.execution)
         async for _ in stream:
             pass
         return stream.result
 
-    def run_stream_async(self, agent: Any, prompt: str) -> AsyncRunStream:
+    def run_stream_async(self, agent: Any, prompt: str | RunState) -> AsyncRunStream:
         """`run_stream`, for asyncio code: `async for event in runner.run_stream_async(...)`."""
         return AsyncRunStream(self._loop(agent, prompt), stream_model=True, limits=self.execution)
 
