@@ -229,3 +229,33 @@ def test_concurrency_limit(mode):
     run_in_mode(Runner(session, max_parallel_tools=2), Agent(name="x", model=model, tools=[work]), "go", mode)
     assert peak[0] == 2
     assert [m["content"] for m in session.dialogs[2:8]] == [str(i) for i in range(6)]
+
+
+def test_a_tools_own_timeout_wins_over_the_runners(mode):
+    from conftest import run_in_mode
+
+    @tool(timeout=0.05)
+    async def impatient() -> str:
+        """Has its own, short timeout."""
+        await asyncio.sleep(5)
+        return "late"
+
+    @tool
+    async def patient() -> str:
+        """Uses the Runner's, longer timeout."""
+        await asyncio.sleep(0.1)
+        return "on time"
+
+    session = Session()
+    model = ScriptedModel([[call("impatient", id="i"), call("patient", id="p")], "done"])
+    run_in_mode(Runner(session, tool_timeout=2), Agent(name="x", model=model, tools=[impatient, patient]), "go", mode)
+    answers = {m["tool_call_id"]: m["content"] for m in session.dialogs if m["role"] == "tool"}
+    assert "@tool(timeout)=0.05 s" in answers["i"] and answers["p"] == "on time"
+    assert_valid(session.dialogs)
+
+
+def test_tool_timeout_must_be_positive():
+    from agentsilex.errors import UserError
+
+    with pytest.raises(UserError, match="timeout"):
+        tool(timeout=0)(lambda: None)

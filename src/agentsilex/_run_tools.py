@@ -56,7 +56,7 @@ def tool_pool() -> ThreadPoolExecutor:
 
 def run_tools_sync(calls: list[ToolRun], limits: Limits) -> list[Outcome]:
     """The sync driver's RunTools: inline for one sync call, else one event loop for the whole batch."""
-    if len(calls) == 1 and limits.tool_timeout is None and not calls[0].tool.is_async:
+    if len(calls) == 1 and _timeout(calls[0], limits)[0] is None and not calls[0].tool.is_async:
         return [_invoke_inline(calls[0])]
     return run_coroutine_sync(run_tools_async(calls, limits))
 
@@ -64,7 +64,13 @@ def run_tools_sync(calls: list[ToolRun], limits: Limits) -> list[Outcome]:
 async def run_tools_async(calls: list[ToolRun], limits: Limits) -> list[Outcome]:
     """The async driver's RunTools: every call concurrently, at most `max_parallel_tools` at a time."""
     gate = asyncio.Semaphore(limits.max_parallel_tools)
-    return list(await asyncio.gather(*(_invoke_async(run, gate, limits.tool_timeout) for run in calls)))
+    return list(await asyncio.gather(*(_invoke_async(run, gate, *_timeout(run, limits)) for run in calls)))
+
+
+def _timeout(run: ToolRun, limits: Limits) -> tuple[float | None, str]:
+    """The call's timeout and where it was set: the tool's own wins over the Runner's."""
+    own = getattr(run.tool, "timeout", None)
+    return (own, "@tool(timeout)") if own is not None else (limits.tool_timeout, "tool_timeout")
 
 
 def _invoke_inline(run: ToolRun) -> Outcome:
@@ -77,7 +83,7 @@ def _invoke_inline(run: ToolRun) -> Outcome:
         return Outcome(error=exc)
 
 
-async def _invoke_async(run: ToolRun, gate: asyncio.Semaphore, timeout: float | None) -> Outcome:
+async def _invoke_async(run: ToolRun, gate: asyncio.Semaphore, timeout: float | None, setting: str) -> Outcome:
     async with gate:
         try:
             async with asyncio.timeout(timeout) as scope:
@@ -93,8 +99,8 @@ async def _invoke_async(run: ToolRun, gate: asyncio.Semaphore, timeout: float | 
             if not scope.expired():
                 return Outcome(error=exc)
             return Outcome(error=TimeoutError(
-                f"the call did not finish within tool_timeout={timeout:g} s and was abandoned. "
-                "Try fewer or smaller inputs, or raise Runner(tool_timeout=...)"))
+                f"the call did not finish within {setting}={timeout:g} s and was abandoned. "
+                "Try fewer or smaller inputs, or raise @tool(timeout=...) or Runner(tool_timeout=...)"))
         except Exception as exc:
             return Outcome(error=exc)
 

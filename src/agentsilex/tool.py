@@ -33,6 +33,7 @@ class Tool:
     needs_approval: bool | Callable[[Any, dict], bool] = False
     input_guardrails: list[Callable[..., Any]] = field(default_factory=list)
     output_guardrails: list[Callable[..., Any]] = field(default_factory=list)
+    timeout: float | None = None  # seconds for one call; overrides Runner(tool_timeout=...)
     _arguments_model: type[BaseModel] | None = field(default=None, repr=False)
     _variants: dict[type, Tool] = field(default_factory=dict, repr=False)
 
@@ -77,17 +78,18 @@ class Tool:
         kind = type(context)
         if kind not in self._variants:
             param = _typed_context_param(self.function, kind)
-            self._variants[kind] = self if param is None else dataclasses.replace(
-                _build(self.function, self.name, self.description, context_param=param),
-                needs_approval=self.needs_approval, input_guardrails=self.input_guardrails,
-                output_guardrails=self.output_guardrails)
+            bound = None if param is None else _build(self.function, self.name, self.description,
+                                                      context_param=param)
+            self._variants[kind] = self if bound is None else dataclasses.replace(
+                self, parameters=bound.parameters, context_param=param, _arguments_model=bound._arguments_model,
+                _variants={})
         return self._variants[kind]
 
 
 def tool(function: Callable[..., Any] | None = None, *, name: str | None = None,
          description: str | None = None, needs_approval: bool | Callable[[Any, dict], bool] = False,
          input_guardrails: list[Callable[..., Any]] | None = None,
-         output_guardrails: list[Callable[..., Any]] | None = None) -> Any:
+         output_guardrails: list[Callable[..., Any]] | None = None, timeout: float | None = None) -> Any:
     """Turn a function into a `Tool`; use bare (`@tool`) or with options (`@tool(name=..., description=...)`)."""
     def wrap(func: Callable[..., Any]) -> Tool:
         if isinstance(func, Tool):
@@ -101,10 +103,13 @@ def tool(function: Callable[..., Any] | None = None, *, name: str | None = None,
                             f"got {needs_approval!r}.")
         if not all(callable(g) for g in (*(input_guardrails or []), *(output_guardrails or []))):
             raise UserError("@tool guardrails must be functions.")
+        if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+            raise UserError(f"@tool(timeout=...) must be a positive number of seconds, got {timeout!r}.")
         built = _build(func, name, description, context_param=context_param)
         built.needs_approval = needs_approval
         built.input_guardrails = list(input_guardrails or [])
         built.output_guardrails = list(output_guardrails or [])
+        built.timeout = timeout
         return built
 
     return wrap if function is None else wrap(function)
