@@ -98,3 +98,12 @@ def test_handoff_and_nested_agent_through_litellm_and_http(openai_env, mode):
     if mode in ("stream", "async_stream"):
         assert any(e.type == "partial_output" and e.agent == "helper" for e in events)
         assert [e.type for e in events].count("agent_handoff") == 1
+
+
+def test_a_failed_sub_agent_still_counts_its_usage(mode):
+    sub = Agent(name="sub", model=ScriptedModel([call("sub_loop")] * 2),
+                tools=[tool(name="sub_loop")(lambda: "again")])
+    main = Agent(name="main", model=ScriptedModel([call("sub", input="x"), "gave up"]), tools=[sub.as_tool()])
+    result, _ = run_in_mode(Runner(Session(), max_turns=2), main, "go", mode)
+    assert result.final_output == "gave up"
+    assert result.usage.requests == 4  # two for main, two for the sub-agent that ran out of turns

@@ -270,6 +270,9 @@ def _run_agent_tool(run: _Run, item: ToolRun) -> Generator[Request, Any, Outcome
     except _RUN_STOPPERS:
         raise
     except Exception as exc:
+        partial = getattr(exc, "result", None)  # e.g. MaxTurnsExceeded: what the sub-agent spent still counts
+        if isinstance(partial, RunResult):
+            run.result.usage.merge(partial.usage)
         return Outcome(error=exc)
     run.result.usage.merge(child.usage)
     return Outcome(value=child.final_output)
