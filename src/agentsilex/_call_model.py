@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, AsyncIterator, Generator
+from typing import Any, AsyncGenerator, Generator
 
 from ._loop import ModelCall
 from ._run_tools import Limits
@@ -60,7 +60,7 @@ def call_model_sync(call: ModelCall, limits: Limits, stream: bool) -> Generator[
             model, delay = plan.send(exc)
 
 
-async def call_model_async(call: ModelCall, limits: Limits, stream: bool) -> AsyncIterator[Event | ModelResponse]:
+async def call_model_async(call: ModelCall, limits: Limits, stream: bool) -> AsyncGenerator[Event | ModelResponse, None]:
     """Async model call; yields stream events (if streaming), then the reply as the last item."""
     _prepare(call, limits)
     plan = attempt_plan(candidates(call), limits.retry)

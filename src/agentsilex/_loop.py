@@ -264,6 +264,7 @@ def _execute(run: _Run, message: dict, ready: list[ToolRun]) -> Generator[Reques
 def _run_agent_tool(run: _Run, item: ToolRun) -> Generator[Request, Any, Outcome]:
     """An agent used as a tool: the same loop, nested, on a scratch session, in the caller's mode."""
     try:
+        assert isinstance(item.tool, AgentTool)
         child = yield from agent_loop(item.tool.agent, item.arguments["input"], session=Session(),
                                       context=run.context, options=run.options, budget=run.budget,
                                       lineage=run.lineage)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import aclosing
-from typing import Any, AsyncIterator, Callable, Generator, Iterator
+from typing import Any, AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 
 from ._call_model import call_model_async, call_model_sync
 from ._loop import Emit, LoopOptions, ModelCall, RunTools, agent_loop
@@ -108,7 +108,7 @@ class RunStream(_Stream):
         """Stop the run now (e.g. after breaking out of the loop); the session stays valid."""
         self._events.close()
 
-    def _drive(self, loop: Generator, stream_model: bool, limits: Limits) -> Iterator[Event]:
+    def _drive(self, loop: Generator, stream_model: bool, limits: Limits) -> Generator[Event, None, None]:
         reply: Any = None
         error: BaseException | None = None
         try:
@@ -156,7 +156,7 @@ class AsyncRunStream(_Stream):
         """Stop the run now (e.g. after breaking out of the loop); the session stays valid."""
         await self._events.aclose()
 
-    async def _drive(self, loop: Generator, stream_model: bool, limits: Limits) -> AsyncIterator[Event]:
+    async def _drive(self, loop: Generator, stream_model: bool, limits: Limits) -> AsyncGenerator[Event, None]:
         reply: Any = None
         error: BaseException | None = None
         try:

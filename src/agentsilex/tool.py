@@ -127,7 +127,7 @@ def as_tool(item: Any) -> Tool:
 
 def _build(func: Callable[..., Any], name: str | None, description: str | None, *,
            context_param: str | None) -> Tool:
-    tool_name = name or getattr(func, "__name__", "")
+    tool_name: str = name or getattr(func, "__name__", None) or ""
     if not _NAME_PATTERN.match(tool_name):
         raise UserError(f"Tool name {tool_name!r} is invalid: use 1-64 letters, digits, '_' or '-'. "
                         "Pass @tool(name=...) to choose another.")

@@ -104,7 +104,8 @@ class Budget:
         return {"tokens": self.tokens, "tool_calls": self.tool_calls, "cost": self.cost}
 
     def restore(self, spent: dict[str, float]) -> None:
-        self.tokens, self.tool_calls, self.cost = spent["tokens"], spent["tool_calls"], spent["cost"]
+        self.tokens, self.tool_calls = int(spent["tokens"]), int(spent["tool_calls"])
+        self.cost = float(spent["cost"])
 
     def charge_request(self, entry: RequestUsage) -> None:
         """Count a model request; raise if it took the run over its token or cost limit."""

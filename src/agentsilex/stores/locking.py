@@ -23,7 +23,7 @@ _local_locks: weakref.WeakKeyDictionary[Any, threading.Lock] = weakref.WeakKeyDi
 _local_guard = threading.Lock()
 
 
-def hold_writer_lock(session: Any, loop: Generator) -> Generator:
+def hold_writer_lock(session: Any, loop: Generator[Any, Any, Any]) -> Generator[Any, Any, Any]:
     """Wrap an agent loop so it holds the session's writer lock from its first step to its end."""
     release = acquire_writer(session)
     try:

@@ -33,7 +33,7 @@ class SQLAlchemySession(PersistentSession):
         self.session_id = _check_id(session_id)
         self.lock_timeout = lock_timeout
         self.lock_lease = lock_lease  # only for databases without advisory locks
-        self.engine = engine if engine is not None else _engine(url)
+        self.engine = engine if url is None else _engine(url)
         self._t = _tables or _Tables(self.engine)
 
     def _read_since(self, rev: int | None, after: int) -> tuple[int, int, list[dict], int]:

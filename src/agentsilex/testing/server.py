@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
-from ..errors import ModelError
+from ..errors import ModelError, UserError
 from ..models import ModelRequest
 from ..models.stream import response_to_chunks, usage_dict
 from .script import Cut, Fail, FunctionModel, Reply, ScriptedModel, Stall, echo, reply_from_json, to_response
@@ -40,10 +40,12 @@ class LoopbackServer:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://{host!s}:{port}/v1"
 
     def add_replies(self, replies: list[Reply]) -> None:
         """Append replies to the script."""
+        if not isinstance(self.model, ScriptedModel):
+            raise UserError("This server answers with a function; add_replies works only on a scripted server.")
         self.model.replies.extend(replies)
 
     def litellm_model(self, name: str = "gpt-4o") -> Any:
