@@ -58,13 +58,27 @@ def run_tools_sync(calls: list[ToolRun], limits: Limits) -> list[Outcome]:
     """The sync driver's RunTools: inline for one sync call, else one event loop for the whole batch."""
     if len(calls) == 1 and _timeout(calls[0], limits)[0] is None and not calls[0].tool.is_async:
         return [_invoke_inline(calls[0])]
-    return run_coroutine_sync(run_tools_async(calls, limits))
+    return _raise_interrupt(run_coroutine_sync(_run_batch(calls, limits)))
 
 
 async def run_tools_async(calls: list[ToolRun], limits: Limits) -> list[Outcome]:
     """The async driver's RunTools: every call concurrently, at most `max_parallel_tools` at a time."""
+    return _raise_interrupt(await _run_batch(calls, limits))
+
+
+async def _run_batch(calls: list[ToolRun], limits: Limits) -> list[Outcome]:
     gate = asyncio.Semaphore(limits.max_parallel_tools)
     return list(await asyncio.gather(*(_invoke_async(run, gate, *_timeout(run, limits)) for run in calls)))
+
+
+def _raise_interrupt(outcomes: list[Outcome]) -> list[Outcome]:
+    """Ctrl-C or SystemExit inside a tool's worker thread: raise it here, once the batch has settled.
+
+    Raised inside an asyncio task instead, it would escape the event loop and leave tasks behind."""
+    for outcome in outcomes:
+        if isinstance(outcome.error, (KeyboardInterrupt, SystemExit)):
+            raise outcome.error
+    return outcomes
 
 
 def _timeout(run: ToolRun, limits: Limits) -> tuple[float | None, str]:
@@ -101,8 +115,8 @@ async def _invoke_async(run: ToolRun, gate: asyncio.Semaphore, timeout: float | 
             return Outcome(error=TimeoutError(
                 f"the call did not finish within {setting}={timeout:g} s and was abandoned. "
                 "Try fewer or smaller inputs, or raise @tool(timeout=...) or Runner(tool_timeout=...)"))
-        except Exception as exc:
-            return Outcome(error=exc)
+        except (Exception, KeyboardInterrupt, SystemExit) as exc:  # interrupts: see _raise_interrupt
+            return Outcome(error=exc)  # type: ignore[arg-type]
 
 
 def run_coroutine_sync(coroutine: Any) -> Any:

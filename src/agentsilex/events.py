@@ -1,19 +1,22 @@
-"""Frozen events a streaming run yields; `.type` and `.data` keep the seed-era names working."""
+"""Frozen events a streaming run yields; `.type` and `.data` keep agentsilex 1.0's names working."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 
 @dataclass(frozen=True)
 class Event:
-    """Base of all events; `data` is a plain dict view for code written against agentsilex 1.0."""
+    """Base of all events. `data` is a plain dict view: agentsilex 1.0's keys, then every field."""
 
     type: ClassVar[str] = "event"
 
     @property
     def data(self) -> dict[str, Any]:
+        return {**self._legacy(), **{f.name: getattr(self, f.name) for f in fields(self) if f.repr}}
+
+    def _legacy(self) -> dict[str, Any]:
         return {}
 
 
@@ -24,10 +27,6 @@ class RawChunkEvent(Event):
     chunk: dict
     type: ClassVar[str] = "raw_chunk"
 
-    @property
-    def data(self) -> dict[str, Any]:
-        return {"chunk": self.chunk}
-
 
 @dataclass(frozen=True)
 class PartialOutputEvent(Event):
@@ -36,10 +35,6 @@ class PartialOutputEvent(Event):
     content: str
     agent: str = ""
     type: ClassVar[str] = "partial_output"
-
-    @property
-    def data(self) -> dict[str, Any]:
-        return {"content": self.content}
 
 
 @dataclass(frozen=True)
@@ -52,10 +47,6 @@ class ToolCallDeltaEvent(Event):
     arguments_delta: str
     type: ClassVar[str] = "tool_call_delta"
 
-    @property
-    def data(self) -> dict[str, Any]:
-        return {"index": self.index, "id": self.call_id, "name": self.name, "arguments": self.arguments_delta}
-
 
 @dataclass(frozen=True)
 class ToolCallEvent(Event):
@@ -67,10 +58,8 @@ class ToolCallEvent(Event):
     agent: str = ""
     type: ClassVar[str] = "tool_call"
 
-    @property
-    def data(self) -> dict[str, Any]:
-        request = {"id": self.call_id, "name": self.name, "arguments": self.arguments}
-        return {"func_request": request, **request}
+    def _legacy(self) -> dict[str, Any]:
+        return {"func_request": {"id": self.call_id, "name": self.name, "arguments": self.arguments}}
 
 
 @dataclass(frozen=True)
@@ -84,10 +73,8 @@ class ToolResponseEvent(Event):
     agent: str = ""
     type: ClassVar[str] = "tool_response"
 
-    @property
-    def data(self) -> dict[str, Any]:
-        message = {"role": "tool", "tool_call_id": self.call_id, "content": self.content}
-        return {"func_response": message, "name": self.name, "error": self.error}
+    def _legacy(self) -> dict[str, Any]:
+        return {"func_response": {"role": "tool", "tool_call_id": self.call_id, "content": self.content}}
 
 
 @dataclass(frozen=True)
@@ -98,19 +85,11 @@ class AgentHandoffEvent(Event):
     from_agent: str = ""
     type: ClassVar[str] = "agent_handoff"
 
-    @property
-    def data(self) -> dict[str, Any]:
-        return {"agent_name": self.agent_name, "from_agent": self.from_agent}
-
 
 @dataclass(frozen=True)
 class FinalResultEvent(Event):
-    """The run finished; emitted exactly once, last."""
+    """The run finished; emitted exactly once, last. `result` is the whole RunResult."""
 
     final_output: Any
     result: Any = field(default=None, repr=False, compare=False)
     type: ClassVar[str] = "final_result"
-
-    @property
-    def data(self) -> dict[str, Any]:
-        return {"final_output": self.final_output}
