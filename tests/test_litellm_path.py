@@ -123,3 +123,17 @@ def test_loopback_server_echoes_with_a_function():
     with LoopbackServer(function=echo) as server:
         agent = Agent(name="a", model=server.litellm_model())
         assert Runner().run(agent, "ping").final_output == "You said: ping"
+
+
+def test_a_missing_api_key_is_an_auth_error_and_not_retried(monkeypatch):
+    import time
+
+    from agentsilex.errors import ModelAuthError
+
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    started = time.perf_counter()
+    with pytest.raises(ModelAuthError, match="API key") as info:
+        Runner().run(Agent(name="a", model=LiteLLMModel("openai/gpt-4o", base_url="http://127.0.0.1:9/v1")), "hi")
+    assert not info.value.retryable and info.value.status_code == 401
+    assert time.perf_counter() - started < 1.0  # no backoff happened

@@ -13,6 +13,7 @@ from . import ModelRequest, ModelResponse, Usage
 from .retry import error_for_status, parse_retry_after
 
 _litellm: Any = None
+_MISSING_KEY = re.compile(r"missing credentials|api_key client option must be set|no api key", re.I)
 _SECRET = re.compile(r"\b(sk|pk|key|rk|api|token)[-_][A-Za-z0-9_\-]{8,}")
 _TIMEOUTS = {"Timeout", "APITimeoutError", "ReadTimeout", "ConnectTimeout"}
 _TRANSIENT = {"APIConnectionError", "InternalServerError", "ServiceUnavailableError", "RateLimitError"}
@@ -113,12 +114,15 @@ class LiteLLMModel:
         if timeout or name == "APIConnectionError":
             status = None  # LiteLLM labels these 408/500; they never reached a server's answer
         text = redact(str(exc), self._api_key)
+        missing_key = bool(_MISSING_KEY.search(text))
+        if missing_key:  # LiteLLM reports a missing key as a 500; it is an auth error, never retried
+            status = 401
         hint = {401: "check the provider's API key", 403: "check the key's permissions",
                 404: "check the model name", 429: "slow down or raise your rate limit"}.get(status or 0, "")
         message = f"Model {self.name!r} failed: {name}" + (f" (HTTP {status})" if status else "") + f": {text}"
         error = error_for_status(message + (f" -- {hint}." if hint else ""), status=status, model=self.name,
                                  retry_after=_retry_after(exc), context_window=name == "ContextWindowExceededError",
-                                 transient=timeout or name in _TRANSIENT)
+                                 transient=timeout or (name in _TRANSIENT and not missing_key))
         if timeout:
             error = ModelTimeoutError(f"{error} -- raise Runner(model_timeout=..., stream_idle_timeout=...) if the "
                                       "model is just slow.", model=self.name, retryable=True)
