@@ -2,12 +2,13 @@
 
     python examples/budgets_and_hooks.py
 Usage is counted per request and in total (USD from LiteLLM's price table, loaded only when asked for).
+A model without a price shows an unknown cost, and a cost limit on it is refused before any request.
 A limit that is hit raises UsageLimitExceeded carrying the partial result. Hooks see every step.
 """
 
 from __future__ import annotations
 
-from agentsilex import Agent, RunHooks, RunLimits, Runner, UsageLimitExceeded, tool
+from agentsilex import Agent, RunHooks, RunLimits, Runner, UsageLimitExceeded, UserError, tool
 from agentsilex.testing import ScriptedModel, call
 
 
@@ -25,9 +26,22 @@ class PrintHooks(RunHooks):
         print(f"  tool {tool_name} -> {call.content}")
 
 
+def cost(usage) -> str:
+    # None when LiteLLM's price table does not know the model (a local or self-hosted one, for instance).
+    return "unknown (no price for this model)" if usage.cost_usd is None else f"${usage.cost_usd:.6f}"
+
+
 agent = Agent(name="pinger", model=ScriptedModel([call("ping"), "pong received"], name="gpt-4o"), tools=[ping])
 result = Runner(hooks=PrintHooks()).run(agent, "ping please")
-print("tokens:", result.usage.total_tokens, "cost: $%.6f" % result.usage.cost_usd)
+print("tokens:", result.usage.total_tokens, "cost:", cost(result.usage))
+
+local = Agent(name="local", model=ScriptedModel(["hello"], name="my-local-model"))
+result = Runner().run(local, "hi")
+print("tokens:", result.usage.total_tokens, "cost:", cost(result.usage))
+try:  # a cost limit needs a price: refused before any request is sent
+    Runner(limits=RunLimits(max_cost_usd=0.01)).run(local, "hi again")
+except UserError as refused:
+    print("refused:", refused)
 
 looping = Agent(name="looper", model=ScriptedModel([call("ping")] * 5), tools=[ping])
 try:

@@ -9,10 +9,10 @@ from .control.output import OutputSpec
 from .control.usage import RequestUsage, RunLimits, RunUsage
 from .errors import (AgentsilexError, ContextBudgetError, ContextWindowExceededError, GuardrailTripped,
                      HandoffLoopError, InputGuardrailTripped, MaxAgentDepthExceeded, MaxTurnsExceeded,
-                     ModelAuthError, ModelBadRequestError, ModelBehaviorError, ModelError, ModelTimeoutError,
-                     OutputGuardrailTripped, SessionBusyError, SessionCorruptedError, SessionError,
-                     ToolArgumentsError, ToolError, ToolGuardrailTripped, UnknownToolError, UsageLimitExceeded,
-                     UserError)
+                     ModelAuthError, ModelBadRequestError, ModelBehaviorError, ModelConnectionError, ModelError,
+                     ModelTimeoutError, OutputGuardrailTripped, ResponseFormatNotSupportedError, SessionBusyError,
+                     SessionCorruptedError, SessionError, ToolArgumentsError, ToolError, ToolGuardrailTripped,
+                     UnknownToolError, UsageLimitExceeded, UserError)
 from .events import (AgentHandoffEvent, Event, FinalResultEvent, PartialOutputEvent, RawChunkEvent,
                      ToolCallDeltaEvent, ToolCallEvent, ToolResponseEvent)
 from .models import Model, ModelBase, ModelRequest, ModelResponse, ModelSettings, Usage
@@ -34,6 +34,7 @@ __all__ = [
     "handoff", "Handoff", "RunHooks", "RunLimits", "RunUsage", "RequestUsage", "RunState", "PendingApproval",
     "OutputSpec", "GuardrailResult", "GuardrailTripped", "InputGuardrailTripped", "OutputGuardrailTripped",
     "ToolGuardrailTripped", "UsageLimitExceeded", "HandoffLoopError", "MaxAgentDepthExceeded",
-    "ModelAuthError", "ModelBadRequestError", "ContextWindowExceededError", "ModelTimeoutError",
+    "ModelAuthError", "ModelBadRequestError", "ContextWindowExceededError", "ModelTimeoutError", "ModelConnectionError",
+    "ResponseFormatNotSupportedError",
     "SessionError", "SessionCorruptedError", "SessionBusyError", "ContextBudgetError",
 ]

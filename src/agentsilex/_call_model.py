@@ -44,7 +44,7 @@ def call_model_sync(call: ModelCall, limits: Limits, stream: bool) -> Generator[
         try:
             if not stream:
                 return model.complete(call.request)
-            accumulator = StreamAccumulator(call.agent.name)
+            accumulator = StreamAccumulator(call.agent.name, call.request)
             chunks = model.stream(call.request)
             try:
                 for chunk in chunks:
@@ -75,7 +75,7 @@ async def call_model_async(call: ModelCall, limits: Limits, stream: bool) -> Asy
                     response = await model.complete_async(call.request)
                 yield response
                 return
-            accumulator = StreamAccumulator(call.agent.name)
+            accumulator = StreamAccumulator(call.agent.name, call.request)
             chunks = aiter(model.stream_async(call.request))
             try:
                 timeout = limits.model_timeout  # for the first chunk; then the idle timeout between chunks

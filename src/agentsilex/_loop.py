@@ -22,7 +22,7 @@ from .control.hooks import RunHooks
 from .control.subagents import AgentTool, check_depth
 from .control.usage import Budget, RunLimits
 from .errors import (GuardrailTripped, HandoffLoopError, MaxAgentDepthExceeded, MaxTurnsExceeded,
-                     UsageLimitExceeded, UserError)
+                     ResponseFormatNotSupportedError, UsageLimitExceeded, UserError)
 from .events import AgentHandoffEvent, Event, FinalResultEvent, ToolCallEvent, ToolResponseEvent
 from .memory import prepare_history
 from .models import Model, ModelRequest, ModelResponse, resolve_model
@@ -161,7 +161,7 @@ def _turns(run: _Run, prompt: str | RunState) -> Generator[Request, Any, RunResu
             "Raise Runner(max_turns=...) or simplify the task; the partial result is on .result.",
             result=run.result)
     if run.depth == 0 and not done.pending_approvals:
-        yield Emit(FinalResultEvent(done.final_output, done))
+        yield Emit(FinalResultEvent(done.final_output, done, done.finish_reason))
     return done
 
 
@@ -176,10 +176,14 @@ def _model_call(run: _Run) -> Generator[Request, Any, ModelResponse]:
     history.extend(run.feedback)
     tools = agent.tool_specs(context) + [h.spec() for h in handoffs.handoffs_of(agent)]
     model = resolve_model(agent.model)
+    run.budget.check_prices(agent, model)  # a cost limit needs prices: refuse before the first paid request
     request = output.prepare(ModelRequest(history, tools, agent.model_settings), agent, model)
     request = hooks.before_model_call(context, agent, request) or request
-    response = yield ModelCall(model, request, agent)
-    run.feedback = []
+    try:
+        response = yield ModelCall(model, request, agent)
+    except ResponseFormatNotSupportedError as exc:  # the server takes no response_format: ask in words
+        response = yield ModelCall(model, output.without_response_format(request, agent, model, exc), agent)
+    run.feedback, run.result.finish_reason = [], response.finish_reason
     entry = run.result.usage.add_request(response.usage, agent=agent.name, model=model.name)
     hooks.after_model_call(context, agent, response)
     run.budget.charge_request(entry)
@@ -188,7 +192,7 @@ def _model_call(run: _Run) -> Generator[Request, Any, ModelResponse]:
 
 def _final(run: _Run, message: dict) -> RunResult | None:
     """The model answered without tool calls: validate, guard, commit. None means "retry"."""
-    value, problem = output.parse(run.agent, message.get("content"))
+    value, problem = output.parse(run.agent, message.get("content"), truncated=run.result.finish_reason == "length")
     if problem is not None:
         planning.count_output_retry(run, problem)
         has_tools = bool(run.agent.tools or run.agent.handoffs)

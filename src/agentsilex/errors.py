@@ -33,6 +33,14 @@ class ModelBadRequestError(ModelError):
     """The provider rejected the request itself (HTTP 400/404/422); never retried."""
 
 
+class ResponseFormatNotSupportedError(ModelBadRequestError):
+    """The server rejected `response_format`; unless the mode was forced, the run asks again in prompted mode."""
+
+
+class ModelConnectionError(ModelError):
+    """No connection to the model server (refused, reset, cut mid-answer): check base_url; retried like a 5xx."""
+
+
 class ContextWindowExceededError(ModelBadRequestError):
     """The conversation no longer fits the model's context window; trim the session or pick a larger model."""
 

@@ -92,4 +92,5 @@ class FinalResultEvent(Event):
 
     final_output: Any
     result: Any = field(default=None, repr=False, compare=False)
+    finish_reason: str | None = None  # of the last model reply: "length" means it was cut off at max_tokens
     type: ClassVar[str] = "final_result"

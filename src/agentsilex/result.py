@@ -41,6 +41,7 @@ class RunResult:
     new_messages: list[dict] = field(default_factory=list)
     function_calls: list[FunctionCall] = field(default_factory=list)
     usage: RunUsage = field(default_factory=RunUsage)
+    finish_reason: str | None = None  # of the last model reply: "length" means it was cut off
     # Set when the run paused for human approval: the waiting calls, and the state to resume from.
     pending_approvals: list[Any] = field(default_factory=list)
     state: Any = None

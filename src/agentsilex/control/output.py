@@ -6,8 +6,9 @@ Three ways to ask the model for it, chosen per request:
   `response_format` with tools;
 - "prompted": the schema in the system prompt, for providers without `response_format` at all.
 A model object may declare `supports_response_format` / `supports_response_format_with_tools` (both
-default to True); for LiteLLM models the answer comes from LiteLLM's model table. Force a way with
-`output_type=OutputSpec(MyType, mode="tool")`.
+default to True); for LiteLLM models and the native OpenAI path the answer comes from LiteLLM's model table,
+the same for both. A server that rejects `response_format` anyway is asked again without it (and the model
+object remembers). Force a way with `output_type=OutputSpec(MyType, mode="tool")`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from .. import messages
 from ..errors import UserError
+from ..tool import json_problem
 
 ANSWER_TOOL = "final_answer"
 MODES = ("native", "tool", "prompted")
@@ -94,6 +96,8 @@ def mode_for(agent: Any, model: Any, has_tools: bool) -> str | None:
 
 
 def _supports(model: Any, capability: str) -> bool:
+    # The same model string gets the same answer on both paths: a model the table does not know (a local or
+    # self-hosted one) gets the prompted or tool mode, and a server that rejects response_format is caught too.
     declared = getattr(model, capability, None)
     if declared is not None:
         return bool(declared)
@@ -104,6 +108,10 @@ def _supports(model: Any, capability: str) -> bool:
             return bool(load_litellm().supports_response_schema(model=model.name))
         except Exception:
             return False
+    if type(model).__name__ == "OpenAIHTTPModel":
+        from ..models.table import model_info
+
+        return bool(model_info(model.name).get("supports_response_schema"))
     return True
 
 
@@ -127,6 +135,21 @@ def prepare(request: Any, agent: Any, model: Any) -> Any:
     return replace(request, messages=_with_system_note(request.messages, prompt))
 
 
+def without_response_format(request: Any, agent: Any, model: Any, rejected: Exception) -> Any:
+    """The request again without `response_format` (prompted or tool mode), after the server rejected it.
+
+    The model object remembers (`supports_response_format = False`), so later requests skip the failed try.
+    A mode forced with `OutputSpec(mode="native")` is kept: the rejection is raised, with what to do next."""
+    if spec_for(agent.output_type).mode == "native":
+        rejected.add_note("The server does not take response_format: use OutputSpec(..., mode='prompted') or 'tool'.")
+        raise rejected
+    try:
+        model.supports_response_format = False
+    except AttributeError:
+        raise rejected from None
+    return prepare(replace(request, response_format=None), agent, model)
+
+
 def _with_system_note(history: list[dict], note: str) -> list[dict]:
     if history and history[0].get("role") == "system":
         return [messages.system(history[0]["content"] + "\n\n" + note), *history[1:]]
@@ -137,16 +160,21 @@ def is_answer_call(agent: Any, model: Any, name: str) -> bool:
     return name == ANSWER_TOOL and structured(agent) and mode_for(agent, model, True) == "tool"
 
 
-def parse(agent: Any, text: Any) -> tuple[Any, str | None]:
-    """(validated output, None), or (None, what to tell the model) when the answer does not validate."""
+def parse(agent: Any, text: Any, *, truncated: bool = False) -> tuple[Any, str | None]:
+    """(validated output, None), or (None, what to tell the model) when the answer does not validate.
+
+    `truncated`: the reply stopped at the token limit (finish_reason "length"), which the note says, so the
+    retry can be shorter."""
     if not structured(agent):
         return text, None
     if isinstance(text, str):
         fenced = re.fullmatch(r"\s*```(?:json)?\s*(.*?)\s*```\s*", text, re.DOTALL)
-        try:
-            text = json.loads(fenced.group(1) if fenced else text)
+        try:  # strict=False: raw newlines inside strings, as small local models write them
+            text = json.loads(fenced.group(1) if fenced else text, strict=False)
         except json.JSONDecodeError as exc:
-            return None, f"Your answer is not valid JSON ({exc.msg} at position {exc.pos})."
+            cut = (" It was cut off at the token limit (finish_reason 'length'): give a shorter answer, or raise "
+                   "ModelSettings(max_tokens=...).") if truncated else ""
+            return None, f"Your answer is not valid JSON ({json_problem(exc)}).{cut}"
     spec = spec_for(agent.output_type)
     if spec.wrapped and isinstance(text, dict) and set(text) == {"response"}:
         text = text["response"]

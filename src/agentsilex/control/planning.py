@@ -82,7 +82,8 @@ def _plan_handoff(run: Any, decided: Plan, call: dict, target: handoffs.Handoff)
 
 
 def _plan_answer(run: Any, decided: Plan, call: dict) -> None:
-    value, problem = output.parse(run.agent, call["function"]["arguments"])
+    truncated = run.result.finish_reason == "length"
+    value, problem = output.parse(run.agent, call["function"]["arguments"], truncated=truncated)
     if problem is not None:
         count_output_retry(run, problem)
         decided.done[call["id"]] = answered(call, f"Error: {output.retry_note(problem, 'tool')}", failed=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import UsageLimitExceeded, UserError
-from ..models import Usage
+from ..models import Usage, resolve_model
 
 
 @dataclass
@@ -20,6 +20,7 @@ class RequestUsage:
     model: str
     input_tokens: int = 0
     output_tokens: int = 0
+    estimated: bool = False  # the server reported no usage: the counts are guesses (~4 characters a token)
 
     @property
     def total_tokens(self) -> int:
@@ -38,7 +39,7 @@ class RunUsage(Usage):
     per_request: list[RequestUsage] = field(default_factory=list)
 
     def add_request(self, usage: Usage, *, agent: str, model: str) -> RequestUsage:
-        entry = RequestUsage(agent, model, usage.input_tokens, usage.output_tokens)
+        entry = RequestUsage(agent, model, usage.input_tokens, usage.output_tokens, usage.estimated)
         self.add(usage)
         self.per_request.append(entry)
         return entry
@@ -56,11 +57,11 @@ class RunUsage(Usage):
 
     def to_dict(self) -> dict[str, Any]:
         return {"requests": self.requests, "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
-                "per_request": [vars(r) for r in self.per_request]}
+                "estimated": self.estimated, "per_request": [vars(r) for r in self.per_request]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunUsage:
-        return cls(data["requests"], data["input_tokens"], data["output_tokens"],
+        return cls(data["requests"], data["input_tokens"], data["output_tokens"], bool(data.get("estimated")),
                    [RequestUsage(**r) for r in data.get("per_request", [])])
 
 
@@ -99,6 +100,7 @@ class Budget:
         self.tokens = 0
         self.tool_calls = 0
         self.cost = 0.0
+        self.priced: set[str] = set()
 
     def spent(self) -> dict[str, float]:
         return {"tokens": self.tokens, "tool_calls": self.tool_calls, "cost": self.cost}
@@ -107,6 +109,16 @@ class Budget:
         self.tokens, self.tool_calls = int(spent["tokens"]), int(spent["tool_calls"])
         self.cost = float(spent["cost"])
 
+    def check_prices(self, agent: Any, model: Any) -> None:
+        """With a cost limit, every model the agent may call (fallbacks too) needs a price, before any request."""
+        if self.limits.max_cost_usd is None:
+            return
+        names = [model.name, *(resolve_model(m).name for m in getattr(agent, "fallback_models", None) or ())]
+        for name in names:
+            if name not in self.priced and cost_usd(name, 1, 1) is None:
+                raise _unpriced(name)
+            self.priced.add(name)
+
     def charge_request(self, entry: RequestUsage) -> None:
         """Count a model request; raise if it took the run over its token or cost limit."""
         self.tokens += entry.total_tokens
@@ -114,8 +126,7 @@ class Budget:
         if self.limits.max_cost_usd is not None:
             cost = entry.cost_usd
             if cost is None:
-                raise UserError(f"A cost limit is set but LiteLLM has no price for model {entry.model!r}; "
-                                "register one with litellm.register_model(...) or drop max_cost_usd.")
+                raise _unpriced(entry.model)
             self.cost += cost
             _check("max_cost_usd", self.limits.max_cost_usd, self.cost, "USD")
 
@@ -123,6 +134,11 @@ class Budget:
         """Count tool calls about to run; raise (before they run) if they would exceed the limit."""
         _check("max_tool_calls", self.limits.max_tool_calls, self.tool_calls + count, "tool calls")
         self.tool_calls += count
+
+
+def _unpriced(model: str) -> UserError:
+    return UserError(f"A cost limit is set but LiteLLM has no price for model {model!r}; nothing was sent. Register "
+                     "one with litellm.register_model(...), or use max_total_tokens instead of max_cost_usd.")
 
 
 def _check(name: str, maximum: float | None, used: float, unit: str) -> None:

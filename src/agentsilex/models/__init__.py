@@ -18,6 +18,7 @@ class Usage:
     requests: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    estimated: bool = False  # some counts are guesses (~4 characters a token): the server reported none
 
     @property
     def total_tokens(self) -> int:
@@ -27,6 +28,7 @@ class Usage:
         self.requests += other.requests
         self.input_tokens += other.input_tokens
         self.output_tokens += other.output_tokens
+        self.estimated = self.estimated or other.estimated
 
 
 @dataclass(frozen=True)

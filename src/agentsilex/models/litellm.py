@@ -17,6 +17,9 @@ _MISSING_KEY = re.compile(r"missing credentials|api_key client option must be se
 _SECRET = re.compile(r"\b(sk|pk|key|rk|api|token)[-_][A-Za-z0-9_\-]{8,}")
 _TIMEOUTS = {"Timeout", "APITimeoutError", "ReadTimeout", "ConnectTimeout"}
 _TRANSIENT = {"APIConnectionError", "InternalServerError", "ServiceUnavailableError", "RateLimitError"}
+# LiteLLM wraps a refused or broken connection in an "HTTP 500"; these names anywhere in the chain give it away.
+_CONNECTION = {"APIConnectionError", "ConnectError", "ReadError", "WriteError", "RemoteProtocolError",
+               "ClientConnectorError", "ServerDisconnectedError", "ClientPayloadError", "ConnectionRefusedError"}
 
 
 def load_litellm() -> Any:
@@ -110,19 +113,22 @@ class LiteLLMModel:
         status = getattr(exc, "status_code", None)
         status = status if isinstance(status, int) else None
         name = type(exc).__name__
-        timeout = name in _TIMEOUTS
-        if timeout or name == "APIConnectionError":
-            status = None  # LiteLLM labels these 408/500; they never reached a server's answer
         text = redact(str(exc), self._api_key)
         missing_key = bool(_MISSING_KEY.search(text))
+        timeout = name in _TIMEOUTS
+        connection = not (timeout or missing_key) and _broken_connection(exc)
+        if timeout or connection:
+            status = None  # LiteLLM labels these 408/500; they never reached a server's answer
         if missing_key:  # LiteLLM reports a missing key as a 500; it is an auth error, never retried
             status = 401
         hint = {401: "check the provider's API key", 403: "check the key's permissions",
                 404: "check the model name", 429: "slow down or raise your rate limit"}.get(status or 0, "")
+        if connection:
+            name, hint = "connection error", f"check that the server {self.base_url or ''} is running and reachable"
         message = f"Model {self.name!r} failed: {name}" + (f" (HTTP {status})" if status else "") + f": {text}"
         error = error_for_status(message + (f" -- {hint}." if hint else ""), status=status, model=self.name,
                                  retry_after=_retry_after(exc), context_window=name == "ContextWindowExceededError",
-                                 transient=timeout or (name in _TRANSIENT and not missing_key))
+                                 transient=timeout or (name in _TRANSIENT and not missing_key), connection=connection)
         if timeout:
             error = ModelTimeoutError(f"{error} -- raise Runner(model_timeout=..., stream_idle_timeout=...) if the "
                                       "model is just slow.", model=self.name, retryable=True)
@@ -134,6 +140,16 @@ def redact(text: str, api_key: str | None = None) -> str:
     if api_key:
         text = text.replace(api_key, "[redacted]")
     return _SECRET.sub("[redacted]", text)[:2000]
+
+
+def _broken_connection(exc: BaseException | None) -> bool:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if type(exc).__name__ in _CONNECTION:
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _retry_after(exc: Exception) -> float | None:

@@ -20,6 +20,7 @@ from ..messages import assistant, tool_call
 from . import ModelRequest, ModelResponse, Usage
 from .litellm import redact
 from .retry import error_for_status, parse_retry_after
+from .stream import estimate_usage
 
 _DEFAULT_WAIT = 600.0  # seconds; LLM answers can be slow, and our own timeouts are the ones that count
 
@@ -35,7 +36,9 @@ class OpenAIHTTPModel:
         self.base_url = (base_url or env.get("OPENAI_BASE_URL") or env.get("OPENAI_API_BASE")
                          or "https://api.openai.com/v1").rstrip("/")
         self._api_key = api_key or env.get("OPENAI_API_KEY") or ""
-        self._headers = {"Authorization": f"Bearer {self._api_key}", **(headers or {})}
+        # No key, no Authorization header: keyless local servers are normal ("Bearer " alone is an illegal value).
+        auth = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+        self._headers = {**auth, **(headers or {})}
         self.params = params  # extra body fields sent with every request
         self._max_connections = max_connections
         self._local = threading.local()
@@ -104,7 +107,7 @@ class OpenAIHTTPModel:
             response = self._client().post("/chat/completions", json=self._body(request, False),
                                             timeout=self._timeout(request, False))
             _check(self, response.status_code, response.headers, response.content)
-            return _to_response(json.loads(response.content))
+            return _to_response(json.loads(response.content), request)
         except ModelError:
             raise
         except Exception as exc:
@@ -116,7 +119,7 @@ class OpenAIHTTPModel:
                                             timeout=self._aiohttp_timeout(request, False)) as response:
                 data = await response.read()
                 _check(self, response.status, response.headers, data)
-            return _to_response(json.loads(data))
+            return _to_response(json.loads(data), request)
         except ModelError:
             raise
         except Exception as exc:
@@ -164,8 +167,11 @@ class OpenAIHTTPModel:
         if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
             return ModelTimeoutError(f"{text} -- raise Runner(model_timeout=..., stream_idle_timeout=...) if the "
                                      "model is just slow.", model=self.name, retryable=True)
-        transient = isinstance(exc, (httpx.TransportError, aiohttp.ClientError, ConnectionError))
-        return error_for_status(text, status=None, model=self.name, transient=transient)
+        if isinstance(exc, (httpx.TransportError, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError,
+                            ConnectionError)):  # refused, reset, or cut off in the middle of the answer
+            return error_for_status(f"{text} -- a connection error: check that the server at {self.base_url} is "
+                                    "running and reachable.", status=None, model=self.name, connection=True)
+        return error_for_status(text, status=None, model=self.name, transient=isinstance(exc, aiohttp.ClientError))
 
 
 _DONE = object()
@@ -188,14 +194,11 @@ def _parse_sse(line: str) -> Any:
 def _check(model: OpenAIHTTPModel, status: int, headers: Any, body: bytes) -> None:
     if status < 400:
         return
-    try:
-        error = json.loads(body).get("error") or {}
-    except ValueError:
-        error = {"message": body[:500].decode(errors="replace")}
-    message = str(error.get("message") if isinstance(error, dict) else error)
-    code = str(error.get("code") or "") if isinstance(error, dict) else ""
+    message, code = _error_text(body)
     hint = {401: "check the provider's API key", 403: "check the key's permissions",
             404: "check the model name and base_url", 429: "slow down or raise your rate limit"}.get(status)
+    if status == 404 and not model.base_url.endswith("/v1"):
+        hint = f"check the base_url: OpenAI-compatible servers answer under /v1 (try {model.base_url}/v1)"
     text = f"Model {model.name!r} failed (HTTP {status}): {redact(message, model._api_key)}" + (
         f" -- {hint}." if hint else "")
     raise error_for_status(text, status=status, model=model.name,
@@ -203,12 +206,28 @@ def _check(model: OpenAIHTTPModel, status: int, headers: Any, body: bytes) -> No
                            context_window="context_length" in code or "maximum context length" in message)
 
 
-def _to_response(data: dict) -> ModelResponse:
+def _error_text(body: bytes) -> tuple[str, str]:
+    """(message, code) of an error body: OpenAI's {"error": {...}}, FastAPI's {"detail": ...}, or raw text."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body[:500].decode(errors="replace"), ""
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("message")), str(error.get("code") or "")
+    detail = data.get("detail") if isinstance(data, dict) else None  # llama.cpp's and vLLM's FastAPI routes
+    if isinstance(detail, list):  # a validation error: where, and what is wrong
+        detail = "; ".join(f"{'.'.join(map(str, d.get('loc', [])))}: {d.get('msg')}" if isinstance(d, dict)
+                           else str(d) for d in detail)
+    found = error or detail
+    return str(found if found is not None else data)[:500], ""
+
+
+def _to_response(data: dict, request: ModelRequest) -> ModelResponse:
     choice = (data.get("choices") or [{}])[0]
     message = choice.get("message") or {}
     calls = [tool_call(c["id"], c["function"]["name"], c["function"].get("arguments") or "")
              for c in message.get("tool_calls") or []]
-    usage = data.get("usage") or {}
-    return ModelResponse(assistant(message.get("content"), calls),
-                         Usage(1, usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0),
-                         choice.get("finish_reason"))
+    reply, usage = assistant(message.get("content"), calls), data.get("usage")
+    return ModelResponse(reply, Usage(1, usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0)
+                         if usage else estimate_usage(request, reply), choice.get("finish_reason"))

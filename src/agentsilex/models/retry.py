@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Generator, Sequence
 
-from ..errors import ContextWindowExceededError, ModelAuthError, ModelBadRequestError, ModelError, UserError
+from ..errors import (ContextWindowExceededError, ModelAuthError, ModelBadRequestError, ModelConnectionError,
+                      ModelError, ResponseFormatNotSupportedError, UserError)
 
 _RETRYABLE_STATUS = {408, 409, 429}
 _BAD_REQUEST_STATUS = {400, 404, 413, 422}
@@ -68,17 +69,20 @@ def attempt_plan(models: Sequence[Any], policy: RetryPolicy,
 
 
 def error_for_status(message: str, *, status: int | None, model: str | None = None, retry_after: float | None = None,
-                     context_window: bool = False, transient: bool = False) -> ModelError:
+                     context_window: bool = False, transient: bool = False, connection: bool = False) -> ModelError:
     """The typed ModelError for an HTTP status: the one place that decides what is worth retrying."""
-    kind: type[ModelError] = ModelError
+    kind: type[ModelError] = ModelConnectionError if connection else ModelError
+    rejected_format = status in (400, 422, 500) and "response_format" in message  # llama.cpp says so with a 500
     if context_window:
         kind = ContextWindowExceededError
+    elif rejected_format:
+        kind = ResponseFormatNotSupportedError
     elif status in (401, 403):
         kind = ModelAuthError
     elif status in _BAD_REQUEST_STATUS:
         kind = ModelBadRequestError
-    retryable = not context_window and (transient or status in _RETRYABLE_STATUS
-                                        or (status is not None and status >= 500))
+    retryable = not (context_window or rejected_format) and (transient or connection or status in _RETRYABLE_STATUS
+                                                             or (status is not None and status >= 500))
     return kind(message, model=model, status_code=status, retryable=retryable, retry_after=retry_after)
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Iterator
 
 from ..events import Event, PartialOutputEvent, RawChunkEvent, ToolCallDeltaEvent
 from ..messages import assistant, tool_call
-from . import ModelResponse, Usage
+from . import ModelRequest, ModelResponse, Usage
 
 
 class StreamAccumulator:
@@ -16,8 +17,8 @@ class StreamAccumulator:
     several calls interleaved by index, chunks without an index.
     """
 
-    def __init__(self, agent: str = "") -> None:
-        self.agent = agent
+    def __init__(self, agent: str = "", request: ModelRequest | None = None) -> None:
+        self.agent, self.request, self.reported = agent, request, False
         self.text: list[str] = []
         self.calls: dict[int, dict[str, Any]] = {}
         self.usage = Usage(requests=1)
@@ -26,7 +27,7 @@ class StreamAccumulator:
     def feed(self, chunk: dict) -> list[Event]:
         events: list[Event] = [RawChunkEvent(chunk)]
         if chunk.get("usage"):
-            self.usage = _usage(chunk["usage"])
+            self.usage, self.reported = _usage(chunk["usage"]), True
         for choice in chunk.get("choices") or []:
             self.finish_reason = choice.get("finish_reason") or self.finish_reason
             delta = choice.get("delta") or {}
@@ -53,13 +54,23 @@ class StreamAccumulator:
     def response(self) -> ModelResponse:
         calls = [tool_call(c["id"] or f"call_{i}", c["name"], "".join(c["arguments"]))
                  for i, c in sorted(self.calls.items())]
-        content = "".join(self.text) or None
-        return ModelResponse(assistant(content, calls), self.usage, self.finish_reason)
+        message = assistant("".join(self.text) or None, calls)
+        silent = not self.reported and self.request is not None  # e.g. llama.cpp ignores stream_options
+        return ModelResponse(message, estimate_usage(self.request, message) if silent else self.usage,
+                             self.finish_reason)
 
 
 def _usage(data: dict) -> Usage:
     return Usage(requests=1, input_tokens=data.get("prompt_tokens") or 0,
                  output_tokens=data.get("completion_tokens") or 0)
+
+
+def estimate_usage(request: ModelRequest, message: dict) -> Usage:
+    """Token counts guessed at ~4 characters a token, for a server that reports none; marked `estimated`."""
+    sent = json.dumps([request.messages, request.tools])
+    said = (message.get("content") or "") + "".join(
+        c["function"]["name"] + c["function"]["arguments"] for c in message.get("tool_calls") or [])
+    return Usage(1, -(-len(sent) // 4), -(-len(said) // 4), estimated=True)
 
 
 def response_to_chunks(response: ModelResponse, *, piece: int = 16, model: str = "agentsilex") -> Iterator[dict]:

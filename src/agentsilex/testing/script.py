@@ -96,7 +96,8 @@ def to_response(reply: Reply, request: ModelRequest | None, ids: _IdCounter) -> 
         raise UserError(f"Cannot use {reply!r} as a scripted reply: use a str, call(...), a list of call(...), "
                         "an assistant message dict, Fail(...) or an exception.")
     prompt = json.dumps(request.messages) if request is not None else ""
-    return ModelResponse(message, Usage(1, estimate_tokens(prompt), estimate_tokens(json.dumps(message))))
+    return ModelResponse(message, Usage(1, estimate_tokens(prompt), estimate_tokens(json.dumps(message))),
+                         "tool_calls" if message.get("tool_calls") else "stop")
 
 
 class ScriptedModel(ModelBase):

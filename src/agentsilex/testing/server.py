@@ -22,14 +22,29 @@ from ..models.stream import response_to_chunks, usage_dict
 from .script import Cut, Fail, FunctionModel, Reply, ScriptedModel, Stall, echo, reply_from_json, to_response
 
 
+# What other servers do differently, learnt by running against them (docs/local-models.md).
+QUIRKS = {
+    "openai": set(),
+    # llama-cpp-python's server: streams carry no usage (stream_options is ignored); unknown routes answer
+    # FastAPI's {"detail": "Not Found"}; response_format "json_schema" fails validation, reported as HTTP 500.
+    "llama.cpp": {"no_stream_usage", "detail_errors", "no_json_schema"},
+}
+
+
 class LoopbackServer:
-    """`with LoopbackServer(["hi"]) as server:` ... `LiteLLMModel("openai/gpt-4o", base_url=server.url)`."""
+    """`with LoopbackServer(["hi"]) as server:` ... `LiteLLMModel("openai/gpt-4o", base_url=server.url)`.
+
+    `like="llama.cpp"` plays that server's quirks (see QUIRKS)."""
 
     def __init__(self, replies: list[Reply] | None = None, *, function: Callable | None = None,
-                 latency: float = 0.0, host: str = "127.0.0.1", port: int = 0) -> None:
+                 latency: float = 0.0, host: str = "127.0.0.1", port: int = 0, like: str = "openai") -> None:
+        if like not in QUIRKS:
+            raise UserError(f"LoopbackServer(like=...) must be one of {sorted(QUIRKS)}, got {like!r}.")
+        self.quirks = QUIRKS[like]
         self.model = FunctionModel(function) if function is not None else ScriptedModel(list(replies or []))
         self.latency = latency
         self.requests: list[dict] = []  # every request body, as JSON
+        self.request_headers: list[dict[str, str]] = []  # and its HTTP headers (names in lower case)
         self._ids = itertools.count(1)
         self.stopping = threading.Event()  # ends stalls at once when the server stops
         self._httpd = _QuietServer((host, port), _Handler)
@@ -82,6 +97,8 @@ class LoopbackServer:
         self.requests.append(body)
         if self.latency:
             time.sleep(self.latency)
+        if "no_json_schema" in self.quirks and (body.get("response_format") or {}).get("type") == "json_schema":
+            return Answer(500, {}, _error_body(_JSON_SCHEMA_REJECTED, "internal_server_error"))
         fault = self._take_fault()
         if isinstance(fault, Fail):
             return Answer(fault.status, dict(fault.headers), _error_body(fault.message, "scripted_error"))
@@ -119,9 +136,10 @@ class LoopbackServer:
     def _render(self, body: dict, response: Any, piece: int) -> Answer:
         ident, created, model = f"chatcmpl-{next(self._ids)}", int(time.time()), body.get("model", "loopback")
         if body.get("stream"):
-            return Answer(payload=[{"id": ident, "created": created, **c, "model": model}
-                                   for c in response_to_chunks(response, piece=piece)])
-        finish = "tool_calls" if response.message.get("tool_calls") else "stop"
+            chunks = [{"id": ident, "created": created, **c, "model": model}
+                      for c in response_to_chunks(response, piece=piece)]
+            return Answer(payload=chunks[:-1] if "no_stream_usage" in self.quirks else chunks)  # usage is last
+        finish = response.finish_reason or ("tool_calls" if response.message.get("tool_calls") else "stop")
         return Answer(payload={"id": ident, "object": "chat.completion", "created": created, "model": model,
                                "choices": [{"index": 0, "message": response.message, "finish_reason": finish}],
                                "usage": usage_dict(response.usage)})
@@ -140,6 +158,10 @@ class Answer:
     stall: float = 0.0
     stall_after: int = 0
     hang_up: bool = False
+
+
+_JSON_SCHEMA_REJECTED = ("1 validation error: {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+                         "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}")
 
 
 def _error_body(message: str, kind: str) -> dict:
@@ -181,8 +203,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-        if not self.path.rstrip("/").endswith("/chat/completions"):
-            return self._json(404, {}, {"error": {"message": f"no route {self.path}"}})
+        self.server.owner.request_headers.append({k.lower(): v for k, v in self.headers.items()})
+        fastapi = "detail_errors" in self.server.owner.quirks  # FastAPI serves exactly /v1/chat/completions
+        if not self.path.rstrip("/").endswith("/chat/completions") or (fastapi and not self.path.startswith("/v1/")):
+            return self._json(404, {}, {"detail": "Not Found"} if fastapi else
+                              {"error": {"message": f"no route {self.path}"}})
         answer = self.server.owner.reply_to(body)
         if answer.payload is None:  # a stall with nothing to say: go quiet, then hang up
             self.server.owner.stopping.wait(answer.stall)
@@ -232,6 +257,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--script", help="JSON file: a list of replies; without it, the server echoes")
     parser.add_argument("--function", help="module:function deciding each reply, e.g. bench.policy:reply")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds to wait before each reply")
+    parser.add_argument("--like", choices=sorted(QUIRKS), default="openai", help="play another server's quirks")
     args = parser.parse_args(argv)
     replies, function = None, echo
     if args.script:
@@ -241,7 +267,7 @@ def main(argv: list[str] | None = None) -> None:
         module, _, name = args.function.partition(":")
         function = getattr(importlib.import_module(module), name)
     server = LoopbackServer(replies, function=None if replies is not None else function, latency=args.latency,
-                            host=args.host, port=args.port)
+                            host=args.host, port=args.port, like=args.like)
     print(f"loopback OpenAI-compatible server on {server.url}", flush=True)
     try:
         server._httpd.serve_forever()
