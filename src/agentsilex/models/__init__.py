@@ -132,6 +132,10 @@ def resolve_model(model: str | Model) -> Model:
 
 
 def _model_for(name: str, native: bool) -> Model:
+    if name.startswith("local/"):
+        from .local import LocalModel  # in process, on llama.cpp: pip install 'agentsilex[local]'
+
+        return LocalModel(name)
     if native:
         from .openai_http import OpenAIHTTPModel  # the lean native path (opt-in)
 
