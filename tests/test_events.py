@@ -30,5 +30,5 @@ def test_event_types_and_data_keys_of_agentsilex_1():
     assert by_type["tool_response"].data["func_response"] == {"role": "tool", "tool_call_id": "call_1", "content": "3"}
     assert by_type["agent_handoff"].data["agent_name"] == "billing"
     final = by_type["final_result"]
-    assert final.data == {"final_output": "refunded"} and final.result.last_agent is billing
+    assert final.data == {"final_output": "refunded", "finish_reason": "stop"} and final.result.last_agent is billing
     assert [e.type for e in events].count("final_result") == 1 and events[-1] is final

@@ -194,19 +194,15 @@ def _decode_arguments(tool_name: str, raw: str | dict | None) -> dict[str, Any]:
             data = json.loads(raw, strict=False)
         except json.JSONDecodeError as exc:
             raise ToolArgumentsError(
-                f"Arguments for tool {tool_name!r} are not valid JSON ({json_problem(exc)}). "
-                "Send a JSON object with the tool's parameters.", tool_name=tool_name, arguments=raw) from None
+                f"Arguments for tool {tool_name!r} are not valid JSON ({exc.msg.removesuffix(' at')} at position "
+                f"{exc.pos}). Send a JSON object with the tool's parameters.", tool_name=tool_name,
+                arguments=raw) from None
     if not isinstance(data, dict):
         raise ToolArgumentsError(
             f"Arguments for tool {tool_name!r} must be a JSON object, got {type(data).__name__}. "
             "Send a JSON object with the tool's parameters.", tool_name=tool_name,
             arguments=raw if isinstance(raw, str) else None)
     return data
-
-
-def json_problem(exc: json.JSONDecodeError) -> str:
-    """A JSON error in words ("Unterminated string starting at" ends in "at": no "at at position")."""
-    return f"{exc.msg.removesuffix(' at')} at position {exc.pos}"
 
 
 def _describe_validation(tool_name: str, exc: ValidationError) -> str:

@@ -23,7 +23,6 @@ from pydantic import TypeAdapter, ValidationError
 
 from .. import messages
 from ..errors import UserError
-from ..tool import json_problem
 
 ANSWER_TOOL = "final_answer"
 MODES = ("native", "tool", "prompted")
@@ -174,7 +173,8 @@ def parse(agent: Any, text: Any, *, truncated: bool = False) -> tuple[Any, str |
         except json.JSONDecodeError as exc:
             cut = (" It was cut off at the token limit (finish_reason 'length'): give a shorter answer, or raise "
                    "ModelSettings(max_tokens=...).") if truncated else ""
-            return None, f"Your answer is not valid JSON ({json_problem(exc)}).{cut}"
+            # JSON's messages may end in "at" ("Unterminated string starting at"): no "at at position".
+            return None, f"Your answer is not valid JSON ({exc.msg.removesuffix(' at')} at position {exc.pos}).{cut}"
     spec = spec_for(agent.output_type)
     if spec.wrapped and isinstance(text, dict) and set(text) == {"response"}:
         text = text["response"]

@@ -142,14 +142,9 @@ def redact(text: str, api_key: str | None = None) -> str:
     return _SECRET.sub("[redacted]", text)[:2000]
 
 
-def _broken_connection(exc: BaseException | None) -> bool:
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        if type(exc).__name__ in _CONNECTION:
-            return True
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return False
+def _broken_connection(exc: BaseException | None, depth: int = 0) -> bool:
+    return exc is not None and depth < 20 and (type(exc).__name__ in _CONNECTION or _broken_connection(
+        exc.__cause__ or exc.__context__, depth + 1))
 
 
 def _retry_after(exc: Exception) -> float | None:
