@@ -89,14 +89,14 @@ class LocalModel:
 
     def stream(self, request: ModelRequest) -> Iterator[dict]:
         """OpenAI-format chunks: the words as they come, tool calls once complete, then usage."""
-        llama = self._load()
-        prompt, grammar, forced = _prepare(request)
         settings = request.settings
-        options = {"max_tokens": settings.max_tokens or self.max_tokens, "stop": STOP, "stream": True,
-                   "temperature": 0.0 if settings.temperature is None else settings.temperature,
-                   "top_p": 0.95 if settings.top_p is None else settings.top_p, "grammar": grammar, **settings.extra}
         with self._lock:
-            pieces = None
+            llama, pieces = self._load(), None
+            prompt, grammar, forced = _prepare(request)
+            options = {"max_tokens": settings.max_tokens or self.max_tokens, "stop": STOP, "stream": True,
+                       "temperature": 0.0 if settings.temperature is None else settings.temperature,
+                       "top_p": 0.95 if settings.top_p is None else settings.top_p, "grammar": grammar,
+                       **settings.extra}
             try:
                 pieces = llama.create_completion(prompt, **options)
                 yield from _chunks(llama, prompt, pieces, forced, self.name)
