@@ -49,7 +49,7 @@ def test_the_prompt_lists_tools_and_carries_tool_results():
     assert '<|im_start|>assistant\n<tool_call>\n{"name": "add_numbers", "arguments": {"a": 5, "b": 3}}\n</tool_call>' \
         in prompt
     # The result goes back (the stock chatml-function-calling handler drops it), named after its call.
-    assert '<|im_start|>user\n<tool_response>\n{"name": "add_numbers", "content": "8"}\n</tool_response><|im_end|>' \
+    assert '<|im_start|>tool\n<tool_response>\n{"name": "add_numbers", "content": "8"}\n</tool_response><|im_end|>' \
         in prompt
     assert prompt.endswith("<|im_start|>assistant\n")
     assert chatml.render(messages[1:2], [], forced="").endswith("<|im_start|>assistant\n<tool_call>\n")

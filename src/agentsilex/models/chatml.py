@@ -2,7 +2,7 @@
 
 The prompt is ChatML (`<|im_start|>role ... <|im_end|>`), as SmolLM2, Qwen and Hermes models are trained on.
 Tools are listed in the system message inside `<tools></tools>`; the model calls one by writing
-`<tool_call>{"name": ..., "arguments": {...}}</tool_call>`; each result goes back as a `<tool_response>`.
+`<tool_call>{"name": ..., "arguments": {...}}</tool_call>`; results go back as `<tool_response>`s in a "tool" turn.
 Unlike llama-cpp-python's stock "chatml-function-calling" handler, tool results are part of the prompt (it
 drops them) and a follow-up turn may call tools again or answer in words (it can only do one or the other).
 """
@@ -15,6 +15,7 @@ from typing import Any
 
 START, END = "<|im_start|>", "<|im_end|>"
 STOP = [END, "<|endoftext|>"]
+TOOL_ROLE = "tool"  # Hermes' choice; SmolLM2 answers from a result in a "tool" turn, and parrots one in "user"
 CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
 _CALL = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|\Z)", re.DOTALL)
 
@@ -42,17 +43,17 @@ def render(messages: list[dict], tools: list[dict], forced: str | None = None) -
     results: list[str] = []
     for message in messages[1 if system and messages[0].get("role") == "system" else 0:]:
         role = message.get("role")
-        if role == "tool":  # consecutive results travel together, as the user's next turn
+        if role == "tool":  # consecutive results travel together, in one "tool" turn
             name = names.get(message.get("tool_call_id"), "")
             results.append(f"<tool_response>\n{json.dumps({'name': name, 'content': _text(message)})}\n"
                            "</tool_response>")
             continue
         if results:
-            parts.append(_turn("user", "\n".join(results)))
+            parts.append(_turn(TOOL_ROLE, "\n".join(results)))
             results = []
         parts.append(_turn(role or "user", _assistant_text(message) if role == "assistant" else _text(message)))
     if results:
-        parts.append(_turn("user", "\n".join(results)))
+        parts.append(_turn(TOOL_ROLE, "\n".join(results)))
     opening = f"{START}assistant\n" + (f"{CALL_OPEN}\n" if forced is not None else "")
     return "".join(parts) + opening
 

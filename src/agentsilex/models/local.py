@@ -157,7 +157,7 @@ def _chunks(llama: Any, prompt: str, pieces: Iterator[dict], forced: str | None,
     yield _chunk({"role": "assistant"})
     for piece in pieces:
         choice = piece["choices"][0]
-        text, generated = text + choice["text"], generated + 1
+        text, generated = text + choice["text"], generated + bool(choice["text"])  # the last piece may be empty
         finish = choice.get("finish_reason") or finish
         words = shown_so_far(text)
         if len(words) > shown:
