@@ -18,6 +18,7 @@ from typing import Any, Callable, Generator
 
 from . import messages
 from ._request import ModelCall, Processor, build_request, input_filter, output_mode, retry_note, session_processors
+from .agent import check_context
 from .control import guardrails, handoffs, output, planning
 from .control.approval import PendingApproval, RunState, check_resumable
 from .control.hooks import RunHooks
@@ -124,6 +125,7 @@ def agent_loop(agent: Any, prompt: str | RunState, *, session: Any, context: Any
                                   history_processors=options.history_processors))
     top = run.depth == 0
     if top:
+        check_context(agent, context)  # a tool declaring another context type: refused before any request
         options.hooks.on_run_start(context, agent, prompt)
     try:
         check_depth(run.lineage, options.max_agent_depth)

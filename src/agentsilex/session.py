@@ -107,16 +107,28 @@ def last_turn_start(dialogs: list[Any]) -> int | None:
     return None
 
 
+_capable_types: dict[type, bool] = {}
+
+
+def has_capabilities(session: Any) -> bool:
+    """Whether the session implements StoreCapabilities (decided once per class: a protocol check is slow)."""
+    kind = type(session)
+    found = _capable_types.get(kind)
+    if found is None:
+        found = _capable_types[kind] = isinstance(session, StoreCapabilities)
+    return found
+
+
 # -- state kept with a session (a compaction summary, for instance) ----------------------------------------
 def get_state(session: Any, key: str) -> Any:
     """A store keeps state in its database; any other session keeps it on the object (`memory_state`)."""
-    if isinstance(session, StoreCapabilities):
+    if has_capabilities(session):
         return session.get_state(key)
     return vars(session).get("memory_state", {}).get(key)
 
 
 def set_state(session: Any, key: str, value: Any) -> None:
-    if isinstance(session, StoreCapabilities):
+    if has_capabilities(session):
         session.set_state(key, value)
     elif value is None:
         vars(session).get("memory_state", {}).pop(key, None)
@@ -145,7 +157,7 @@ def hold_writer_lock(session: Any, loop: Generator[Any, Any, Any]) -> Generator[
 
 def acquire_writer(session: Any) -> Callable[[], None]:
     """Take the session's writer lock (bounded wait) and return its release function, or raise SessionBusyError."""
-    store = session if isinstance(session, StoreCapabilities) else None
+    store = session if has_capabilities(session) else None
     own = store is not None or isinstance(session, Session)  # only these declare their lock_timeout
     timeout = 0.0 if _in_event_loop() else float(session.lock_timeout if own else DEFAULT_LOCK_TIMEOUT)
     if store is not None:

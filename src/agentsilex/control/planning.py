@@ -24,14 +24,14 @@ from . import handoffs, output
 from .approval import PendingApproval, needs_approval, refused, unavailable
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RunIt:
     call: dict
     tool: Tool
     arguments: dict[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class AlreadyAnswered:
     call: dict
     record: FunctionCall
@@ -39,20 +39,20 @@ class AlreadyAnswered:
     invalid_output: str | None = None  # an invalid final answer: what was wrong (counts as an output retry)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class AwaitApproval:
     call: dict
     pending: PendingApproval
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class HandOff:
     call: dict
     handoff: handoffs.Handoff
     record: FunctionCall
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class FinalAnswer:
     call: dict
     value: Any
@@ -62,7 +62,7 @@ class FinalAnswer:
 Decision = RunIt | AlreadyAnswered | AwaitApproval | HandOff | FinalAnswer
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class StepView:
     """What deciding a step needs to know about the run (a read-only view, not the run itself)."""
 
