@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import operator
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -60,9 +61,10 @@ class Agent:
     def _index(self) -> dict[str, Tool]:
         """Tools by name, following `agent.tools` if it was edited after the agent was made."""
         index = self._tools_by_name
-        if len(index) != len(self.tools) or any(a is not b for a, b in zip(index.values(), self.tools)):
-            self.tools[:] = [as_tool(item) for item in self.tools]
-            self._tools_by_name = {item.name: item for item in self.tools}
+        if len(index) == len(self.tools) and all(map(operator.is_, index.values(), self.tools)):
+            return index  # the common case, checked in C: this runs on every request
+        self.tools[:] = [as_tool(item) for item in self.tools]
+        self._tools_by_name = {item.name: item for item in self.tools}
         return self._tools_by_name
 
     def as_tool(self, tool_name: str | None = None, tool_description: str | None = None) -> Tool:
@@ -111,7 +113,9 @@ def check_context(agent: Agent, context: Any) -> None:
             continue
         seen.add(id(current))
         for item in current._index().values():
-            item.check_context(context)
+            if item.context_type is not None:
+                item.check_context(context)
             if isinstance(item, AgentTool):
                 todo.append(item.agent)
-        todo.extend(h.agent for h in handoffs_of(current))
+        if current.handoffs:
+            todo.extend(h.agent for h in handoffs_of(current))

@@ -24,8 +24,6 @@ from .models import ModelRequest, ModelResponse, ModelSettings, resolve_model
 from .session import get_state, set_state
 from .utils import format_message
 
-Strategy = Callable[[list[dict], Any], list[dict]]
-
 
 class KeepLastTurns:
     """Send only the last `turns` turns (a turn starts at a user message, so pairs are never split)."""

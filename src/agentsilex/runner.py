@@ -48,7 +48,8 @@ class Runner:
                                    max_agent_depth=max_agent_depth,
                                    memory=[memory] if callable(memory) else list(memory or []),
                                    history_processors=list(history_processors or []),
-                                   model_timeout=model_timeout, stream_idle_timeout=stream_idle_timeout)
+                                   model_timeout=self.execution.model_timeout,
+                                   stream_idle_timeout=self.execution.stream_idle_timeout)
 
     def _loop(self, agent: Any, prompt: str | RunState) -> Generator:
         # A RunState (a run paused for approval, with decisions taken) resumes that run.
