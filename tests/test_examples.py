@@ -26,6 +26,7 @@ EXPECTED = {
     "approval.py": ["waiting for approval: call_2 delete_file", "kept the database"],
     "budgets_and_hooks.py": ["stopped: max_tool_calls hit (3 > 2); 2 calls were made"],
     "memory_strategies.py": ["stored messages: 14 (the stored history stays complete)",
+                             "user: [ann] How old is my cat?",
                              "summary kept with the session: The user keeps correcting their cat's age"],
     "parallel_retries.py": ["answer: Tokyo: 21 C and sunny, about 14 million people.",
                             "session: ['user', 'assistant', 'tool', 'tool', 'assistant']"],

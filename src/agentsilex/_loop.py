@@ -29,7 +29,7 @@ from .errors import (GuardrailTripped, HandoffLoopError, MaxAgentDepthExceeded, 
                      ModelBehaviorError, UsageLimitExceeded, UserError)
 from .events import AgentHandoffEvent, Event, FinalResultEvent, ToolCallEvent, ToolResponseEvent
 from .messages import INTERRUPTED
-from .models import ModelResponse, resolve_model
+from .models import ModelRequest, ModelResponse, resolve_model
 from .result import RunResult
 from .session import Session
 from .tool import Tool
@@ -167,7 +167,7 @@ def _turns(run: _Run, prompt: str | RunState) -> Generator[Request, Any, RunResu
     return done
 
 
-def _model_call(run: _Run) -> Generator[Request, Any, tuple[Any, ModelResponse]]:
+def _model_call(run: _Run) -> Generator[Request, Any, tuple[ModelRequest, ModelResponse]]:
     """Build the request (_request.py: everything that decides what is sent), call the model, count usage."""
     agent, context, options = run.agent, run.context, run.options
     model = resolve_model(agent.model)

@@ -98,10 +98,10 @@ def _process(history: list[dict], processors: list[Processor], context: Any, tim
     return repair_history(history)
 
 
-def _with_timeout(calls: Generator[ModelCall, ModelResponse, Any], timeout: float | None
-                  ) -> Generator[ModelCall, ModelResponse, Any]:
+def _with_timeout(calls: Generator[Any, Any, Any], timeout: float | None) -> Generator[ModelCall, ModelResponse, Any]:
     """`yield from calls`, giving each model call the Runner's model timeout, like the loop's own calls."""
-    step, value = calls.send, None
+    step: Callable[[Any], Any] = calls.send
+    value: Any = None
     while True:
         try:
             call = step(value)

@@ -123,7 +123,10 @@ class Tool:
 
 
 @overload
-def tool(function: Callable[..., Any], /) -> Tool: ...
+def tool(function: Callable[..., Any], /, *, name: str | None = None, description: str | None = None,
+         needs_approval: bool | Callable[[Any, dict], bool] = False,
+         input_guardrails: list[Callable[..., Any]] | None = None,
+         output_guardrails: list[Callable[..., Any]] | None = None, timeout: float | None = None) -> Tool: ...
 
 
 @overload
@@ -228,7 +231,7 @@ def _context_param(func: Callable[..., Any], tool_name: str) -> tuple[str | None
         hints = getattr(func, "__annotations__", {})
     found: list[tuple[str, type | None]] = []
     for pname in inspect.signature(func).parameters:
-        annotation = hints.get(pname)
+        annotation: Any = hints.get(pname)
         if typing.get_origin(annotation) is Annotated and CONTEXT_MARKER in annotation.__metadata__:
             base = annotation.__origin__
             found.append((pname, base if isinstance(base, type) else None))
