@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, AsyncIterator, Iterator, Protocol, runtime_checkable
@@ -114,6 +115,20 @@ _cache_lock = threading.Lock()
 
 def resolve_model(model: str | Model) -> Model:
     """A LiteLLM model string becomes a (shared, connection-reusing) `LiteLLMModel`; a Model stays itself."""
+    resolved = _resolve(model)
+    if os.environ.get("AGENTSILEX_RECORD") or _recording_active():
+        from .recording import wrap_model  # record()/replay() in agentsilex.testing: a wrapper around the model
+
+        resolved = wrap_model(resolved)
+    return resolved
+
+
+def _recording_active() -> bool:
+    recording = sys.modules.get(f"{__name__}.recording")
+    return bool(recording is not None and recording._wrappers)
+
+
+def _resolve(model: str | Model) -> Model:
     if isinstance(model, str):
         native = model.startswith("openai/") and os.environ.get("AGENTSILEX_OPENAI_HTTP", "0") not in ("", "0", "false")
         # The native model reads its endpoint from the environment when built: a changed env needs a new one.
