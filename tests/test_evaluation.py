@@ -133,7 +133,8 @@ def test_judge_majority_over_samples(samples, score):
     assert result.score == score and result.passed is bool(score)
     assert model.remaining == 0 and len(model.requests) == len(samples)
     request = model.requests[0]
-    assert request.response_format is JudgeVerdict and request.settings == ModelSettings(temperature=0.0)
+    assert request.response_format["json_schema"]["schema"] == JudgeVerdict.model_json_schema()
+    assert request.settings == ModelSettings(temperature=0.0)
     prompt = request.messages[0]["content"]
     assert all(text in prompt for text in ("Weather in Paris?", "It is sunny in Paris.", "Sunny in Paris.",
                                            "Mentions the city."))
@@ -340,3 +341,16 @@ def test_a_stored_conversation_becomes_a_case_the_agent_passes(tmp_path):
     assert result.passed
     with pytest.raises(UserError, match="no user message"):
         case_from_messages([{"role": "system", "content": "x"}], "empty")
+
+
+@pytest.mark.parametrize("path", ["litellm", "native"])
+def test_judge_through_the_http_paths_sends_the_verdict_schema(path):
+    from agentsilex.testing import LoopbackServer
+
+    with LoopbackServer([verdict("yes"), verdict("no"), verdict("no")]) as server:
+        model = server.litellm_model() if path == "litellm" else server.openai_model()
+        result = LLMJudgeEvaluator(model=model, num_samples=3).evaluate([turn("a")], [turn("a")])
+    assert result.score == 0.0 and result.turn_results[0].detail.startswith("1/3 yes")
+    sent = server.requests[0]
+    assert sent["response_format"]["json_schema"]["schema"]["properties"]["verdict"]["enum"] == ["yes", "no"]
+    assert sent["temperature"] == 0.0

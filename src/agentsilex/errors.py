@@ -78,10 +78,7 @@ class ScriptExhaustedError(AgentsilexError):
 
 class ReplayMismatchError(AgentsilexError):
     """A replayed run sent a request that its cassette did not record; `.diff` shows what changed."""
-
-    def __init__(self, message: str, *, diff: str = "") -> None:
-        super().__init__(message)
-        self.diff = diff
+    diff: str = ""
 
 
 class UsageLimitExceeded(AgentsilexError):

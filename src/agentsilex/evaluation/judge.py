@@ -19,6 +19,10 @@ class JudgeVerdict(BaseModel):
     verdict: Literal["yes", "no"] = Field(description="'yes' if the answer is acceptable, else 'no'")
 
 
+# The verdict's JSON schema as a plain `response_format`: the LiteLLM and the native HTTP path both send it as is.
+VERDICT_FORMAT = {"type": "json_schema",
+                  "json_schema": {"name": "JudgeVerdict", "schema": JudgeVerdict.model_json_schema(), "strict": False}}
+
 DEFAULT_RUBRIC = ("The actual answer gives the user the same information as the expected answer and serves "
                   "what the user asked for. Wording may differ; facts may not.")
 
@@ -80,7 +84,7 @@ class LLMJudgeEvaluator(BaseMetricEvaluator):
     def ask(self, prompt: str) -> JudgeVerdict | None:
         """One sample of the judge; None when its reply is not a valid verdict."""
         request = ModelRequest([{"role": "user", "content": prompt}],
-                               settings=ModelSettings(temperature=self.temperature), response_format=JudgeVerdict)
+                               settings=ModelSettings(temperature=self.temperature), response_format=VERDICT_FORMAT)
         content = resolve_model(self.model).complete(request).message.get("content") or ""
         try:
             return JudgeVerdict.model_validate_json(content)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, AsyncIterator, Iterator, Protocol, runtime_checkable
@@ -110,22 +109,17 @@ class ModelBase:
 
 
 _cache: dict[Any, Model] = {}
+wrappers: list[Any] = []  # what record()/replay() wrap every resolved model in (see models/recording.py)
 _cache_lock = threading.Lock()
 
 
 def resolve_model(model: str | Model) -> Model:
     """A LiteLLM model string becomes a (shared, connection-reusing) `LiteLLMModel`; a Model stays itself."""
-    resolved = _resolve(model)
-    if os.environ.get("AGENTSILEX_RECORD") or _recording_active():
-        from .recording import wrap_model  # record()/replay() in agentsilex.testing: a wrapper around the model
+    if wrappers or os.environ.get("AGENTSILEX_RECORD"):  # record()/replay() in agentsilex.testing
+        from .recording import wrap_model
 
-        resolved = wrap_model(resolved)
-    return resolved
-
-
-def _recording_active() -> bool:
-    recording = sys.modules.get(f"{__name__}.recording")
-    return bool(recording is not None and recording._wrappers)
+        return wrap_model(_resolve(model))
+    return _resolve(model)
 
 
 def _resolve(model: str | Model) -> Model:

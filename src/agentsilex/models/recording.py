@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator
 
-from . import ModelRequest, ModelResponse
+from . import ModelRequest, ModelResponse, wrappers
 
 CASSETTE_VERSION = 1
 _SECRET_KEY = re.compile(r"^(api[_-]?key|x-api-key|authorization|proxy-authorization|secret|client[_-]secret|"
@@ -33,25 +33,24 @@ _SECRET_VALUE = re.compile(r"\b(sk-(ant-|proj-)?[A-Za-z0-9_\-]{16,}|AIza[A-Za-z0
 _SECRET_ENV = re.compile(r"(_API_KEY|_TOKEN|_SECRET|_PASSWORD)$")
 REDACTED = "[redacted]"
 
-# Wrappers `resolve_model` applies to every model it hands out (pushed by record()/replay()).
-_wrappers: list[Callable[[Any], Any]] = []
 _wrappers_lock = threading.Lock()
 
 
 def push_wrapper(wrapper: Callable[[Any], Any]) -> None:
+    """From now on `resolve_model` hands out `wrapper(model)` (record() and replay() use this)."""
     with _wrappers_lock:
-        _wrappers.append(wrapper)
+        wrappers.append(wrapper)
 
 
 def pop_wrapper(wrapper: Callable[[Any], Any]) -> None:
     with _wrappers_lock:
-        if wrapper in _wrappers:
-            _wrappers.remove(wrapper)
+        if wrapper in wrappers:
+            wrappers.remove(wrapper)
 
 
 def wrap_model(model: Any) -> Any:
     """What `resolve_model` returns while recording or replaying: the model inside the active wrappers."""
-    for wrapper in list(_wrappers):
+    for wrapper in list(wrappers):
         model = wrapper(model)
     path = os.environ.get("AGENTSILEX_RECORD")
     if path and not isinstance(model, RecordingModel):

@@ -91,19 +91,19 @@ class ReplayModel:
             self.requests.append(request)
             unused = [i for i in range(len(self.exchanges)) if i not in self._used]
             if not unused:
-                raise ReplayMismatchError(
+                raise _mismatch(
                     f"Cassette {str(self.path)!r} has no exchange left for request #{len(self.requests)} "
                     f"(it recorded {len(self.exchanges)}). The run now makes more model calls than when it "
-                    "was recorded: record it again.", diff=_dump(actual))
+                    "was recorded: record it again.", _dump(actual))
             found = next((i for i in unused if self._matches(self.exchanges[i]["request"], actual)), None)
             if found is None:
                 recorded = self.exchanges[unused[0]]["request"]
                 diff = "".join(difflib.unified_diff(_dump(recorded).splitlines(True), _dump(actual).splitlines(True),
                                                     "recorded", "sent now"))
-                raise ReplayMismatchError(
+                raise _mismatch(
                     f"Request #{len(self.requests)} does not match what {str(self.path)!r} recorded (exchange "
                     f"#{unused[0] + 1} shown). If the change is intended, record the cassette again; else fix "
-                    f"the agent.\n{diff}", diff=diff)
+                    f"the agent.\n{diff}", diff)
             self._used.add(found)
             return self.exchanges[found]
 
@@ -157,6 +157,12 @@ def _load(path: Path) -> list[dict]:
             data.get("exchanges"), list):
         raise UserError(f"{str(path)!r} is not an agentsilex cassette (version {CASSETTE_VERSION}, 'exchanges').")
     return data["exchanges"]
+
+
+def _mismatch(message: str, diff: str) -> ReplayMismatchError:
+    error = ReplayMismatchError(message)
+    error.diff = diff
+    return error
 
 
 def _dump(data: Any) -> str:
