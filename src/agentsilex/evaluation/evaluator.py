@@ -70,7 +70,9 @@ class AgentEvaluator:
 
     def _run(self, case: EvalCase) -> tuple[list[DialogTurn], RunUsage, str | None]:
         runner = Runner(Session(), **self.runner_options)
-        agent, usage, actual, error = self.agent, RunUsage(), [], None
+        error: str | None
+        agent, usage, error = self.agent, RunUsage(), None
+        actual: list[DialogTurn] = []
         for turn in case.dialog_session:
             if error is not None:
                 actual.append(DialogTurn(user_utterance=turn.user_utterance))

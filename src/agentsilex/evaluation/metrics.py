@@ -53,7 +53,7 @@ class FunctionEvaluator(BaseMetricEvaluator):
             raise UserError(f"A custom evaluator must be a function (actual, expected) -> score, got {function!r}.")
         super().__init__(threshold)
         self.function = function
-        self.name = name or getattr(function, "__name__", "custom")
+        self.name = name or str(getattr(function, "__name__", "custom"))
 
     def score_turn(self, actual: DialogTurn, expected: DialogTurn) -> float:
         score = self.function(actual, expected)

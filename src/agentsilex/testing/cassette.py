@@ -54,7 +54,7 @@ def replay(path: str | os.PathLike, *, strict: bool = True, match: Matcher | Non
     source = ReplayModel(path, strict=strict, match=match)
 
     def wrapper(model: Any) -> Any:
-        return model if isinstance(model, (ReplayModel, _Named)) else _Named(source, model.name)
+        return model if isinstance(model, (ReplayModel, _Named)) else _Named(source, model)
 
     push_wrapper(wrapper)
     try:
@@ -72,7 +72,7 @@ class ReplayModel:
         self.strict = strict
         self.match = match
         self.exchanges = _load(self.path)
-        self.name = name or next((e.get("model") for e in self.exchanges if e.get("model")), "replay")
+        self.name: str = name or next((str(e["model"]) for e in self.exchanges if e.get("model")), "replay")
         self.requests: list[ModelRequest] = []
         self._used: set[int] = set()
         self._lock = threading.Lock()
@@ -127,10 +127,14 @@ class ReplayModel:
 
 
 class _Named:
-    """A shared ReplayModel seen under one agent's model name (usage and costs keep their labels)."""
+    """A shared ReplayModel in the place of one model: its name (usage, costs) and its declared abilities (the
+    output mode) stay those of the model it replaces, so the requests come out as they were recorded."""
 
-    def __init__(self, source: ReplayModel, name: str) -> None:
-        self.source, self.name = source, name
+    def __init__(self, source: ReplayModel, original: Any) -> None:
+        self.source, self.original, self.name = source, original, original.name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self.original, attribute)
 
     def complete(self, request: ModelRequest) -> ModelResponse:
         return self.source.complete(request)
