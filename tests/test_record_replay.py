@@ -11,7 +11,7 @@ import textwrap
 import pytest
 from conftest import run_in_mode
 
-from agentsilex import Agent, ModelSettings, Runner, Session, tool
+from agentsilex import Agent, ModelSettings, RetryPolicy, Runner, Session, tool
 from agentsilex.errors import ModelBadRequestError, ReplayMismatchError, UserError
 from agentsilex.testing import Fail, LoopbackServer, ReplayModel, ScriptedModel, call, record, replay
 
@@ -128,8 +128,9 @@ def test_a_failed_call_is_recorded_and_fails_the_same_way_on_replay(tmp_path):
     cassette = tmp_path / "run.json"
     with record(cassette), pytest.raises(ModelBadRequestError):
         Runner(Session()).run(_agent(ScriptedModel([Fail(400, "bad tool schema")])), "hi")
-    with pytest.raises(ModelBadRequestError, match="bad tool schema"):
+    with pytest.raises(ModelBadRequestError, match="bad tool schema") as replayed:
         Runner(Session()).run(_agent(ReplayModel(cassette)), "hi")
+    assert replayed.value.status_code == 400 and not replayed.value.retryable
 
 
 def test_replay_block_keeps_the_agents_model_strings(tmp_path, monkeypatch):
@@ -194,3 +195,37 @@ def test_cassette_fixture_records_when_missing_and_replays_otherwise(tmp_path):
     (tmp_path / "cassettes" / "test_uses_cassette" / "test_weather.json").unlink()
     third = pytest_run(LOOPBACK_URL="http://127.0.0.1:9/v1")
     assert "1 skipped" in third.stdout, third.stdout
+
+
+def test_a_stream_cut_mid_tool_call_replays_the_same_failure(tmp_path):
+    from agentsilex.errors import ModelError
+    from agentsilex.testing import Cut
+
+    cassette = tmp_path / "cut.json"
+    with LoopbackServer([Cut(call("get_weather", city="Oslo"))]) as server, record(cassette):
+        with pytest.raises(ModelError) as live:
+            list(Runner(Session(), retry=RetryPolicy(max_retries=0)).run_stream(_agent(server.openai_model()), "Weather?"))
+    with pytest.raises(ModelError) as replayed:
+        list(Runner(Session(), retry=RetryPolicy(max_retries=0)).run_stream(_agent(ReplayModel(cassette)), "Weather?"))
+    assert type(replayed.value) is type(live.value) and replayed.value.retryable == live.value.retryable
+    assert str(replayed.value) == f"(replayed) {live.value}"
+    assert json.loads(cassette.read_text())["exchanges"][0]["response"]["chunks"]  # what came before the cut
+
+
+def test_importing_the_kits_stays_light():
+    code = ("import sys, agentsilex, agentsilex.testing, agentsilex.evaluation; "
+            "print(sorted(m for m in ('litellm', 'rouge_score', 'typer', 'rich') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_a_retried_failure_replays_as_a_retry(tmp_path):
+    cassette = tmp_path / "retry.json"
+    quick = RetryPolicy(max_retries=2, initial_delay=0.01, jitter=0)
+    with LoopbackServer([Fail(503, "overloaded"), "fine"]) as server, record(cassette):
+        live = Runner(Session(), retry=quick).run(_agent(server.litellm_model()), "hi")
+    exchanges = json.loads(cassette.read_text())["exchanges"]
+    assert [bool(e.get("error")) for e in exchanges] == [True, False]
+    replay_model = ReplayModel(cassette)
+    replayed = Runner(Session(), retry=quick).run(_agent(replay_model), "hi")
+    assert replayed.final_output == live.final_output == "fine" and replay_model.remaining == 0

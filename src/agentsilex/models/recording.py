@@ -103,7 +103,7 @@ def response_to_dict(response: ModelResponse) -> dict:
 
 def error_to_dict(error: BaseException) -> dict:
     return {"type": type(error).__name__, "message": str(error), "status": getattr(error, "status_code", None),
-            "retry_after": getattr(error, "retry_after", None)}
+            "retryable": getattr(error, "retryable", None), "retry_after": getattr(error, "retry_after", None)}
 
 
 class Cassette:
