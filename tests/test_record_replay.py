@@ -179,7 +179,7 @@ FIXTURE_TEST = textwrap.dedent('''
 
 def test_cassette_fixture_records_when_missing_and_replays_otherwise(tmp_path):
     (tmp_path / "test_uses_cassette.py").write_text(FIXTURE_TEST)
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "CI"}
 
     def pytest_run(**extra: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
@@ -195,6 +195,8 @@ def test_cassette_fixture_records_when_missing_and_replays_otherwise(tmp_path):
     (tmp_path / "cassettes" / "test_uses_cassette" / "test_weather.json").unlink()
     third = pytest_run(LOOPBACK_URL="http://127.0.0.1:9/v1")
     assert "1 skipped" in third.stdout, third.stdout
+    in_ci = pytest_run(LOOPBACK_URL="http://127.0.0.1:9/v1", CI="true")
+    assert in_ci.returncode == 1 and "no cassette at" in in_ci.stdout, in_ci.stdout
 
 
 def test_a_stream_cut_mid_tool_call_replays_the_same_failure(tmp_path):
