@@ -103,3 +103,10 @@ def test_the_console_script_gates_a_ci_job():
     codes = [subprocess.run([str(script), "eval", AGENT, evalset, "--judge", JUDGE], capture_output=True,
                             text=True, env=env, timeout=120).returncode for evalset in (PASSING, FAILING)]
     assert codes == [0, 1]
+
+
+def test_the_agent_can_be_named_by_dotted_module_path(monkeypatch):
+    monkeypatch.chdir(EVAL_DATA.parent.parent)  # the current directory is importable, as with `python -m`
+    result = invoke("examples.eval_data.weather_agent:agent", PASSING, "--concurrency", "2")
+    assert result.exit_code == 0, result.output
+    assert invoke("examples.nowhere:agent", PASSING).exit_code == 2
