@@ -32,6 +32,7 @@ _SECRET_VALUE = re.compile(r"\b(sk-(ant-|proj-)?[A-Za-z0-9_\-]{16,}|AIza[A-Za-z0
                            r"xai-[A-Za-z0-9]{20,}|hf_[A-Za-z0-9]{20,}|Bearer\s+[A-Za-z0-9._\-]{8,})")
 _SECRET_ENV = re.compile(r"(_API_KEY|_TOKEN|_SECRET|_PASSWORD)$")
 REDACTED = "[redacted]"
+_TAIL = b"\n]}\n"  # how every cassette file ends
 
 _wrappers_lock = threading.Lock()
 
@@ -128,13 +129,21 @@ class Cassette:
     def add(self, exchange: dict) -> None:
         with self._lock:
             self.exchanges.append(strip_secrets(exchange))
-            self.save()
+            if len(self.exchanges) == 1 or not self.path.exists():
+                self.save()
+                return
+            # Append in place of the closing brackets: the file stays valid JSON, and a long recording
+            # costs one write per exchange, not a rewrite of everything recorded so far.
+            with open(self.path, "r+b") as handle:
+                handle.seek(-len(_TAIL), os.SEEK_END)
+                handle.write((",\n" + json.dumps(self.exchanges[-1], indent=1)).encode() + _TAIL)
 
     def save(self) -> None:
+        """Write the whole cassette."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        items = ",".join("\n" + json.dumps(exchange, indent=1) for exchange in self.exchanges)
         temporary = self.path.with_name(self.path.name + ".tmp")
-        temporary.write_text(json.dumps({"version": CASSETTE_VERSION, "exchanges": self.exchanges}, indent=1),
-                             encoding="utf-8")
+        temporary.write_bytes(f'{{"version": {CASSETTE_VERSION}, "exchanges": ['.encode() + items.encode() + _TAIL)
         temporary.replace(self.path)
 
 
