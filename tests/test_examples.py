@@ -33,6 +33,10 @@ EXPECTED = {
     "persistent_sessions.py": ["original now has 4 messages", "after delete: ['alice']"],
     "stream_cancel_native.py": ["session after stopping early: [{'role': 'user', 'content': 'Tell me everything.'}]",
                                 "cancelled; tasks still running: 0", "1 distinct answer(s)"],
+    "eval_weather.py": ["Overall passed: True (3/3 cases)", "single_city_cape_town: passed=True"],
+    "eval_weather_failures.py": ["Overall passed: False (1/3 cases)", "[FAIL] expects_another_tool",
+                                 "[FAIL] expects_another_answer"],
+    "record_replay.py": ["same answer: True", "changed agent: Request #1 does not match"],
 }
 
 

@@ -113,3 +113,8 @@ class Model(Protocol):
     def stream(self, request: ModelRequest) -> Iterator[dict]: ...
 
     def stream_async(self, request: ModelRequest) -> AsyncIterator[dict]: ...
+
+
+# What record()/replay() wrap every resolved model in (models/recording.py; resolve_model reads it). Kept in
+# this leaf module so that recording.py needs nothing from `agentsilex.models` itself.
+wrappers: list[Any] = []
