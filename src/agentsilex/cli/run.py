@@ -1,0 +1,66 @@
+"""`agentsilex run AGENT PROMPT`: one run, streamed to the terminal (or `--json` for scripts)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+from rich.console import Console
+
+from ..frontend import DEFAULT_STORE, Store, make_runner, needs_prices, result_view, save_pending
+from ..session import Session
+from . import app
+from ._terminal import BASE_URL_HELP, MODEL_HELP, Printer, ask_approvals, fail, one_line_errors, prepare_agent
+
+
+@app.command()
+def run(
+    agent: str = typer.Argument(..., help="The agent: module:agent or path/to/file.py:agent."),
+    prompt: str = typer.Argument(..., help="What to ask."),
+    model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
+    base_url: str | None = typer.Option(None, "--base-url", help=BASE_URL_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the RunResult as JSON instead of streaming."),
+    session: str | None = typer.Option(None, "--session", "-s", help="Continue this stored session."),
+    store: str = typer.Option(DEFAULT_STORE, "--store", help="Where --session lives: sqlite:///file.db, "
+                              "redis://..., postgresql://..."),
+    approve_all: bool = typer.Option(False, "--approve-all", help="Approve every tool call that asks for it."),
+    retries: int | None = typer.Option(None, "--retries", help="Retries of a failing model call (default 3)."),
+) -> None:
+    """Run an agent once: the answer streams, each tool call shows as it happens, usage and cost at the end."""
+    console = Console(highlight=False)
+    with one_line_errors(base_url=base_url):
+        chosen = prepare_agent(agent, model, base_url)
+        memory = Store(store).create(session) if session else Session()
+        runner = make_runner(memory, retries=retries)
+        printer = Printer(console, priced=needs_prices(chosen))
+        request: object = prompt
+        while True:
+            if as_json:
+                result = runner.run(chosen, request)
+            else:
+                stream = runner.run_stream(chosen, request)
+                try:
+                    for event in stream:
+                        printer.event(event)
+                except KeyboardInterrupt:
+                    stream.close()
+                    console.print("\n[yellow]stopped[/]")
+                    raise typer.Exit(130) from None
+                result = stream.result
+                printer.finish(result)
+            if not result.pending_approvals or (as_json and not approve_all):
+                break
+            if approve_all:
+                request = result.state.approve_all()
+            elif sys.stdin.isatty():
+                request = ask_approvals(result, console, input)
+            else:
+                if session:
+                    save_pending(memory, result)
+                names = ", ".join(p.tool_name for p in result.pending_approvals)
+                fail(f"The run paused: {names} needs approval. Rerun with --approve-all, or use `agentsilex chat`.")
+        if session:
+            save_pending(memory, result)
+    if as_json:
+        print(json.dumps(result_view(result, priced=needs_prices(chosen)), indent=2))
