@@ -165,7 +165,7 @@ class Store:
         """A session that shows in `list()` from now on, even before its first message."""
         session = self._open(session_id or new_session_id())
         if session.get_state(CREATED_KEY) is None:
-            session.set_state(CREATED_KEY, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            session.set_state(CREATED_KEY, datetime.now(timezone.utc).isoformat(timespec="microseconds"))
         return session
 
     def exists(self, session_id: str) -> bool:
@@ -273,6 +273,6 @@ def describe_error(error: BaseException, *, base_url: str | None = None) -> str:
 
 
 def _unreachable(error: ModelError) -> bool:
-    text = str(error)
-    return error.status_code is None and any(word in text for word in (
-        "APIConnectionError", "Connection refused", "ConnectError", "Cannot connect", "Name or service not known"))
+    # LiteLLM reports a refused connection as APIConnectionError, or as a 500 saying "Connection error."
+    return any(word in str(error) for word in ("APIConnectionError", "Connection error", "Connection refused",
+                                               "ConnectError", "Cannot connect", "Name or service not known"))

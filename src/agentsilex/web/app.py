@@ -17,6 +17,7 @@ A session runs one answer at a time: a second one gets 409 `session_busy`, never
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from importlib.resources import files
 from typing import Any, AsyncIterator
@@ -65,10 +66,8 @@ class ApiError(Exception):
 def create_app(agent: Agent, *, store: Store | None = None, token: str | None = None,
                retries: int | None = None) -> FastAPI:
     """The web chat for `agent`, its sessions in `store`; with `token`, every API call must carry it."""
-    store = store or Store()
-    app = FastAPI(title=f"agentsilex: {agent.name}", description="Chat with an agentsilex agent.",
-                  version="1")
-    chat = _Chat(agent, store, retries)
+    chat = _Chat(agent, store or Store(), retries)
+    app = FastAPI(title=f"agentsilex: {agent.name}", description="Chat with an agentsilex agent.", version="1")
     _errors(app)
     if token:
         _require_token(app, token)
@@ -82,7 +81,15 @@ def create_app(agent: Agent, *, store: Store | None = None, token: str | None = 
     @app.get("/api/info")
     def info() -> dict:
         model = agent.model if isinstance(agent.model, str) else getattr(agent.model, "name", "model")
-        return {"agent": agent.name, "model": model, "store": store.url}
+        return {"agent": agent.name, "model": model, "store": chat.store.url}
+
+    _session_routes(app, chat)
+    _run_routes(app, chat)
+    return app
+
+
+def _session_routes(app: FastAPI, chat: _Chat) -> None:
+    store = chat.store
 
     @app.get("/api/sessions")
     def list_sessions() -> dict:
@@ -107,6 +114,8 @@ def create_app(agent: Agent, *, store: Store | None = None, token: str | None = 
         pending = [vars(p) for p in RunState.from_json(saved).pending] if saved else []
         return {"id": session_id, "messages": session.get_dialogs(), "pending_approvals": pending}
 
+
+def _run_routes(app: FastAPI, chat: _Chat) -> None:
     @app.post("/api/sessions/{session_id}/messages")
     async def send(session_id: str, body: NewMessage) -> StreamingResponse:
         session = chat.known(session_id)
@@ -122,8 +131,6 @@ def create_app(agent: Agent, *, store: Store | None = None, token: str | None = 
         for call_id, decision in body.decisions.items():
             state.approve(call_id) if decision.approved else state.reject(call_id, decision.reason)
         return await chat.start(session, state)
-
-    return app
 
 
 class _Chat:
@@ -166,7 +173,7 @@ class _Chat:
             save_pending(session, result)
             if result.pending_approvals:
                 yield _frame({"type": "approval_required", **result_view(result, priced=self.priced)})
-        except AgentsilexError as error:
+        except Exception as error:  # the answer has started (HTTP 200): report the failure in the stream
             yield _frame({"type": "error", "error": type(error).__name__, "message": describe_error(error)})
         finally:
             await stream.aclose()  # a closed tab stops the run; the session stays valid
@@ -177,8 +184,6 @@ def _frame(data: dict | None) -> str:
 
 
 def _valid_id(session_id: str) -> bool:
-    import re
-
     return re.fullmatch(SESSION_ID, session_id) is not None
 
 

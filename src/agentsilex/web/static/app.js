@@ -135,7 +135,10 @@ class Answer {
         decisions[item.call_id] = { approved, reason: approved ? "" : "rejected in the web chat" };
         row.replaceChildren(node("span", approved ? "decided approved" : "decided rejected",
                                  (approved ? "✓ approved " : "✗ rejected ") + item.tool_name));
-        if (Object.keys(decisions).length === pending.length) resume(decisions, this);
+        if (Object.keys(decisions).length === pending.length) {
+          box.querySelector(".label").textContent = "Decided";
+          resume(decisions, this);
+        }
       };
       approve.onclick = () => choose(true);
       reject.onclick = () => choose(false);
@@ -251,11 +254,13 @@ async function run(path, body, answer, onFail) {
 async function send(text) {
   const id = state.session;
   const bubble = userBubble(text);
-  if ($("#title").textContent === "New chat") $("#title").textContent = text.slice(0, 80);
+  const title = $("#title").textContent;
+  if (title === "New chat") $("#title").textContent = text.slice(0, 80);
   const answer = new Answer();
   scrollDown();
   await run(`api/sessions/${encodeURIComponent(id)}/messages`, { content: text }, answer, () => {
     bubble.remove();
+    $("#title").textContent = title;
     $("#input").value = text;  // nothing was sent: give the text back
   });
 }

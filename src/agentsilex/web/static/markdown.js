@@ -1,6 +1,6 @@
 // A small Markdown renderer that builds DOM nodes and never parses HTML: model output is text, always.
 // Supports paragraphs, headings, lists, block quotes, fenced code, `code`, **bold**, *italic* and
-// [links](https://...) (http, https and mailto only). Anything else shows as the characters it is.
+// [links](https://...) (http, https and mailto only); snake_case stays as it is. Anything else shows as the characters it is.
 "use strict";
 
 const Markdown = (() => {
@@ -10,7 +10,7 @@ const Markdown = (() => {
     return node;
   }
 
-  const INLINE = /(`[^`\n]+`)|(\*\*[^*\n]+\*\*)|(\*[^*\s][^*\n]*\*|_[^_\s][^_\n]*_)|(\[[^\]\n]+\]\([^)\s]+\))/;
+  const INLINE = /(`[^`\n]+`)|(\*\*[^*\n]+\*\*)|(\*[^*\s][^*\n]*\*|(?<!\w)_[^_\s][^_\n]*_(?!\w))|(\[[^\]\n]+\]\([^)\s]+\))/;
 
   function inline(text) {
     const out = [];
