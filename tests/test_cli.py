@@ -178,3 +178,26 @@ def test_help_lists_the_commands(cli):
     assert result.exit_code == 0
     for command in ("run", "chat", "serve"):
         assert command in result.output
+
+
+def test_serve_binds_to_loopback_and_needs_a_token_elsewhere(cli, monkeypatch, db):
+    pytest.importorskip("fastapi")
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda web, **options: served.append((web, options)))
+    local = cli("serve", DEMO, "--store", db)
+    assert local.exit_code == 0 and "at http://127.0.0.1:8000/  (Ctrl-C stops)" in local.output
+    assert served[-1][1] == {"host": "127.0.0.1", "port": 8000, "log_level": "warning"}
+    assert TestClient(served[-1][0]).get("/api/sessions").status_code == 200
+
+    public = cli("serve", DEMO, "--host", "0.0.0.0", "--port", "9001", "--store", db)
+    token = public.output.split("?token=")[1].split()[0]
+    assert len(token) >= 20 and served[-1][1]["host"] == "0.0.0.0"
+    client = TestClient(served[-1][0])
+    assert client.get("/api/sessions").status_code == 401
+    assert client.get("/api/sessions", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+    given = cli("serve", DEMO, "--host", "0.0.0.0", "--token", "mine-0123456789", "--store", db)
+    assert "?token=mine-0123456789" in given.output
