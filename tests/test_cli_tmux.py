@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from agentsilex.frontend import Store
+from agentsilex.frontend import PENDING_KEY, Store
 
 if not shutil.which("tmux"):
     if os.environ.get("CI") == "true":
@@ -91,12 +91,17 @@ def test_type_a_question_read_the_answer_and_approve_at_the_prompt(chat):
     term.wait_for("approve? [y/N]")
     term.type("y")
     term.wait_for("✓ deleted old.log")
+    term.type("delete new.log")
+    term.wait_for("approve? [y/N]", count=2)
+    term.key("C-c")  # no decision: the run stays paused in the session, the chat goes on
+    term.wait_for("left waiting: the session keeps the paused run")
     term.type("/quit")
     deadline = time.monotonic() + 10
     while term.alive() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not term.alive(), "the chat should end on /quit"
     assert [m["role"] for m in store.session("t").get_dialogs()].count("tool") == 2
+    assert store.session("t").get_state(PENDING_KEY)  # `chat --session t` offers it again
 
 
 def test_ctrl_c_stops_the_answer_not_the_chat_and_the_session_stays_valid(chat):

@@ -27,6 +27,11 @@ def test_load_agent_from_a_module_a_default_name_or_a_file(tmp_path):
     (tmp_path / "mine.py").write_text("from agentsilex import Agent\nfrom helper import NAME\n"
                                       "bot = Agent(name=NAME, model='gpt-4o')\n")
     assert load_agent(f"{tmp_path / 'mine.py'}:bot").name == "from a neighbour"
+    (tmp_path / "typed.py").write_text("from dataclasses import dataclass\nfrom pydantic import BaseModel\n"
+                                       "from agentsilex import Agent\n@dataclass\nclass Deps:\n    user: str\n"
+                                       "class Out(BaseModel):\n    n: int\n"
+                                       "agent = Agent(name='typed', model='gpt-4o', output_type=Out)\n")
+    assert load_agent(str(tmp_path / "typed.py")).output_type.__name__ == "Out"  # classes defined in the file
 
 
 @pytest.mark.parametrize("spec,message", [

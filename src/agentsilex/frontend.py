@@ -59,12 +59,15 @@ def _import_target(target: str, spec: str) -> Any:
         name = f"_agentsilex_user_{path.stem}"
         loader = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(loader)  # type: ignore[arg-type]
+        sys.modules[name] = module  # before running it: dataclasses and pydantic look their module up
         sys.path.insert(0, str(path.resolve().parent))  # so the file can import its neighbours
         try:
             loader.loader.exec_module(module)  # type: ignore[union-attr]
+        except BaseException:
+            del sys.modules[name]
+            raise
         finally:
             sys.path.remove(str(path.resolve().parent))
-        sys.modules[name] = module
         return module
     if "" not in sys.path and os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # a console script does not look in the current folder by itself

@@ -57,17 +57,17 @@ class Printer:
             self._in_text = True
             return
         if event.type == "tool_call":
-            self._break()
+            self.end_text()
             self.console.print(f"[cyan]▸ {escape(event.name)}[/]({escape(_short(event.arguments))})", highlight=False)
         elif event.type == "tool_response":
             style, mark = ("red", "✗") if event.error else ("green", "✓")
             self.console.print(f"  [{style}]{mark}[/] {escape(_short(event.content))}", highlight=False)
         elif event.type == "agent_handoff":
-            self._break()
+            self.end_text()
             self.console.print(f"[magenta]⇢ handed off to {escape(event.agent_name)}[/]", highlight=False)
 
     def finish(self, result: RunResult) -> None:
-        self._break()
+        self.end_text()
         if result.pending_approvals:
             names = ", ".join(p.tool_name for p in result.pending_approvals)
             self.console.print(f"[yellow]⏸ paused: {escape(names)} needs your approval[/]", highlight=False)
@@ -76,7 +76,7 @@ class Printer:
             self.console.print_json(json.dumps(jsonable(result.final_output)))
         self.console.print(f"[dim]{usage_line(usage_view(result.usage, priced=self.priced))}[/]", highlight=False)
 
-    def _break(self) -> None:
+    def end_text(self) -> None:
         if self._in_text:
             self.console.print()
             self._in_text = False
@@ -90,7 +90,9 @@ def usage_line(usage: dict) -> str:
 
 
 def ask_approvals(result: RunResult, console: Console, ask: Callable[[str], str]) -> RunState:
-    """Ask about each pending call (y/n, and a reason on no); return the state with the decisions."""
+    """Ask about each pending call (y/n, and a reason on no); return the state with the decisions.
+
+    Ctrl-C or the end of input here raises KeyboardInterrupt / EOFError: the run stays paused."""
     state = result.state
     for pending in result.pending_approvals:
         console.print(f"[yellow]? {escape(pending.agent)} wants to run[/] [bold]{escape(pending.tool_name)}[/]"

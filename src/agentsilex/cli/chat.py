@@ -91,24 +91,32 @@ class Chat:
                     self.console.print("\n[yellow]stopped[/]")
                     return
             except AgentsilexError as error:
-                printer._break()
+                printer.end_text()
                 self.console.print(f"[bold red]error:[/] {escape(describe_error(error, base_url=self.base_url))}",
                                    highlight=False, soft_wrap=True)
                 return
             result = stream.result
             printer.finish(result)
-            self.usage.merge(result.usage) if not result.pending_approvals else None
             save_pending(self.session, result)
             if not result.pending_approvals:
+                self.usage.merge(result.usage)  # a resumed run's usage includes the part before the pause
                 return
-            prompt = ask_approvals(result, self.console, ask)
+            try:
+                prompt = ask_approvals(result, self.console, ask)
+            except (KeyboardInterrupt, EOFError):
+                self.console.print("\n[yellow]left waiting: the session keeps the paused run[/]")
+                return
 
     def _resume_pending(self, ask: Callable[[str], str]) -> None:
         saved = self.session.get_state(PENDING_KEY)
         if saved:
             self.console.print("[yellow]This session has a run waiting for approval.[/]")
-            result = _Paused(RunState.from_json(saved))
-            self.answer(ask_approvals(result, self.console, ask), ask)  # type: ignore[arg-type]
+            try:
+                state = ask_approvals(_Paused(RunState.from_json(saved)), self.console, ask)  # type: ignore[arg-type]
+            except (KeyboardInterrupt, EOFError):
+                self.console.print("\n[yellow]left waiting[/]")
+                return
+            self.answer(state, ask)
 
     def command(self, line: str) -> str | None:
         name, _, argument = line.partition(" ")

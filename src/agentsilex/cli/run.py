@@ -54,7 +54,13 @@ def run(
             if approve_all:
                 request = result.state.approve_all()
             elif sys.stdin.isatty():
-                request = ask_approvals(result, console, input)
+                try:
+                    request = ask_approvals(result, console, input)
+                except (KeyboardInterrupt, EOFError):
+                    if session:
+                        save_pending(memory, result)
+                    console.print("\n[yellow]stopped: the calls were not run[/]")
+                    raise typer.Exit(130) from None
             else:
                 if session:
                     save_pending(memory, result)

@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 
 from ..agent import Agent
 from ..control.approval import RunState
-from ..errors import AgentsilexError, ModelError, SessionBusyError, UserError
+from ..errors import ModelError, SessionBusyError, UserError
 from ..frontend import (PENDING_KEY, Store, describe_error, event_view, make_runner, needs_prices, result_view,
                         save_pending)
 
@@ -155,7 +155,7 @@ class _Chat:
             raise ApiError(409, "session_busy", describe_error(error)) from None
         except StopAsyncIteration:
             first = None
-        except AgentsilexError as error:
+        except Exception as error:
             await stream.aclose()
             raise _api_error(error) from None
         if abandon_pending:  # a new question replaces a run that was waiting for approval
@@ -187,7 +187,7 @@ def _valid_id(session_id: str) -> bool:
     return re.fullmatch(SESSION_ID, session_id) is not None
 
 
-def _api_error(error: AgentsilexError) -> ApiError:
+def _api_error(error: Exception) -> ApiError:
     if isinstance(error, UserError):
         return ApiError(400, "bad_request", describe_error(error))
     if isinstance(error, ModelError):
