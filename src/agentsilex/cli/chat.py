@@ -32,7 +32,7 @@ def chat(
     retries: int | None = typer.Option(None, "--retries", help="Retries of a failing model call (default 3)."),
 ) -> None:
     """Chat with an agent in the terminal; the conversation is kept in a session store."""
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)  # no inserted line breaks: pipes get whole lines
     with one_line_errors(base_url=base_url):
         chosen = prepare_agent(agent, model, base_url)
         repl = Chat(chosen, Store(store), session or new_session_id(), console, retries=retries, base_url=base_url)

@@ -28,7 +28,7 @@ def run(
     retries: int | None = typer.Option(None, "--retries", help="Retries of a failing model call (default 3)."),
 ) -> None:
     """Run an agent once: the answer streams, each tool call shows as it happens, usage and cost at the end."""
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)  # no inserted line breaks: pipes get whole lines
     with one_line_errors(base_url=base_url):
         chosen = prepare_agent(agent, model, base_url)
         memory = Store(store).create(session) if session else Session()
