@@ -8,7 +8,10 @@ import sys
 import typer
 from rich.console import Console
 
+from ..control.approval import RunState
 from ..frontend import DEFAULT_STORE, Store, make_runner, needs_prices, result_view, save_pending
+from ..result import RunResult
+from ..runner import RunStream
 from ..session import Session
 from . import app
 from ._terminal import BASE_URL_HELP, MODEL_HELP, Printer, ask_approvals, fail, one_line_errors, prepare_agent
@@ -34,39 +37,39 @@ def run(
         memory = Store(store).create(session) if session else Session()
         runner = make_runner(memory, retries=retries)
         printer = Printer(console, priced=needs_prices(chosen))
-        request: object = prompt
+        request: str | RunState = prompt
         while True:
-            if as_json:
-                result = runner.run(chosen, request)
-            else:
-                stream = runner.run_stream(chosen, request)
-                try:
-                    for event in stream:
-                        printer.event(event)
-                except KeyboardInterrupt:
-                    stream.close()
-                    console.print("\n[yellow]stopped[/]")
-                    raise typer.Exit(130) from None
-                result = stream.result
-                printer.finish(result)
+            result = runner.run(chosen, request) if as_json else _stream(runner.run_stream(chosen, request), printer)
+            if session:
+                save_pending(memory, result)  # a paused run stays with the session, for `agentsilex chat`
             if not result.pending_approvals or (as_json and not approve_all):
                 break
-            if approve_all:
-                request = result.state.approve_all()
-            elif sys.stdin.isatty():
-                try:
-                    request = ask_approvals(result, console, input)
-                except (KeyboardInterrupt, EOFError):
-                    if session:
-                        save_pending(memory, result)
-                    console.print("\n[yellow]stopped: the calls were not run[/]")
-                    raise typer.Exit(130) from None
-            else:
-                if session:
-                    save_pending(memory, result)
-                names = ", ".join(p.tool_name for p in result.pending_approvals)
-                fail(f"The run paused: {names} needs approval. Rerun with --approve-all, or use `agentsilex chat`.")
-        if session:
-            save_pending(memory, result)
+            request = _decide(result, approve_all, console)
     if as_json:
         print(json.dumps(result_view(result, priced=needs_prices(chosen)), indent=2))
+
+
+def _stream(stream: RunStream, printer: Printer) -> RunResult:
+    try:
+        for event in stream:
+            printer.event(event)
+    except KeyboardInterrupt:
+        stream.close()
+        printer.console.print("\n[yellow]stopped[/]")
+        raise typer.Exit(130) from None
+    printer.finish(stream.result)
+    return stream.result
+
+
+def _decide(result: RunResult, approve_all: bool, console: Console) -> RunState:
+    """The decisions for a paused run: all approved, asked at the prompt, or (with no terminal) an error."""
+    if approve_all:
+        return result.state.approve_all()
+    if not sys.stdin.isatty():
+        names = ", ".join(p.tool_name for p in result.pending_approvals)
+        fail(f"The run paused: {names} needs approval. Rerun with --approve-all, or use `agentsilex chat`.")
+    try:
+        return ask_approvals(result, console, input)
+    except (KeyboardInterrupt, EOFError):
+        console.print("\n[yellow]stopped: the calls were not run[/]")
+        raise typer.Exit(130) from None
