@@ -37,6 +37,7 @@ EXPECTED = {
     "eval_weather_failures.py": ["Overall passed: False (1/3 cases)", "[FAIL] expects_another_tool",
                                  "[FAIL] expects_another_answer"],
     "record_replay.py": ["same answer: True", "changed agent: Request #1 does not match"],
+    "cli_agent.py": ["5 + 3 = **8**", "2 requests"],
 }
 
 
