@@ -51,8 +51,9 @@ class Agent:
         self._tools_by_name = {}
         for item in self.tools:
             if item.name in self._tools_by_name:
-                raise UserError(f"Agent {self.name!r} has two tools named {item.name!r}; "
-                                "rename one with @tool(name=...).")
+                first = _source(self._tools_by_name[item.name])
+                raise UserError(f"Agent {self.name!r} has two tools named {item.name!r} ({first} and "
+                                f"{_source(item)}); rename one with @tool(name=...) or an MCP prefix.")
             self._tools_by_name[item.name] = item
 
     def _index(self) -> dict[str, Tool]:
@@ -97,3 +98,9 @@ class Agent:
             available = ", ".join(self._tools_by_name) or "none"
             raise UnknownToolError(f"Unknown tool {name!r}. Available tools: {available}.", tool_name=name)
         return found.for_context(context)
+
+
+def _source(item: Tool) -> str:
+    """Where a tool comes from, for error messages: an MCP server, or a function's module and name."""
+    return getattr(item, "source", None) or (f"function {getattr(item.function, '__module__', '?')}."
+                                              f"{getattr(item.function, '__qualname__', item.name)}")

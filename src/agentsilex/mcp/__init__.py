@@ -1,0 +1,21 @@
+"""MCP, both ways: tools from any MCP server for agents, and agents served as MCP tools.
+
+    from agentsilex.mcp import mcp_tools
+    agent = Agent(name="a", model="gpt-4o", tools=mcp_tools({"command": "npx", "args": [...]}))
+
+Needs the `mcp` extra (`pip install 'agentsilex[mcp]'`); `import agentsilex` never imports it.
+"""
+
+from __future__ import annotations
+
+try:
+    import mcp as _sdk  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError("agentsilex.mcp needs the MCP SDK: pip install 'agentsilex[mcp]'") from exc
+
+from .client import MCPServer
+from .errors import MCPConnectionError, MCPError, MCPTimeoutError, MCPToolError
+from .registry import close_all, mcp_tool_from_config, mcp_tools, mcp_tools_from_config
+
+__all__ = ["mcp_tools", "mcp_tools_from_config", "mcp_tool_from_config", "MCPServer", "close_all",
+           "MCPError", "MCPConnectionError", "MCPTimeoutError", "MCPToolError"]
