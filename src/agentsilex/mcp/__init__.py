@@ -2,6 +2,7 @@
 
     from agentsilex.mcp import mcp_tools
     agent = Agent(name="a", model="gpt-4o", tools=mcp_tools({"command": "npx", "args": [...]}))
+    serve_mcp(agent)  # or: python -m agentsilex.mcp serve my_module:agent [--http]
 
 Needs the `mcp` extra (`pip install 'agentsilex[mcp]'`); `import agentsilex` never imports it.
 """
@@ -16,6 +17,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from .client import MCPServer
 from .errors import MCPConnectionError, MCPError, MCPTimeoutError, MCPToolError
 from .registry import close_all, mcp_tool_from_config, mcp_tools, mcp_tools_from_config
+from .server import build_mcp_server, serve_mcp
 
 __all__ = ["mcp_tools", "mcp_tools_from_config", "mcp_tool_from_config", "MCPServer", "close_all",
-           "MCPError", "MCPConnectionError", "MCPTimeoutError", "MCPToolError"]
+           "serve_mcp", "build_mcp_server", "MCPError", "MCPConnectionError", "MCPTimeoutError", "MCPToolError"]
