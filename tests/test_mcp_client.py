@@ -65,7 +65,8 @@ def test_images_resources_and_error_results_become_tool_messages(toolbox, mode):
     picture, note, failed = tool_messages(result)
     assert picture == "[image image/png, 70 bytes]"
     assert note == "[resource note://today]\nbuy milk\n[resource link note://tomorrow: tomorrow]"
-    assert failed == "Error: tool 'fail' raised MCPToolError: Error executing tool fail: disk full"  # the server's words
+    # the server's words after the prefix every failing tool gets:
+    assert failed == "Error: tool 'fail' raised MCPToolError: Error executing tool fail: disk full"
     assert result.function_calls[2].error
 
 

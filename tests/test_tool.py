@@ -235,8 +235,8 @@ def test_tool_from_schema_passes_the_schema_through_and_checks_required_keys(mod
     model = ScriptedModel([call("add", a=2), call("add", a=2, b=3), "done"])
     result, _ = run_in_mode(Runner(), Agent(name="a", model=model, tools=[made]), "go", mode)
     contents = [c.content for c in result.function_calls]
-    assert "missing required 'b'" in contents[0] and contents[1] == "5"
-    with pytest.raises(UserError, match="invalid"):
+    assert "missing required ['b']" in contents[0] and contents[1] == "5"
+    with pytest.raises(UserError, match="got 'bad name'"):
         Tool.from_schema("bad name", "", schema, add)
-    with pytest.raises(UserError, match="JSON schema"):
+    with pytest.raises(UserError, match="a JSON schema dict and a function; got 'ok', list"):
         Tool.from_schema("ok", "", ["not", "a", "schema"], add)  # type: ignore[arg-type]

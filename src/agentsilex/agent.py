@@ -51,9 +51,10 @@ class Agent:
         self._tools_by_name = {}
         for item in self.tools:
             if item.name in self._tools_by_name:
-                first = _source(self._tools_by_name[item.name])
-                raise UserError(f"Agent {self.name!r} has two tools named {item.name!r} ({first} and "
-                                f"{_source(item)}); rename one with @tool(name=...) or an MCP prefix.")
+                where = [getattr(t, "source", None) or f"function {getattr(t.function, '__qualname__', t.name)}"
+                         for t in (self._tools_by_name[item.name], item)]  # MCP tools name their server
+                raise UserError(f"Agent {self.name!r} has two tools named {item.name!r} ({where[0]} and "
+                                f"{where[1]}); rename one with @tool(name=...) or an MCP prefix.")
             self._tools_by_name[item.name] = item
 
     def _index(self) -> dict[str, Tool]:
@@ -99,8 +100,3 @@ class Agent:
             raise UnknownToolError(f"Unknown tool {name!r}. Available tools: {available}.", tool_name=name)
         return found.for_context(context)
 
-
-def _source(item: Tool) -> str:
-    """Where a tool comes from, for error messages: an MCP server, or a function's module and name."""
-    return getattr(item, "source", None) or (f"function {getattr(item.function, '__module__', '?')}."
-                                              f"{getattr(item.function, '__qualname__', item.name)}")

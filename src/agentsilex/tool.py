@@ -55,28 +55,20 @@ class Tool:
         return self.function(*args, **kwargs)
 
     @classmethod
-    def from_schema(cls, name: str, description: str, parameters: dict[str, Any],
-                    fn: Callable[..., Any]) -> Tool:
-        """A tool from a ready JSON schema (e.g. an MCP server's); `fn` (sync or async) gets the arguments as
-        keyword arguments. The schema is sent to the model unchanged; only required keys are checked here."""
-        if not _NAME_PATTERN.match(name or ""):
-            raise UserError(f"Tool name {name!r} is invalid: use 1-64 letters, digits, '_' or '-'.")
-        if not isinstance(parameters, dict):
-            raise UserError(f"Tool {name!r}: parameters must be a JSON schema object (a dict), "
-                            f"got {type(parameters).__name__}.")
-        if not callable(fn):
-            raise UserError(f"Tool {name!r}: fn must be a function, got {fn!r}.")
+    def from_schema(cls, name: str, description: str, parameters: dict[str, Any], fn: Callable[..., Any]) -> Tool:
+        """A tool from a JSON schema sent unchanged (e.g. an MCP server's); `fn`, sync or async, gets keywords."""
+        if not _NAME_PATTERN.match(name or "") or not isinstance(parameters, dict) or not callable(fn):
+            raise UserError(f"Tool.from_schema needs a name of 1-64 letters, digits, '_' or '-', a JSON schema "
+                            f"dict and a function; got {name!r}, {type(parameters).__name__}, {fn!r}.")
         return cls(name=name, description=description or "", function=fn, parameters=parameters)
 
     def parse_arguments(self, raw: str | dict | None) -> dict[str, Any]:
         """Validate the model's arguments (a JSON string) against the signature; return keyword arguments."""
         data = _decode_arguments(self.name, raw)
         if self._arguments_model is None:  # Tool.from_schema: the schema's owner validates the rest
-            missing = [key for key in self.parameters.get("required") or [] if key not in data]
-            if missing:
-                raise ToolArgumentsError(f"Invalid arguments for tool {self.name!r}: missing required "
-                                         f"{', '.join(map(repr, missing))}. Fix them and call again.",
-                                         tool_name=self.name, arguments=raw if isinstance(raw, str) else None)
+            if missing := [key for key in self.parameters.get("required") or [] if key not in data]:
+                raise ToolArgumentsError(f"Invalid arguments for tool {self.name!r}: missing required {missing}. Fix "
+                                         "them and call again.", tool_name=self.name, arguments=str(raw))
             return data
         try:
             validated = self._arguments_model.model_validate(data)
@@ -93,8 +85,7 @@ class Tool:
 
     def for_context(self, context: Any) -> Tool:
         """This tool with a parameter annotated with the context's type bound to the run context."""
-        if (self.context_param is not None or context is None or isinstance(context, dict)
-                or self._arguments_model is None):  # a Tool.from_schema keeps its schema
+        if self.context_param is not None or context is None or isinstance(context, dict) or not self._arguments_model:
             return self
         kind = type(context)
         if kind not in self._variants:
