@@ -204,6 +204,14 @@ def test_bad_configs_raise_user_errors_before_starting_anything(config, message)
 def test_servers_that_cannot_start_raise_connection_errors():
     with pytest.raises(MCPConnectionError, match="command not found"):
         MCPServer({"command": "agentsilex-no-such-server"}).tools()
+    # A server that takes a second to die: the 20 calls all wait for one attempt, which fails for all of them.
+    missing = MCPServer({"command": sys.executable, "args": ["-c", "import time; time.sleep(1)"]})
+
+    async def many() -> list:
+        return await asyncio.gather(*(missing.call_async("x") for _ in range(20)), return_exceptions=True)
+
+    failures = asyncio.run(many())
+    assert all(isinstance(f, MCPConnectionError) for f in failures) and missing._attempts == 1  # not 20 spawns
     with pytest.raises(MCPConnectionError, match="closed the connection during start-up"):
         MCPServer({"command": sys.executable, "args": ["-c", "import sys; sys.exit(3)"]}, connect_timeout=20).tools()
     with pytest.raises(MCPTimeoutError, match="did not start within connect_timeout=1"):

@@ -64,6 +64,8 @@ class MCPServer:
         self._stop: asyncio.Event | None = None
         self._holder: asyncio.Task | None = None
         self._lock: asyncio.Lock | None = None
+        self._attempts = self._settled = 0  # connection attempts started and finished; how the last one failed
+        self._failure: MCPError | None = None
         self._tools: dict[str, Tool] = {}
         self._stale = True
         self._refreshing: asyncio.Task | None = None
@@ -122,9 +124,21 @@ class MCPServer:
             self._drop(session)
         if self._lock is None:
             self._lock = asyncio.Lock()
+        settled = self._settled
         async with self._lock:
+            if self._settled != settled and self._failure is not None:
+                # The attempt this call waited for failed: say so, rather than a storm of restarts.
+                raise type(self._failure)(str(self._failure), server=self.name)
             if self._session is None:
-                await self._open()
+                self._attempts += 1
+                try:
+                    await self._open()
+                    self._failure = None
+                except MCPError as exc:
+                    self._failure = exc
+                    raise
+                finally:
+                    self._settled += 1
         assert self._session is not None
         return self._session
 
