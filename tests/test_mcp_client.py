@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 from conftest import run_in_mode
@@ -17,6 +16,7 @@ require_mcp()
 
 from agentsilex import Agent, RunState, Runner, Session, ToolGuardrailTripped, UserError, tool  # noqa: E402
 from agentsilex.mcp import registry  # noqa: E402
+from agentsilex.mcp.client import _connection_closed  # noqa: E402
 from agentsilex.mcp import (MCPConnectionError, MCPServer, MCPTimeoutError, MCPToolError, close_all,  # noqa: E402
                             mcp_tool_from_config, mcp_tools, mcp_tools_from_config)
 from agentsilex.testing import ScriptedModel, call  # noqa: E402
@@ -119,7 +119,7 @@ def test_a_server_that_died_while_idle_is_restarted_by_the_next_call(crashy):
     before = int(crashy.call("pid"))
     subprocess.run(["kill", "-9", str(before)], check=True)
     assert wait_until(lambda: not pid_alive(before))
-    time.sleep(0.2)  # the SDK notices the closed pipe
+    assert wait_until(lambda: crashy._session is None or _connection_closed(crashy._session))  # the SDK saw EOF
     assert int(crashy.call("pid")) != before
 
 

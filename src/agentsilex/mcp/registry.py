@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import threading
@@ -9,6 +10,7 @@ from typing import Any
 
 from ..errors import UserError
 from ..tool import Tool
+from . import _background
 from .client import MCPServer
 from .config import servers_in
 
@@ -52,9 +54,10 @@ def servers(config: dict[str, Any] | str | os.PathLike, **options: Any) -> list[
 
 def tools_of(servers: list[MCPServer]) -> list[Tool]:
     """All their tools in one list; a name offered twice raises `UserError` naming both servers."""
+    listed = _background.run_sync(_list_all(servers))  # servers start side by side, not one after another
     combined: dict[str, tuple[Tool, MCPServer]] = {}
-    for server in servers:
-        for item in server.tools():
+    for server, tools in zip(servers, listed):
+        for item in tools:
             if item.name in combined:
                 other = combined[item.name][1]
                 raise UserError(f"Tool name {item.name!r} is offered by MCP server {other.name!r} and by MCP "
@@ -62,6 +65,14 @@ def tools_of(servers: list[MCPServer]) -> list[Tool]:
                                 "config) or leave the tool out with deny=[...].")
             combined[item.name] = (item, server)
     return [item for item, _ in combined.values()]
+
+
+async def _list_all(servers: list[MCPServer]) -> list[list[Tool]]:
+    results = await asyncio.gather(*(server._list_tools() for server in servers), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results  # type: ignore[return-value]
 
 
 def close_all() -> None:
