@@ -30,7 +30,7 @@ class Transport:
     args: tuple[str, ...] = ()
     env: dict[str, str] | None = None
     cwd: str | None = None
-    encoding: dict[str, str] = field(default_factory=dict)
+    encoding: dict[str, Any] = field(default_factory=dict)  # encoding, encoding_error_handler
     url: str = ""
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -81,7 +81,7 @@ def _stdio(config: dict[str, Any]) -> Transport:
     if env is not None and not _str_dict(env):
         raise UserError(f"MCP server 'env' must map strings to strings, got {env!r}.")
     cwd = config.get("cwd")
-    encoding = {key: config[key] for key in ("encoding", "encoding_error_handler") if key in config}
+    encoding: dict[str, Any] = {key: config[key] for key in ("encoding", "encoding_error_handler") if key in config}
     return Transport("stdio", command=command, args=tuple(args), env=dict(env) if env is not None else None,
                      cwd=str(cwd) if cwd is not None else None, encoding=encoding)
 
