@@ -23,7 +23,7 @@ from mcp.shared.exceptions import MCPError as SDKError
 from ..errors import UserError
 from ..tool import Tool
 from . import _background
-from .config import Transport, parse
+from .config import ByName, Transport, approval_policy, parse, seconds, tool_names
 from .errors import MCPConnectionError, MCPError, MCPTimeoutError, MCPToolError
 from .results import to_value
 
@@ -53,12 +53,12 @@ class MCPServer:
         options = {**in_config, **{key: value for key, value in given.items() if value is not None}}
         self.name: str = options.get("name") or self.transport.describe()
         self.prefix: str | None = options.get("prefix")
-        self.allow = _names(options.get("allow"), "allow")
-        self.deny = _names(options.get("deny"), "deny") or set()
-        self.needs_approval = _approval(options.get("needs_approval", False))
-        self.connect_timeout = _seconds(options, "connect_timeout", 30.0)
-        self.list_timeout = _seconds(options, "list_timeout", 30.0)
-        self.call_timeout = _seconds(options, "call_timeout", 60.0)
+        self.allow = tool_names(options.get("allow"), "allow")
+        self.deny = tool_names(options.get("deny"), "deny") or set()
+        self.needs_approval = approval_policy(options.get("needs_approval", False))
+        self.connect_timeout = seconds(options, "connect_timeout", 30.0)
+        self.list_timeout = seconds(options, "list_timeout", 30.0)
+        self.call_timeout = seconds(options, "call_timeout", 60.0)
         self.closed = False
         self._session: ClientSession | None = None
         self._stop: asyncio.Event | None = None
@@ -283,7 +283,7 @@ class MCPServer:
 
         made = Tool.from_schema(name, item.description or "", item.input_schema, call_mcp_tool)
         policy = self.needs_approval
-        made.needs_approval = policy(server_name, name) if isinstance(policy, _ByName) else policy
+        made.needs_approval = policy(server_name, name) if isinstance(policy, ByName) else policy
         setattr(made, "source", f"MCP server {self.name!r}")
         return made
 
@@ -318,40 +318,6 @@ class MCPServer:
             return True
         except Exception:
             return False
-
-
-class _ByName:
-    """needs_approval given as tool names (the server's or the prefixed ones)."""
-
-    def __init__(self, names: set[str]) -> None:
-        self.names = names
-
-    def __call__(self, server_name: str, name: str) -> bool:
-        return server_name in self.names or name in self.names
-
-
-def _approval(value: Any) -> Any:
-    if isinstance(value, bool) or callable(value):
-        return value
-    if isinstance(value, (list, tuple, set, frozenset)) and all(isinstance(name, str) for name in value):
-        return _ByName(set(value))
-    raise UserError(f"needs_approval must be True/False, a list of tool names or fn(context, arguments) -> bool, "
-                    f"got {value!r}.")
-
-
-def _names(value: Any, option: str) -> set[str] | None:
-    if value is None:
-        return None
-    if isinstance(value, str) or not all(isinstance(name, str) for name in value):
-        raise UserError(f"{option}= must be a list of tool names, got {value!r}.")
-    return set(value)
-
-
-def _seconds(options: dict[str, Any], key: str, default: float) -> float:
-    value = options.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise UserError(f"{key} must be a positive number of seconds, got {value!r}.")
-    return float(value)
 
 
 def _connection_closed(session: ClientSession) -> bool:
@@ -392,6 +358,8 @@ def _track_closing(holder: asyncio.Task) -> None:
 
 async def _close_live_at_exit() -> None:
     await asyncio.gather(*(server._close() for server in list(_live)), return_exceptions=True)
+    if _closing:  # connections dropped (crashed, hung) and still being stopped
+        await asyncio.wait(set(_closing), timeout=_background.EXIT_GRACE)
 
 
 _background.at_exit(_close_live_at_exit)

@@ -115,3 +115,37 @@ def _path_of(url: str) -> str:
 
 def _str_dict(value: Any) -> bool:
     return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+
+
+class ByName:
+    """needs_approval given as tool names (the server's or the prefixed ones)."""
+
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+
+    def __call__(self, server_name: str, name: str) -> bool:
+        return server_name in self.names or name in self.names
+
+
+def approval_policy(value: Any) -> Any:
+    if isinstance(value, bool) or callable(value):
+        return value
+    if isinstance(value, (list, tuple, set, frozenset)) and all(isinstance(name, str) for name in value):
+        return ByName(set(value))
+    raise UserError(f"needs_approval must be True/False, a list of tool names or fn(context, arguments) -> bool, "
+                    f"got {value!r}.")
+
+
+def tool_names(value: Any, option: str) -> set[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str) or not all(isinstance(name, str) for name in value):
+        raise UserError(f"{option}= must be a list of tool names, got {value!r}.")
+    return set(value)
+
+
+def seconds(options: dict[str, Any], key: str, default: float) -> float:
+    value = options.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise UserError(f"{key} must be a positive number of seconds, got {value!r}.")
+    return float(value)
