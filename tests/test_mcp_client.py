@@ -34,7 +34,8 @@ def tool_messages(result) -> list[str]:
 
 def test_tools_keep_the_servers_names_descriptions_and_input_schemas(toolbox):
     tools = {item.name: item for item in toolbox.tools()}
-    assert {"add", "weather", "picture", "note", "fail", "slow", "pid", "crash", "hang", "grow"} <= set(tools)
+    assert {"add", "weather", "picture", "note", "fail", "slow", "pid", "crash", "hang", "grow",
+            "authorization"} <= set(tools)
     assert tools["add"].description == "Add two integers."
     # Passed through unchanged, down to the SDK's own "title" keys (which @tool would strip).
     assert tools["add"].parameters == {"type": "object", "title": "addArguments", "required": ["a", "b"],
@@ -278,10 +279,11 @@ def http_url():
 
 
 def test_streamable_http_server_with_headers(http_url, mode):
-    with MCPServer({"url": http_url, "headers": {"Authorization": "Bearer test-token"}}, allow=["add"]) as server:
-        model = ScriptedModel([call("add", a=20, b=22), "42"])
+    config = {"url": http_url, "headers": {"Authorization": "Bearer test-token"}}
+    with MCPServer(config, allow=["add", "authorization"]) as server:
+        model = ScriptedModel([[call("add", a=20, b=22), call("authorization")], "42"])
         result, _ = run_in_mode(Runner(), Agent(name="a", model=model, tools=server.tools()), "20+22", mode)
-        assert tool_messages(result) == ["42"]
+        assert tool_messages(result) == ["42", "Bearer test-token"]
 
 
 def test_legacy_sse_server():
@@ -290,6 +292,7 @@ def test_legacy_sse_server():
         with MCPServer({"url": f"http://127.0.0.1:{port}/sse"}) as server:
             assert server.transport.kind == "sse"
             assert server.call("add", {"a": 1, "b": 2}) == "3"
+            assert server.call("authorization") == "none"
 
 
 def test_import_agentsilex_does_not_import_the_mcp_sdk():

@@ -92,6 +92,12 @@ async def grow(ctx: Context) -> str:
     return "grown"
 
 
+@server.tool(structured_output=False)
+def authorization(ctx: Context) -> str:
+    """The Authorization header of this call (HTTP transports), or "none"."""
+    return (ctx.headers or {}).get("authorization", "none")
+
+
 def extra(text: str) -> str:
     """Added at run time by `grow`."""
     return text.upper()
