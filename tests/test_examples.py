@@ -21,7 +21,10 @@ EXPECTED = {"demo.py": "The result is 16", "handoffs.py": "answered by: billing"
             "guardrails.py": "ToolGuardrailTripped: stay_in_tmp", "approval.py": "kept the database",
             "budgets_and_hooks.py": "stopped: max_tool_calls hit",
             "mcp_demo.py": 'add({"a": 123, "b": 456}) -> 579\nmultiply({"a": 579, "b": 2}) -> 1158',
-            "mcp_serve.py": "answer: Summary: The Model Context Protocol connects"}
+            "mcp_serve.py": "answer: Summary: The Model Context Protocol connects",
+            "eval_weather.py": "Overall passed: True (3/3 cases)",
+            "eval_weather_failures.py": "Overall passed: False (1/3 cases)",
+            "record_replay.py": "same answer: True", "cli_agent.py": "5 + 3 = **8**"}
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
