@@ -10,7 +10,7 @@ import socket
 import pytest
 from conftest import run_in_mode
 from pydantic import BaseModel
-from transcript_check import assert_valid
+from history import assert_valid_history as assert_valid
 
 from agentsilex import (Agent, FinalResultEvent, ModelBadRequestError, ModelConnectionError, ModelResponse,
                         OutputSpec, ResponseFormatNotSupportedError, RunLimits, Runner, Session, Usage,

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import run_in_mode
 from pydantic import BaseModel
-from transcript_check import assert_valid
+from history import assert_valid_history as assert_valid
 
 from agentsilex import (Agent, AgentHandoffEvent, FinalResultEvent, ModelBadRequestError, ModelBehaviorError,
                         ModelError, ModelSettings, RunHooks, RunLimits, Runner, Session, UsageLimitExceeded, handoff, tool)

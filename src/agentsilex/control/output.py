@@ -5,10 +5,12 @@ Three ways to ask the model for it, chosen per request:
 - "tool": a `final_answer` tool whose arguments are the output, for providers that cannot combine
   `response_format` with tools;
 - "prompted": the schema in the system prompt, for providers without `response_format` at all.
-A model object may declare `supports_response_format` / `supports_response_format_with_tools` (both
-default to True); for LiteLLM models and the native OpenAI path the answer comes from LiteLLM's model table,
-the same for both. A server that rejects `response_format` anyway is asked again without it (and the model
-object remembers). Force a way with `output_type=OutputSpec(MyType, mode="tool")`.
+A model declares `supports_response_format` / `supports_response_format_with_tools` itself (both default
+to True; `LiteLLMModel` answers from LiteLLM's model table). The mode is decided once per request, in
+`build_request`, and carried on it (`ModelRequest.output_mode`). `OpenAIHTTPModel` answers from the same
+table, so a model string is asked the same way on both paths. A server that rejects `response_format` anyway
+is asked again without it (`without_response_format`; the model object remembers). Force a way with
+`output_type=OutputSpec(MyType, mode="tool")`.
 """
 
 from __future__ import annotations
@@ -95,43 +97,15 @@ def mode_for(agent: Any, model: Any, has_tools: bool) -> str | None:
 
 
 def _supports(model: Any, capability: str) -> bool:
-    # The same model string gets the same answer on both paths: a model the table does not know (a local or
-    # self-hosted one) gets the prompted or tool mode, and a server that rejects response_format is caught too.
-    declared = getattr(model, capability, None)
-    if declared is not None:
-        return bool(declared)
-    if type(model).__name__ == "LiteLLMModel":
-        from ..models.litellm import load_litellm
-
-        try:
-            return bool(load_litellm().supports_response_schema(model=model.name))
-        except Exception:
-            return False
-    if type(model).__name__ == "OpenAIHTTPModel":
-        from ..models.table import model_info
-
-        return bool(model_info(model.name).get("supports_response_schema"))
-    return True
+    # Declared by the model itself (see the Model protocol); a model that says nothing supports it.
+    return bool(getattr(model, capability, True))
 
 
-def prepare(request: Any, agent: Any, model: Any) -> Any:
-    """The request, changed to ask for the agent's output type (unchanged without an output_type)."""
-    mode = mode_for(agent, model, bool(request.tools))
-    if mode is None:
-        return request
+def response_format(agent: Any) -> dict:
+    """"native" mode: the JSON schema as `response_format` (the provider enforces it)."""
     spec = spec_for(agent.output_type)
-    if mode == "native":
-        name = re.sub(r"[^a-zA-Z0-9_-]", "_", getattr(spec.type, "__name__", "final_output"))[:64]
-        return replace(request, response_format={
-            "type": "json_schema", "json_schema": {"name": name, "schema": spec.schema, "strict": False}})
-    if mode == "tool":
-        answer = {"type": "function", "function": {
-            "name": ANSWER_TOOL, "description": "Give your final answer. Call this exactly once, when done.",
-            "parameters": spec.schema}}
-        return replace(request, tools=[*request.tools, answer])
-    prompt = ("Answer with a single JSON value and nothing else, matching this JSON schema:\n"
-              + json.dumps(spec.schema))
-    return replace(request, messages=_with_system_note(request.messages, prompt))
+    name = re.sub(r"[^a-zA-Z0-9_-]", "_", getattr(spec.type, "__name__", "final_output"))[:64]
+    return {"type": "json_schema", "json_schema": {"name": name, "schema": spec.schema, "strict": False}}
 
 
 def without_response_format(request: Any, agent: Any, model: Any, rejected: Exception) -> Any:
@@ -146,17 +120,26 @@ def without_response_format(request: Any, agent: Any, model: Any, rejected: Exce
         model.supports_response_format = False
     except AttributeError:
         raise rejected from None
-    return prepare(replace(request, response_format=None), agent, model)
+    if mode_for(agent, model, bool(agent.tools or agent.handoffs)) == "tool":
+        return replace(request, response_format=None, tools=[*request.tools, answer_tool(agent)], output_mode="tool")
+    return replace(request, response_format=None, messages=with_schema_note(request.messages, agent),
+                   output_mode="prompted")
 
 
-def _with_system_note(history: list[dict], note: str) -> list[dict]:
+def answer_tool(agent: Any) -> dict:
+    """"tool" mode: the `final_answer` tool whose arguments are the output."""
+    return {"type": "function", "function": {
+        "name": ANSWER_TOOL, "description": "Give your final answer. Call this exactly once, when done.",
+        "parameters": spec_for(agent.output_type).schema}}
+
+
+def with_schema_note(history: list[dict], agent: Any) -> list[dict]:
+    """"prompted" mode: the schema in the system prompt (merged into the first system message)."""
+    note = ("Answer with a single JSON value and nothing else, matching this JSON schema:\n"
+            + json.dumps(spec_for(agent.output_type).schema))
     if history and history[0].get("role") == "system":
         return [messages.system(history[0]["content"] + "\n\n" + note), *history[1:]]
     return [messages.system(note), *history]
-
-
-def is_answer_call(agent: Any, model: Any, name: str) -> bool:
-    return name == ANSWER_TOOL and structured(agent) and mode_for(agent, model, True) == "tool"
 
 
 def parse(agent: Any, text: Any, *, truncated: bool = False) -> tuple[Any, str | None]:

@@ -17,7 +17,7 @@ from typing import Any, AsyncIterator, Iterator
 
 from ..errors import ModelError, ModelTimeoutError
 from ..messages import assistant, tool_call
-from . import ModelRequest, ModelResponse, Usage
+from .base import ModelRequest, ModelResponse, Usage
 from .litellm import redact
 from .retry import error_for_status, parse_retry_after
 from .stream import estimate_usage
@@ -41,9 +41,28 @@ class OpenAIHTTPModel:
         self._headers = {**auth, **(headers or {})}
         self.params = params  # extra body fields sent with every request
         self._max_connections = max_connections
+        self._response_format: bool | None = None
         self._local = threading.local()
         self._tls: Any = None
         self._by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # aiohttp sessions, per event loop
+
+    @property
+    def supports_response_format(self) -> bool:
+        """Capability (see the Model protocol): what LiteLLM's model table says, as for `LiteLLMModel`, so a
+        model string is asked the same way on both paths (models/table.py reads it without LiteLLM)."""
+        if self._response_format is not None:
+            return self._response_format
+        from .table import model_info
+
+        return bool(model_info(self.name).get("supports_response_schema"))
+
+    @supports_response_format.setter
+    def supports_response_format(self, value: bool) -> None:  # e.g. learnt when a server rejects it
+        self._response_format = value
+
+    @property
+    def supports_response_format_with_tools(self) -> bool:
+        return self.supports_response_format
 
     def __repr__(self) -> str:
         return f"OpenAIHTTPModel({self.name!r}, base_url={self.base_url!r})"

@@ -7,7 +7,7 @@ from typing import Any, Iterator
 
 from ..events import Event, PartialOutputEvent, RawChunkEvent, ToolCallDeltaEvent
 from ..messages import assistant, tool_call
-from . import ModelRequest, ModelResponse, Usage
+from .base import ModelRequest, ModelResponse, Usage
 
 
 class StreamAccumulator:
