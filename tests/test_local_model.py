@@ -135,6 +135,7 @@ def test_local_model_strings_resolve_to_one_shared_model(local):
     assert Path(local.path).name == "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
+@pytest.mark.timeout(180)  # the first one loads the model
 def test_local_smollm2_answers_a_tool_using_prompt_in_every_mode(local, mode):
     agent = Agent(name="calculator", model="local/smollm2", instructions="You are a calculator. Use tools for math.",
                   tools=[add_numbers], model_settings=SHORT)
@@ -182,6 +183,7 @@ def test_a_stream_left_early_stops_the_generation_and_frees_the_model(local):
     assert result.usage.output_tokens <= 3 and result.finish_reason in ("stop", "length")
 
 
+@pytest.mark.timeout(300)  # six real generations on two (shared) cores
 def test_the_demo_runs_on_the_local_model(local):
     demo = Path(__file__).parent.parent / "examples" / "demo.py"
     done = subprocess.run([sys.executable, str(demo), "--model", "local/smollm2"], capture_output=True, text=True,

@@ -53,7 +53,7 @@ class LocalModel:
     supports_response_format_with_tools = False  # one grammar per reply: with tools, output_type uses a tool
 
     def __init__(self, model: str = "local/smollm2", *, path: str | None = None, n_ctx: int = 4096,
-                 max_tokens: int = 512, **llama_options: Any) -> None:
+                 max_tokens: int = 256, **llama_options: Any) -> None:
         self.name = model
         self.path = path or model_path(model)
         self.max_tokens = max_tokens  # when ModelSettings(max_tokens=...) does not say
