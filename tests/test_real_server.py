@@ -29,7 +29,7 @@ from agentsilex.models.litellm import LiteLLMModel
 from agentsilex.models.openai_http import OpenAIHTTPModel
 from agentsilex.models.retry import RetryPolicy
 
-pytestmark = pytest.mark.real_server
+pytestmark = [pytest.mark.real_server, pytest.mark.timeout(300)]  # real generation on shared cores
 EXAMPLES = Path(__file__).parent.parent / "examples"
 SHORT = ModelSettings(max_tokens=16, temperature=0)  # a toy model: short answers keep the suite fast
 NO_RETRY = RetryPolicy(max_retries=0)
