@@ -155,7 +155,10 @@ def test_a_token_limit_trips_although_the_stream_reports_no_usage(url, path):
 
 # -- Tool calls, in the four modes ----------------------------------------------------------------------------
 
-def test_a_tool_call_in_every_mode(url, path, mode):
+def test_a_tool_call_in_every_mode(url, path, mode, request):
+    if path == "litellm" and mode.endswith("stream"):  # the server's HTTP 500 reaches us as an empty stream
+        request.applymarker(pytest.mark.xfail(reason="issue 9: an empty stream is stored as an empty answer",
+                                              strict=False))
     hooks = ForceToolFirst("add_numbers", "calculator")
     agent = Agent(name="calculator", model=model_for(path, url), instructions="Use tools for math.",
                   tools=[add_numbers], model_settings=SHORT)

@@ -21,7 +21,7 @@ import uuid
 from typing import Any, AsyncIterator, Iterator
 
 from ..errors import ContextWindowExceededError, ModelError, UserError
-from . import ModelRequest, ModelResponse
+from .base import ModelRequest, ModelResponse
 from .chatml import STOP, call_schema, parse, render, shown_so_far
 from .stream import StreamAccumulator
 

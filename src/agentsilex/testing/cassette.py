@@ -178,7 +178,8 @@ def _raise_recorded(exchange: dict, model: str) -> None:
     if error:
         raise error_for_status(f"(replayed) {error.get('message')}", status=error.get("status"), model=model,
                                retry_after=error.get("retry_after"), transient=bool(error.get("retryable")),
-                               context_window=error.get("type") == "ContextWindowExceededError")
+                               context_window=error.get("type") == "ContextWindowExceededError",
+                               connection=error.get("type") == "ModelConnectionError")
 
 
 def _as_response(exchange: dict, model: str) -> ModelResponse:
