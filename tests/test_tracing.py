@@ -325,7 +325,8 @@ from agentsilex import Agent, Runner
 from agentsilex.testing import ScriptedModel
 from agentsilex.tracing import setup
 Runner().run(Agent(name="a", model=ScriptedModel(["hi"])), "hello")
-exporter = setup._owned_providers[0]._active_span_processor._span_processors[0].span_exporter
+from agentsilex.tracing import exporters
+exporter = exporters._owned_providers[0]._active_span_processor._span_processors[0].span_exporter
 print(type(exporter).__module__)
 """
     grpc = _python(code, OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:4317", OTEL_BSP_EXPORT_TIMEOUT="100",

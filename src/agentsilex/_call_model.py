@@ -19,7 +19,6 @@ from .models import ModelResponse, resolve_model
 from .models.retry import attempt_plan
 from .models.stream import StreamAccumulator
 from .tracing import log
-from .tracing.spans import ChatSpan
 
 
 def candidates(call: ModelCall) -> list[Any]:
@@ -82,7 +81,7 @@ async def call_model_async(call: ModelCall, limits: Limits, stream: bool) -> Asy
 
 
 async def _attempts_async(call: ModelCall, stream: bool, plan: Any, model: Any, delay: float | None,
-                          chat: ChatSpan | None) -> AsyncGenerator[Event | ModelResponse, None]:
+                          chat: Any) -> AsyncGenerator[Event | ModelResponse, None]:
     attempt = 0
     while True:
         if delay:
@@ -126,14 +125,16 @@ async def _attempts_async(call: ModelCall, stream: bool, plan: Any, model: Any, 
             chat.attempt_failed(error, model)
 
 
-def _chat_span(call: ModelCall, model: Any) -> ChatSpan | None:
+def _chat_span(call: ModelCall, model: Any) -> Any:
     if call.trace is None:
         return None
+    from .tracing.spans import ChatSpan  # loaded only when tracing is on
+
     return ChatSpan(call.trace.agent, model, call.request, call.agent, call.trace.conversation_id,
                     purpose="compaction" if call.quiet else None, content=call.trace.content)
 
 
-def _done(chat: ChatSpan | None, started: float | None, model: Any, response: ModelResponse) -> ModelResponse:
+def _done(chat: Any, started: float | None, model: Any, response: ModelResponse) -> ModelResponse:
     log.reply_received(started, model, response)
     if chat is not None:
         chat.finish(response)

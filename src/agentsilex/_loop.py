@@ -14,7 +14,7 @@ decision per call, how each tool call of a step is answered.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generator
+from typing import TYPE_CHECKING, Any, Callable, Generator
 
 from . import messages
 from ._request import ModelCall, Processor, build_request, input_filter, output_mode, retry_note, session_processors
@@ -34,7 +34,9 @@ from .result import RunResult
 from .session import Session
 from .tool import Tool
 from .tracing import setup as tracing
-from .tracing.spans import RunTrace, tool_result, tool_span
+
+if TYPE_CHECKING:  # the spans module loads only when tracing is on (tracing/spans.py)
+    from .tracing.spans import RunTrace
 
 __all__ = ["ModelCall", "RunTools", "Emit", "ToolRun", "Outcome", "LoopOptions", "agent_loop", "INTERRUPTED"]
 # Errors that stop the whole run, also from inside a nested agent (other failures of a nested agent
@@ -129,6 +131,8 @@ def agent_loop(agent: Any, prompt: str | RunState, *, session: Any, context: Any
                                   history_processors=options.history_processors))
     top = run.depth == 0
     if trace_parent is not None or (top and tracing.active_tracer() is not None):
+        from .tracing.spans import RunTrace
+
         run.trace = RunTrace(agent, session, trace_parent, prompt)
     if top:
         check_context(agent, context)  # a tool declaring another context type: refused before any request
@@ -312,16 +316,15 @@ def _execute(run: _Run, message: dict, ready: list[ToolRun]) -> Generator[Reques
 def _run_agent_tool(run: _Run, item: ToolRun) -> Generator[Request, Any, Outcome]:
     """An agent used as a tool: the same loop, nested, on a scratch session, in the caller's mode."""
     trace = run.trace
-    span = None if trace is None else tool_span(trace.agent, item.tool, item.call_id, item.arguments,
-                                                trace.conversation_id, trace.content)
+    span = None if trace is None else trace.tool(item.tool, item.call_id, item.arguments)
     try:
         assert isinstance(item.tool, AgentTool)
         child = yield from agent_loop(item.tool.agent, item.arguments["input"], session=Session(),
                                       context=run.context, options=run.options, budget=run.budget,
                                       lineage=run.lineage, trace_parent=span)
     except BaseException as exc:
-        if span is not None:
-            tool_result(span, error=exc)
+        if trace is not None:
+            trace.tool_done(span, error=exc)
         if isinstance(exc, _RUN_STOPPERS) or not isinstance(exc, Exception):
             raise
         partial = getattr(exc, "result", None)  # e.g. MaxTurnsExceeded: what the sub-agent spent still counts
@@ -329,7 +332,7 @@ def _run_agent_tool(run: _Run, item: ToolRun) -> Generator[Request, Any, Outcome
             run.result.usage.merge(partial.usage)
         return Outcome(error=exc)
     if trace is not None:
-        tool_result(span, child.final_output, content=trace.content)
+        trace.tool_done(span, child.final_output)
     run.result.usage.merge(child.usage)
     return Outcome(value=child.final_output)
 

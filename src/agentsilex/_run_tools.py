@@ -19,7 +19,6 @@ from typing import Any
 from ._loop import Outcome, ToolRun
 from .errors import UserError
 from .models.retry import RetryPolicy
-from .tracing.spans import tool_finished, tool_started
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -89,7 +88,7 @@ def _timeout(run: ToolRun, limits: Limits) -> tuple[float | None, str]:
 
 
 def _invoke_inline(run: ToolRun) -> Outcome:
-    span = tool_started(run) if run.trace is not None else None
+    span = run.trace.tool_started(run) if run.trace is not None else None
     try:
         value = run.start()
         if inspect.isawaitable(value):
@@ -99,10 +98,10 @@ def _invoke_inline(run: ToolRun) -> Outcome:
         outcome = Outcome(error=exc)
     except BaseException as exc:
         if span is not None:
-            tool_finished(span, error=exc)
+            run.trace.tool_finished(span, error=exc)
         raise
     if span is not None:
-        tool_finished(span, outcome.value, outcome.error)
+        run.trace.tool_finished(span, outcome.value, outcome.error)
     return outcome
 
 
@@ -110,13 +109,13 @@ async def _invoke_async(run: ToolRun, gate: asyncio.Semaphore, timeout: float | 
     async with gate:
         if run.trace is None:
             return await _invoke_timed(run, timeout, setting)
-        span = tool_started(run)  # current in this task, and in the worker thread through the copied context
+        span = run.trace.tool_started(run)  # current in this task, and in the worker thread through the copied context
         try:
             outcome = await _invoke_timed(run, timeout, setting)
         except BaseException as exc:  # cancelled
-            tool_finished(span, error=exc)
+            run.trace.tool_finished(span, error=exc)
             raise
-        tool_finished(span, outcome.value, outcome.error)
+        run.trace.tool_finished(span, outcome.value, outcome.error)
         return outcome
 
 

@@ -245,7 +245,8 @@ def _instrument(meter: Any, name: str, unit: str, description: str) -> Any:
 
 def tool_span(parent: Any, tool: Any, call_id: str, arguments: Any, conversation_id: str | None = None,
               content: bool = False) -> Any:
-    kind = "agent" if type(tool).__name__ == "AgentTool" else getattr(tool, "tool_type", None) or "function"
+    kind = "agent" if type(tool).__name__ == "AgentTool" else \
+        "extension" if getattr(tool.function, "__module__", "").startswith("agentsilex.mcp") else "function"
     attributes = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool.name,
                   "gen_ai.tool.call.id": call_id, "gen_ai.tool.type": kind,
                   "gen_ai.tool.description": (getattr(tool, "description", "") or "")[:500] or None,
@@ -284,25 +285,30 @@ class RunTrace:
         event(self.agent, "agentsilex.approval.requested",
               **{"gen_ai.tool.name": [p.name for p in waiting], "gen_ai.tool.call.id": [p.call_id for p in waiting]})
 
+    def tool(self, tool: Any, call_id: str, arguments: Any) -> Any:
+        """The span of a call the loop runs itself (an agent used as a tool); end it with `tool_done`."""
+        return tool_span(self.agent, tool, call_id, arguments, self.conversation_id, self.content)
+
+    def tool_done(self, span: Any, value: Any = None, error: BaseException | None = None) -> None:
+        tool_result(span, value, error, self.content)
+
+    def tool_started(self, run: Any) -> tuple[Any, Any]:
+        """A call the driver runs begins: its span is made current (worker threads copy the context) until
+        `tool_finished`."""
+        from opentelemetry import context
+        from opentelemetry.trace import set_span_in_context
+
+        span = self.tool(run.tool, run.call_id, run.arguments)
+        return span, context.attach(set_span_in_context(span))
+
+    def tool_finished(self, started: tuple[Any, Any], value: Any = None, error: BaseException | None = None) -> None:
+        from opentelemetry import context
+
+        span, token = started
+        context.detach(token)
+        self.tool_done(span, value, error)
+
     def end(self, error: BaseException | None = None) -> None:
         end_span(self.agent, error)
         if self.top:
             end_span(self.root, error)
-
-
-def tool_started(run: Any) -> tuple[Any, Any]:
-    """A tool call begins: its span, made current (worker threads copy the context) until `tool_finished`."""
-    from opentelemetry import context
-    from opentelemetry.trace import set_span_in_context
-
-    span = tool_span(run.trace.agent, run.tool, run.call_id, run.arguments, run.trace.conversation_id,
-                     run.trace.content)
-    return (span, run.trace.content), context.attach(set_span_in_context(span))
-
-
-def tool_finished(started: tuple[Any, Any], value: Any = None, error: BaseException | None = None) -> None:
-    from opentelemetry import context
-
-    (span, content), token = started
-    context.detach(token)
-    tool_result(span, value, error, content)
