@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import aclosing
 from typing import Any, AsyncGenerator, Generator
 
 from ._request import ModelCall
@@ -70,10 +71,11 @@ async def call_model_async(call: ModelCall, limits: Limits, stream: bool) -> Asy
     """Async model call; yields stream events (if streaming), then the reply as the last item."""
     plan = attempt_plan(candidates(call), limits.retry)
     model, delay = next(plan)
-    chat, attempt = _chat_span(call, model), 0
+    chat = _chat_span(call, model)
     try:
-        async for item in _attempts_async(call, stream, plan, model, delay, chat):
-            yield item
+        async with aclosing(_attempts_async(call, stream, plan, model, delay, chat)) as items:
+            async for item in items:  # closed with us: a consumer that stops early hangs up the stream now
+                yield item
     except BaseException as exc:
         if chat is not None:
             chat.finish(error=exc)
