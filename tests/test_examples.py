@@ -38,6 +38,9 @@ EXPECTED = {
                                  "[FAIL] expects_another_answer"],
     "record_replay.py": ["same answer: True", "changed agent: Request #1 does not match"],
     "cli_agent.py": ["5 + 3 = **8**", "2 requests"],
+    "tracing_console.py": ["invoke_workflow triage", "  invoke_agent billing", "    execute_tool get_invoice",
+                           "      invoke_agent summarizer", "answer: Your order A7 has shipped and is paid."],
+    "tracing_otlp.py": ["answered by: weather_agent"],
     "mcp_demo.py": ['add({"a": 123, "b": 456}) -> 579', 'multiply({"a": 579, "b": 2}) -> 1158'],
     "mcp_serve.py": ["answer: Summary: The Model Context Protocol connects"],
 }
