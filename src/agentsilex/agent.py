@@ -32,11 +32,15 @@ class Agent:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise UserError(f"Agent name must be a non-empty string, got {self.name!r}.")
-        if not isinstance(self.model, str) and not hasattr(self.model, "complete"):
+        if not _is_model(self.model):
             raise UserError(f"Agent {self.name!r}: model must be a LiteLLM model string such as 'gpt-4o' "
                             f"or a Model object, got {self.model!r}.")
+        for option in ("fallback_models", "tools", "handoffs", "input_guardrails", "output_guardrails"):
+            if not isinstance(getattr(self, option), (list, tuple)):  # a str or one function is a common slip
+                raise UserError(f"Agent {self.name!r}: {option} must be a list, got {getattr(self, option)!r}; "
+                                f"write {option}=[...].")
         for fallback in self.fallback_models:
-            if not isinstance(fallback, str) and not hasattr(fallback, "complete"):
+            if not _is_model(fallback):
                 raise UserError(f"Agent {self.name!r}: fallback_models must hold model strings or Model objects, "
                                 f"got {fallback!r}.")
         if not isinstance(self.model_settings, ModelSettings):
@@ -54,6 +58,12 @@ class Agent:
                 raise UserError(f"Agent {self.name!r} has two tools named {item.name!r}; "
                                 "rename one with @tool(name=...).")
             self._tools_by_name[item.name] = item
+        from .control.handoffs import handoffs_of
+
+        for target in handoffs_of(self):  # also checks each is an Agent or a handoff(...)
+            if target.tool_name in self._tools_by_name:
+                raise UserError(f"Agent {self.name!r} has a tool and a handoff both named {target.tool_name!r}; "
+                                "rename the tool with @tool(name=...) or the handoff with handoff(tool_name=...).")
 
     def _index(self) -> dict[str, Tool]:
         """Tools by name, following `agent.tools` if it was edited after the agent was made."""
@@ -97,3 +107,8 @@ class Agent:
             available = ", ".join(self._tools_by_name) or "none"
             raise UnknownToolError(f"Unknown tool {name!r}. Available tools: {available}.", tool_name=name)
         return found.for_context(context)
+
+
+def _is_model(model: Any) -> bool:
+    return (isinstance(model, str) and bool(model.strip())) or (not isinstance(model, str)
+                                                                 and hasattr(model, "complete"))

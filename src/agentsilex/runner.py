@@ -29,8 +29,8 @@ class Runner:
                  max_handoffs: int = 10, max_agent_depth: int = 3, memory: Any = None,
                  max_parallel_tools: int = 8, tool_timeout: float | None = None, model_timeout: float | None = None,
                  stream_idle_timeout: float | None = None, retry: RetryPolicy | None = None) -> None:
-        if max_turns < 1:
-            raise UserError(f"max_turns must be at least 1, got {max_turns}.")
+        _check_options(session, limits, max_turns=(max_turns, 1), max_handoffs=(max_handoffs, 0),
+                       max_agent_depth=(max_agent_depth, 0))
         if hooks is not None and not isinstance(hooks, RunHooks):
             raise UserError(f"hooks must be a RunHooks (subclass it), got {type(hooks).__name__}.")
         self.session = session if session is not None else Session()
@@ -74,6 +74,19 @@ class Runner:
     def run_stream_async(self, agent: Any, prompt: str | RunState) -> AsyncRunStream:
         """`run_stream`, for asyncio code: `async for event in runner.run_stream_async(...)`."""
         return AsyncRunStream(self._loop(agent, prompt), stream_model=True, limits=self.execution)
+
+
+def _check_options(session: Any, limits: Any, **counts: Any) -> None:
+    """Misconfiguration fails here, before anything is stored, with what to write instead."""
+    for name, (value, least) in counts.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise UserError(f"{name} must be a whole number of at least {least}, got {value!r}.")
+    if limits is not None and not isinstance(limits, RunLimits):
+        raise UserError(f"limits must be a RunLimits(...) or None, got {limits!r}.")
+    if session is not None and not all(callable(getattr(session, name, None))
+                                       for name in ("get_dialogs", "add_new_messages")):
+        raise UserError(f"session must be a Session or a session store (e.g. SQLiteSession(id, path)), got "
+                        f"{session!r:.100}.")
 
 
 class _Stream:
