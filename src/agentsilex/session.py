@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .messages import check_messages
+
 
 class Session:
     """In-memory conversation history. `dialogs` is a plain list you may read, copy or replace."""
@@ -16,8 +18,10 @@ class Session:
         return self.dialogs
 
     def add_new_messages(self, messages: dict | list[dict]) -> None:
-        """Append one message or a list of messages."""
-        self.dialogs.extend([messages] if isinstance(messages, dict) else messages)
+        """Append one message or a list of messages (each checked first: a bad one adds nothing)."""
+        batch = [messages] if isinstance(messages, dict) else list(messages)
+        check_messages(batch)
+        self.dialogs.extend(batch)
 
     def pop_turn(self) -> list[dict]:
         """Remove the last turn -- the last user message and everything after it -- and return it."""

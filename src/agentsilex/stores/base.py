@@ -16,6 +16,7 @@ from typing import Any, Callable, Protocol, runtime_checkable
 
 from ..errors import UserError
 from ..history import turn_starts
+from ..messages import check_messages
 from . import codec
 
 DEFAULT_LOCK_TIMEOUT = 10.0  # seconds a second run waits for a busy session before SessionBusyError
@@ -51,6 +52,7 @@ class PersistentSession(ABC):
 
     @dialogs.setter
     def dialogs(self, messages: list[dict]) -> None:
+        check_messages(list(messages))
         texts = [codec.encode(message) for message in messages]
         self._replace(texts)
 
@@ -61,6 +63,7 @@ class PersistentSession(ABC):
     def add_new_messages(self, messages: dict | list[dict]) -> None:
         """Append one message or a list of messages, all in one transaction (a tool step is never half-stored)."""
         batch = [messages] if isinstance(messages, dict) else list(messages)
+        check_messages(batch)  # one bad message would break every later read and run of the session
         if batch:
             self._append([codec.encode(message) for message in batch])
 
