@@ -15,6 +15,7 @@ from ._loop import ModelCall
 from ._run_tools import Limits
 from .errors import ModelError, ModelTimeoutError
 from .events import Event
+from .messages import with_unique_call_ids
 from .models import ModelResponse, resolve_model
 from .models.retry import attempt_plan
 from .models.stream import StreamAccumulator
@@ -43,7 +44,7 @@ def call_model_sync(call: ModelCall, limits: Limits, stream: bool) -> Generator[
         emitted = False
         try:
             if not stream:
-                return model.complete(call.request)
+                return checked(model.complete(call.request), model)
             accumulator = StreamAccumulator(call.agent.name)
             chunks = model.stream(call.request)
             try:
@@ -73,7 +74,7 @@ async def call_model_async(call: ModelCall, limits: Limits, stream: bool) -> Asy
             if not stream:
                 async with asyncio.timeout(limits.model_timeout):
                     response = await model.complete_async(call.request)
-                yield response
+                yield checked(response, model)
                 return
             accumulator = StreamAccumulator(call.agent.name)
             chunks = aiter(model.stream_async(call.request))
@@ -112,10 +113,16 @@ def _timeout_error(model: Any, limits: Limits, streaming: bool) -> ModelTimeoutE
                              model=name, retryable=True)
 
 
+def checked(response: ModelResponse, model: Any) -> ModelResponse:
+    """Every reply passes here before the loop sees it: each tool call gets an id of its own."""
+    response.message = with_unique_call_ids(response.message)
+    return response
+
+
 def _complete(accumulator: StreamAccumulator, model: Any) -> ModelResponse:
     if accumulator.calls and accumulator.finish_reason is None:
         # A stream that stops mid tool call may be cut off anywhere, even inside the arguments: never run it.
         raise ModelError(f"Model {getattr(model, 'name', model)!r} stream ended in the middle of a tool call "
                          "(the connection was cut); nothing of it was saved. Run the prompt again.",
                          model=getattr(model, "name", None), retryable=True)
-    return accumulator.response()
+    return checked(accumulator.response(), model)
