@@ -14,7 +14,7 @@ from typing import Any, AsyncGenerator, Generator
 from ._loop import ModelCall
 from ._run_tools import Limits
 from .errors import ModelError, ModelTimeoutError
-from .events import Event
+from .events import Event, RawChunkEvent
 from .messages import with_unique_call_ids
 from .models import ModelResponse, resolve_model
 from .models.retry import attempt_plan
@@ -50,7 +50,7 @@ def call_model_sync(call: ModelCall, limits: Limits, stream: bool) -> Generator[
             try:
                 for chunk in chunks:
                     events = accumulator.feed(chunk)
-                    emitted = True
+                    emitted = emitted or _shows_something(events)
                     yield from events
             finally:
                 getattr(chunks, "close", lambda: None)()  # hang up now, not when garbage-collected
@@ -86,7 +86,7 @@ async def call_model_async(call: ModelCall, limits: Limits, stream: bool) -> Asy
                     if chunk is None:
                         break
                     events = accumulator.feed(chunk)
-                    emitted = True
+                    emitted = emitted or _shows_something(events)
                     for event in events:
                         yield event
                     timeout = limits.stream_idle_timeout
@@ -113,6 +113,11 @@ def _timeout_error(model: Any, limits: Limits, streaming: bool) -> ModelTimeoutE
                              model=name, retryable=True)
 
 
+def _shows_something(events: list[Event]) -> bool:
+    """A chunk with text or a tool call was shown; a bare one (a role, a finish) may be replayed safely."""
+    return any(not isinstance(event, RawChunkEvent) for event in events)
+
+
 def checked(response: ModelResponse, model: Any) -> ModelResponse:
     """Every reply passes here before the loop sees it: each tool call gets an id of its own."""
     response.message = with_unique_call_ids(response.message)
@@ -124,5 +129,9 @@ def _complete(accumulator: StreamAccumulator, model: Any) -> ModelResponse:
         # A stream that stops mid tool call may be cut off anywhere, even inside the arguments: never run it.
         raise ModelError(f"Model {getattr(model, 'name', model)!r} stream ended in the middle of a tool call "
                          "(the connection was cut); nothing of it was saved. Run the prompt again.",
+                         model=getattr(model, "name", None), retryable=True)
+    if not accumulator.calls and not accumulator.text:  # e.g. LiteLLM reading a page that was no stream at all
+        raise ModelError(f"Model {getattr(model, 'name', model)!r} streamed an empty answer (no text, no tool "
+                         "call); nothing was saved. Retried like a server error.",
                          model=getattr(model, "name", None), retryable=True)
     return checked(accumulator.response(), model)
