@@ -31,6 +31,7 @@ def _prepare(call: ModelCall, limits: Limits) -> None:
     # Models that talk HTTP enforce these themselves (the only way to stop a blocking read in sync code).
     call.request.timeout = limits.model_timeout
     call.request.idle_timeout = limits.stream_idle_timeout
+    call.request.connect_timeout = limits.connect_timeout
 
 
 def call_model_sync(call: ModelCall, limits: Limits, stream: bool) -> Generator[Event, None, ModelResponse]:

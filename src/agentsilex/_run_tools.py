@@ -21,6 +21,11 @@ from ._loop import Outcome, ToolRun
 from .errors import UserError
 from .models.retry import RetryPolicy
 
+# Default model timeouts (seconds), so a provider that accepts and stays silent cannot hold a run for the
+# 600-6,000 s of the HTTP clients' own defaults. Override per Runner; None turns one off.
+DEFAULT_CONNECT_TIMEOUT = 10.0  # to open the connection
+DEFAULT_MODEL_TIMEOUT = 300.0  # for the whole reply, or a stream's first chunk (long reasoning fits)
+DEFAULT_STREAM_IDLE_TIMEOUT = 60.0  # between two chunks of a stream
 MAX_TOOL_THREADS = 64  # sync tools running at once in this process (abandoned ones do not count)
 
 
@@ -30,16 +35,17 @@ class Limits:
 
     max_parallel_tools: int = 8
     tool_timeout: float | None = None
-    model_timeout: float | None = None
-    stream_idle_timeout: float | None = None
+    model_timeout: float | None = DEFAULT_MODEL_TIMEOUT
+    stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT
 
     def __post_init__(self) -> None:
-        if self.max_parallel_tools < 1:
+        if not isinstance(self.max_parallel_tools, int) or self.max_parallel_tools < 1:
             raise UserError(f"max_parallel_tools must be at least 1, got {self.max_parallel_tools}.")
-        for name in ("tool_timeout", "model_timeout", "stream_idle_timeout"):
+        for name in ("tool_timeout", "model_timeout", "stream_idle_timeout", "connect_timeout"):
             value = getattr(self, name)
-            if value is not None and not value > 0:
+            if value is not None and (not isinstance(value, (int, float)) or not value > 0):
                 raise UserError(f"{name} must be a positive number of seconds or None, got {value!r}.")
         if not isinstance(self.retry, RetryPolicy):
             raise UserError(f"retry must be a RetryPolicy, got {type(self.retry).__name__}.")

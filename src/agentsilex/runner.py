@@ -7,7 +7,8 @@ from typing import Any, AsyncGenerator, AsyncIterator, Callable, Generator, Iter
 
 from ._call_model import call_model_async, call_model_sync
 from ._loop import Emit, LoopOptions, ModelCall, RunTools, agent_loop
-from ._run_tools import Limits, run_tools_async, run_tools_sync
+from ._run_tools import (DEFAULT_CONNECT_TIMEOUT, DEFAULT_MODEL_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT, Limits,
+                         run_tools_async, run_tools_sync)
 from .control.approval import RunState
 from .control.hooks import RunHooks
 from .control.usage import RunLimits
@@ -27,8 +28,10 @@ class Runner:
                  before_llm_call_callbacks: list[Callable[[Any], Any]] | None = None,
                  raise_tool_errors: bool = False, hooks: RunHooks | None = None, limits: RunLimits | None = None,
                  max_handoffs: int = 10, max_agent_depth: int = 3, memory: Any = None,
-                 max_parallel_tools: int = 8, tool_timeout: float | None = None, model_timeout: float | None = None,
-                 stream_idle_timeout: float | None = None, retry: RetryPolicy | None = None) -> None:
+                 max_parallel_tools: int = 8, tool_timeout: float | None = None,
+                 model_timeout: float | None = DEFAULT_MODEL_TIMEOUT,
+                 stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT,
+                 connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT, retry: RetryPolicy | None = None) -> None:
         _check_options(session, limits, max_turns=(max_turns, 1), max_handoffs=(max_handoffs, 0),
                        max_agent_depth=(max_agent_depth, 0))
         if hooks is not None and not isinstance(hooks, RunHooks):
@@ -44,7 +47,7 @@ class Runner:
         # How the drivers do I/O (concurrency, timeouts, retries); the loop's limits are in `options`.
         self.execution = Limits(max_parallel_tools=max_parallel_tools, tool_timeout=tool_timeout,
                                 model_timeout=model_timeout, stream_idle_timeout=stream_idle_timeout,
-                                retry=retry if retry is not None else RetryPolicy())
+                                connect_timeout=connect_timeout, retry=retry if retry is not None else RetryPolicy())
 
     def _loop(self, agent: Any, prompt: str | RunState) -> Generator:
         # A RunState (a run paused for approval, with decisions taken) resumes that run.

@@ -107,3 +107,54 @@ def test_a_server_that_ignores_stream_true_is_parsed_or_retried(mode, path):
     expected = "fine answer" if path == "litellm" and "stream" in mode else "parsed answer"
     assert result.final_output == expected
     assert session.get_dialogs()[-1] == {"role": "assistant", "content": expected}
+
+
+# -- item 10: default timeouts; a silent provider is a ModelTimeoutError, a hang-up is no HTTP 500 ---------
+from agentsilex.errors import ModelTimeoutError  # noqa: E402
+from agentsilex.models import ModelRequest  # noqa: E402
+from agentsilex.testing import FunctionModel, Stall  # noqa: E402
+
+
+def test_runs_have_default_timeouts_that_reach_every_request(mode):
+    seen = []
+    model = FunctionModel(lambda messages, tools: "ok")
+    original = model.complete
+    model.complete = lambda request: (seen.append(request), original(request))[1]
+    run_in_mode(Runner(), Agent(name="a", model=model), "hi", mode)
+    assert (seen[0].connect_timeout, seen[0].timeout, seen[0].idle_timeout) == (10.0, 300.0, 60.0)
+    run_in_mode(Runner(model_timeout=None, stream_idle_timeout=5, connect_timeout=2), Agent(name="a", model=model),
+                "hi", mode)
+    assert (seen[1].connect_timeout, seen[1].timeout, seen[1].idle_timeout) == (2, None, 5)
+
+
+@pytest.mark.parametrize("path", ["litellm", "native"])
+def test_the_http_clients_get_the_connect_and_read_timeouts(path):
+    with LoopbackServer([]) as server:
+        model = server.litellm_model() if path == "litellm" else server.openai_model()
+    request = ModelRequest([{"role": "user", "content": "hi"}], timeout=30, idle_timeout=7, connect_timeout=3)
+    timeout = model._kwargs(request, True)["timeout"] if path == "litellm" else model._timeout(request, True)
+    assert (timeout.connect, timeout.read) == (3, 30)
+    if path == "native":
+        assert (model._aiohttp_timeout(request, True).sock_connect, model._aiohttp_timeout(request, True).sock_read) \
+            == (3, 30)
+
+
+@pytest.mark.parametrize("path", ["litellm", "native"])
+def test_a_silent_provider_is_a_model_timeout(mode, path):
+    with LoopbackServer([Stall(10)]) as server:
+        model = server.litellm_model() if path == "litellm" else server.openai_model()
+        session = Session()
+        runner = Runner(session, model_timeout=0.5, stream_idle_timeout=0.5, retry=RetryPolicy(max_retries=0))
+        with pytest.raises(ModelTimeoutError) as caught:
+            run_in_mode(runner, Agent(name="a", model=model), "hi", mode)
+    assert caught.value.retryable and session.get_dialogs() == [{"role": "user", "content": "hi"}]
+
+
+@pytest.mark.parametrize("path", ["litellm", "native"])
+def test_a_hang_up_without_an_answer_is_no_http_500(mode, path):
+    with LoopbackServer([Stall(0.2)]) as server:
+        model = server.litellm_model() if path == "litellm" else server.openai_model()
+        with pytest.raises(ModelError) as caught:
+            run_in_mode(Runner(retry=RetryPolicy(max_retries=0)), Agent(name="a", model=model), "hi", mode)
+    assert caught.value.status_code is None and caught.value.retryable
+    assert "500" not in str(caught.value)

@@ -59,6 +59,7 @@ class ModelRequest:
     response_format: Any = None
     timeout: float | None = None  # seconds to wait for the reply (streams: for the first chunk)
     idle_timeout: float | None = None  # streams: seconds to wait between chunks
+    connect_timeout: float | None = None  # seconds to open the connection
 
 
 @dataclass

@@ -16,6 +16,8 @@ _litellm: Any = None
 _MISSING_KEY = re.compile(r"missing credentials|api_key client option must be set|no api key", re.I)
 _SECRET = re.compile(r"\b(sk|pk|key|rk|api|token)[-_][A-Za-z0-9_\-]{8,}")
 _TIMEOUTS = {"Timeout", "APITimeoutError", "ReadTimeout", "ConnectTimeout"}
+_NO_ANSWER = {"APIConnectionError", "RemoteProtocolError", "ConnectError", "ReadError", "ServerDisconnectedError",
+              "ClientConnectionError", "ClientOSError", "ConnectionResetError"}
 _TRANSIENT = {"APIConnectionError", "InternalServerError", "ServiceUnavailableError", "RateLimitError"}
 
 
@@ -60,8 +62,11 @@ class LiteLLMModel:
             kwargs["stream"] = True
             kwargs["stream_options"] = {"include_usage": True}
         waits = [t for t in (request.timeout, request.idle_timeout if stream else None) if t is not None]
-        if waits:  # httpx applies it to every read: a stall (before or between chunks) fails this fast
-            kwargs["timeout"] = max(waits)
+        if waits or request.connect_timeout is not None:
+            import httpx  # LiteLLM's own HTTP client
+
+            # httpx applies `read` to every read: a stall (before or between chunks) fails this fast.
+            kwargs["timeout"] = httpx.Timeout(max(waits) if waits else None, connect=request.connect_timeout)
         return kwargs
 
     def complete(self, request: ModelRequest) -> ModelResponse:
@@ -110,9 +115,12 @@ class LiteLLMModel:
         status = getattr(exc, "status_code", None)
         status = status if isinstance(status, int) else None
         name = type(exc).__name__
-        timeout = name in _TIMEOUTS
-        if timeout or name == "APIConnectionError":
+        causes = _chain_names(exc)
+        timeout = name in _TIMEOUTS or bool(causes & _TIMEOUTS)
+        no_answer = name == "APIConnectionError" or bool(causes & _NO_ANSWER and "HTTPStatusError" not in causes)
+        if timeout or no_answer:
             status = None  # LiteLLM labels these 408/500; they never reached a server's answer
+            name = "Timeout" if timeout else "the connection closed without an answer"
         text = redact(str(exc), self._api_key)
         missing_key = bool(_MISSING_KEY.search(text))
         if missing_key:  # LiteLLM reports a missing key as a 500; it is an auth error, never retried
@@ -122,7 +130,7 @@ class LiteLLMModel:
         message = f"Model {self.name!r} failed: {name}" + (f" (HTTP {status})" if status else "") + f": {text}"
         error = error_for_status(message + (f" -- {hint}." if hint else ""), status=status, model=self.name,
                                  retry_after=_retry_after(exc), context_window=name == "ContextWindowExceededError",
-                                 transient=timeout or (name in _TRANSIENT and not missing_key))
+                                 transient=timeout or (no_answer or name in _TRANSIENT) and not missing_key)
         if timeout:
             error = ModelTimeoutError(f"{error} -- raise Runner(model_timeout=..., stream_idle_timeout=...) if the "
                                       "model is just slow.", model=self.name, retryable=True)
@@ -134,6 +142,17 @@ def redact(text: str, api_key: str | None = None) -> str:
     if api_key:
         text = text.replace(api_key, "[redacted]")
     return _SECRET.sub("[redacted]", text)[:2000]
+
+
+def _chain_names(exc: BaseException) -> set[str]:
+    """The type names of the exceptions behind `exc` (LiteLLM wraps the HTTP client's several times)."""
+    names, seen = set(), set()
+    cause: BaseException | None = exc.__cause__ or exc.__context__
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        names.add(type(cause).__name__)
+        cause = cause.__cause__ or cause.__context__
+    return names
 
 
 def _retry_after(exc: Exception) -> float | None:

@@ -89,15 +89,21 @@ class OpenAIHTTPModel:
             body["stream"], body["stream_options"] = True, {"include_usage": True}
         return body
 
-    def _timeout(self, request: ModelRequest, stream: bool) -> Any:
+    def _wait(self, request: ModelRequest, stream: bool) -> float:
         waits = [t for t in (request.timeout, request.idle_timeout if stream else None) if t is not None]
-        return max(waits) if waits else _DEFAULT_WAIT  # httpx applies it to each connect and each read
+        return max(waits) if waits else _DEFAULT_WAIT
+
+    def _timeout(self, request: ModelRequest, stream: bool) -> Any:
+        import httpx
+
+        wait = self._wait(request, stream)  # httpx applies it to each read
+        return httpx.Timeout(wait, connect=request.connect_timeout or wait)
 
     def _aiohttp_timeout(self, request: ModelRequest, stream: bool) -> Any:
         import aiohttp
 
-        wait = self._timeout(request, stream)
-        return aiohttp.ClientTimeout(total=None, sock_connect=wait, sock_read=wait)
+        wait = self._wait(request, stream)
+        return aiohttp.ClientTimeout(total=None, sock_connect=request.connect_timeout or wait, sock_read=wait)
 
     def complete(self, request: ModelRequest) -> ModelResponse:
         try:
