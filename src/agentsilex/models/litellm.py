@@ -46,7 +46,7 @@ class LiteLLMModel:
     def __repr__(self) -> str:
         return f"LiteLLMModel({self.name!r}, base_url={self.base_url!r})"
 
-    def _kwargs(self, request: ModelRequest, stream: bool) -> dict[str, Any]:
+    def _kwargs(self, request: ModelRequest, stream: bool, sync: bool = True) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"model": self.name, "messages": request.messages,
                                   "max_retries": 0,  # retries happen in one layer: ours
                                   **self.provider_kwargs, **request.settings.to_kwargs()}
@@ -61,12 +61,11 @@ class LiteLLMModel:
         if stream:
             kwargs["stream"] = True
             kwargs["stream_options"] = {"include_usage": True}
-        waits = [t for t in (request.timeout, request.idle_timeout if stream else None) if t is not None]
-        if waits or request.connect_timeout is not None:
+        read = read_timeout(request, stream, sync)
+        if read is not None or request.connect_timeout is not None:
             import httpx  # LiteLLM's own HTTP client
 
-            # httpx applies `read` to every read: a stall (before or between chunks) fails this fast.
-            kwargs["timeout"] = httpx.Timeout(max(waits) if waits else None, connect=request.connect_timeout)
+            kwargs["timeout"] = httpx.Timeout(read, connect=request.connect_timeout)
         return kwargs
 
     def complete(self, request: ModelRequest) -> ModelResponse:
@@ -79,7 +78,7 @@ class LiteLLMModel:
     async def complete_async(self, request: ModelRequest) -> ModelResponse:
         litellm = load_litellm()
         try:
-            return _to_response(await litellm.acompletion(**self._kwargs(request, False)))
+            return _to_response(await litellm.acompletion(**self._kwargs(request, False, sync=False)))
         except Exception as exc:
             raise self._error(exc) from exc
 
@@ -99,7 +98,7 @@ class LiteLLMModel:
         litellm = load_litellm()
         chunks = None
         try:
-            chunks = await litellm.acompletion(**self._kwargs(request, True))
+            chunks = await litellm.acompletion(**self._kwargs(request, True, sync=False))
             async for chunk in chunks:
                 yield _chunk_to_dict(chunk)
         except Exception as exc:
@@ -135,6 +134,18 @@ class LiteLLMModel:
             error = ModelTimeoutError(f"{error} -- raise Runner(model_timeout=..., stream_idle_timeout=...) if the "
                                       "model is just slow.", model=self.name, retryable=True)
         return error
+
+
+def read_timeout(request: ModelRequest, stream: bool, sync: bool) -> float | None:
+    """How long one read of the HTTP client may wait; it applies to every read, first chunk and gaps alike.
+
+    The async driver times the first chunk (`timeout`) and each gap (`idle_timeout`) exactly, so there the
+    client only needs the larger one as a backstop. A sync stream has no other clock: it gets the smaller.
+    """
+    waits = [t for t in (request.timeout, request.idle_timeout if stream else None) if t is not None]
+    if not waits:
+        return None
+    return min(waits) if sync and stream else max(waits)
 
 
 def redact(text: str, api_key: str | None = None) -> str:

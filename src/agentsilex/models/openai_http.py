@@ -18,7 +18,7 @@ from typing import Any, AsyncIterator, Iterator
 from ..errors import ModelError, ModelTimeoutError
 from ..messages import assistant, tool_call
 from . import ModelRequest, ModelResponse, Usage
-from .litellm import redact
+from .litellm import read_timeout, redact
 from .retry import error_for_status, parse_retry_after
 
 _DEFAULT_WAIT = 600.0  # seconds; LLM answers can be slow, and our own timeouts are the ones that count
@@ -89,9 +89,9 @@ class OpenAIHTTPModel:
             body["stream"], body["stream_options"] = True, {"include_usage": True}
         return body
 
-    def _wait(self, request: ModelRequest, stream: bool) -> float:
-        waits = [t for t in (request.timeout, request.idle_timeout if stream else None) if t is not None]
-        return max(waits) if waits else _DEFAULT_WAIT
+    def _wait(self, request: ModelRequest, stream: bool, sync: bool = True) -> float:
+        wait = read_timeout(request, stream, sync)
+        return wait if wait is not None else _DEFAULT_WAIT
 
     def _timeout(self, request: ModelRequest, stream: bool) -> Any:
         import httpx
@@ -102,7 +102,7 @@ class OpenAIHTTPModel:
     def _aiohttp_timeout(self, request: ModelRequest, stream: bool) -> Any:
         import aiohttp
 
-        wait = self._wait(request, stream)
+        wait = self._wait(request, stream, sync=False)
         return aiohttp.ClientTimeout(total=None, sock_connect=request.connect_timeout or wait, sock_read=wait)
 
     def complete(self, request: ModelRequest) -> ModelResponse:
