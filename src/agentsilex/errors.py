@@ -150,5 +150,14 @@ class SessionBusyError(SessionError):
         self.session_id = session_id
 
 
+class SessionLockLostError(SessionError):
+    """The run lost its session's writer lock (a lease expired, the database restarted); the step it was
+    about to store was not stored. Run the prompt again."""
+
+
+class SessionUnavailableError(SessionError):
+    """The session's database cannot be reached (down, restarting, wrong URL); nothing was stored by that call."""
+
+
 class ContextBudgetError(UserError):
     """A memory strategy cannot fit the history into its budget without splitting the current step."""
