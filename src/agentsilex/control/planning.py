@@ -13,6 +13,7 @@ from typing import Any
 from .. import messages
 from ..errors import ModelBehaviorError, ToolError
 from ..models import resolve_model
+from ..redaction import redact
 from ..result import FunctionCall
 from . import handoffs, output
 from .approval import PendingApproval, needs_approval, refused, unavailable
@@ -111,7 +112,8 @@ def record(call: dict, value: Any, error: Exception | None) -> FunctionCall:
     """The record of a call that ran: its value as text, or its exception as an "Error: ..." message."""
     name = call["function"]["name"]
     if error is not None:
-        return answered(call, f"Error: tool {name!r} raised {type(error).__name__}: {error}", failed=True)
+        # Redacted: a tool's error text is stored and sent to the provider (and may quote a key it used).
+        return answered(call, f"Error: tool {name!r} raised {type(error).__name__}: {redact(str(error))}", failed=True)
     done = answered(call, messages.to_text(value))
     done.result = value
     return done

@@ -8,13 +8,13 @@ import re
 from typing import Any, AsyncIterator, Iterator
 
 from ..errors import ModelError, ModelTimeoutError
+from ..redaction import redact_url, remember
 from ..messages import assistant, tool_call
 from . import ModelRequest, ModelResponse, Usage
 from .retry import error_for_status, parse_retry_after
 
 _litellm: Any = None
 _MISSING_KEY = re.compile(r"missing credentials|api_key client option must be set|no api key", re.I)
-_SECRET = re.compile(r"\b(sk|pk|key|rk|api|token)[-_][A-Za-z0-9_\-]{8,}")
 _TIMEOUTS = {"Timeout", "APITimeoutError", "ReadTimeout", "ConnectTimeout"}
 _NO_ANSWER = {"APIConnectionError", "RemoteProtocolError", "ConnectError", "ReadError", "ServerDisconnectedError",
               "ClientConnectionError", "ClientOSError", "ConnectionResetError"}
@@ -42,9 +42,13 @@ class LiteLLMModel:
         self.base_url = base_url
         self._api_key = api_key
         self.provider_kwargs = provider_kwargs
+        remember(api_key)
+        for name, value in provider_kwargs.items():  # aws_secret_access_key=..., vertex_credentials=...
+            if any(word in name.lower() for word in ("key", "secret", "token", "password", "credential")):
+                remember(value)
 
     def __repr__(self) -> str:
-        return f"LiteLLMModel({self.name!r}, base_url={self.base_url!r})"
+        return f"LiteLLMModel({self.name!r}, base_url={redact_url(self.base_url)!r})"
 
     def _kwargs(self, request: ModelRequest, stream: bool, sync: bool = True) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"model": self.name, "messages": request.messages,
@@ -73,40 +77,46 @@ class LiteLLMModel:
         try:
             return _to_response(litellm.completion(**self._kwargs(request, False)))
         except Exception as exc:
-            raise self._error(exc) from exc
+            error = self._error(exc)
+        raise error  # raised outside the handler: the provider's exception (which may echo a key) is not chained
 
     async def complete_async(self, request: ModelRequest) -> ModelResponse:
         litellm = load_litellm()
         try:
             return _to_response(await litellm.acompletion(**self._kwargs(request, False, sync=False)))
         except Exception as exc:
-            raise self._error(exc) from exc
+            error = self._error(exc)
+        raise error
 
     def stream(self, request: ModelRequest) -> Iterator[dict]:
         litellm = load_litellm()
-        chunks = None
+        chunks, error = None, None
         try:
             chunks = litellm.completion(**self._kwargs(request, True))
             for chunk in chunks:
                 yield _chunk_to_dict(chunk)
         except Exception as exc:
-            raise self._error(exc) from exc
+            error = self._error(exc)
         finally:  # a consumer that stops early must not leave the HTTP response open
             _close(getattr(chunks, "completion_stream", None), "close")
+        if error is not None:
+            raise error
 
     async def stream_async(self, request: ModelRequest) -> AsyncIterator[dict]:
         litellm = load_litellm()
-        chunks = None
+        chunks, error = None, None
         try:
             chunks = await litellm.acompletion(**self._kwargs(request, True, sync=False))
             async for chunk in chunks:
                 yield _chunk_to_dict(chunk)
         except Exception as exc:
-            raise self._error(exc) from exc
+            error = self._error(exc)
         finally:
             closing = _close(getattr(chunks, "completion_stream", None), "aclose", "close")
             if inspect.isawaitable(closing):
                 await closing
+        if error is not None:
+            raise error
 
     def _error(self, exc: Exception) -> ModelError:
         if isinstance(exc, ModelError):
@@ -149,10 +159,10 @@ def read_timeout(request: ModelRequest, stream: bool, sync: bool) -> float | Non
 
 
 def redact(text: str, api_key: str | None = None) -> str:
-    """Remove anything that looks like a secret from an error message."""
-    if api_key:
-        text = text.replace(api_key, "[redacted]")
-    return _SECRET.sub("[redacted]", text)[:2000]
+    """An error message without secrets (see agentsilex.redaction), cut to a readable length."""
+    from ..redaction import redact as remove_secrets
+
+    return remove_secrets(text, api_key)[:2000]
 
 
 def _chain_names(exc: BaseException) -> set[str]:

@@ -16,6 +16,7 @@ import weakref
 from typing import Any, AsyncIterator, Iterator
 
 from ..errors import ModelError, ModelTimeoutError
+from ..redaction import redact_url, remember
 from ..messages import assistant, tool_call
 from . import ModelRequest, ModelResponse, Usage
 from .litellm import read_timeout, redact
@@ -35,6 +36,7 @@ class OpenAIHTTPModel:
         self.base_url = (base_url or env.get("OPENAI_BASE_URL") or env.get("OPENAI_API_BASE")
                          or "https://api.openai.com/v1").rstrip("/")
         self._api_key = api_key or env.get("OPENAI_API_KEY") or ""
+        remember(self._api_key)
         self._headers = {"Authorization": f"Bearer {self._api_key}", **(headers or {})}
         self.params = params  # extra body fields sent with every request
         self._max_connections = max_connections
@@ -43,7 +45,7 @@ class OpenAIHTTPModel:
         self._by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # aiohttp sessions, per event loop
 
     def __repr__(self) -> str:
-        return f"OpenAIHTTPModel({self.name!r}, base_url={self.base_url!r})"
+        return f"OpenAIHTTPModel({self.name!r}, base_url={redact_url(self.base_url)!r})"
 
     def _client(self) -> Any:
         client = getattr(self._local, "client", None)
