@@ -9,6 +9,7 @@ from ._call_model import call_model_async, call_model_sync
 from ._loop import Emit, LoopOptions, ModelCall, RunTools, agent_loop
 from ._run_tools import (DEFAULT_CONNECT_TIMEOUT, DEFAULT_MODEL_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT, Limits,
                          run_tools_async, run_tools_sync)
+from .control import approval
 from .control.approval import RunState
 from .control.hooks import RunHooks
 from .control.usage import RunLimits
@@ -31,12 +32,14 @@ class Runner:
                  max_parallel_tools: int = 8, tool_timeout: float | None = None,
                  model_timeout: float | None = DEFAULT_MODEL_TIMEOUT,
                  stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT,
-                 connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT, retry: RetryPolicy | None = None) -> None:
+                 connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT, retry: RetryPolicy | None = None,
+                 approval_key: str | bytes | None = None) -> None:
         _check_options(session, limits, max_turns=(max_turns, 1), max_handoffs=(max_handoffs, 0),
                        max_agent_depth=(max_agent_depth, 0))
         if hooks is not None and not isinstance(hooks, RunHooks):
             raise UserError(f"hooks must be a RunHooks (subclass it), got {type(hooks).__name__}.")
         self.session = session if session is not None else Session()
+        self.approval_key = approval.resolve_key(approval_key)  # signs paused runs (see control/approval.py)
         # Shared and mutable: tools, turns and sub-agents all see (and may change) the same object.
         self.context = context if context is not None else {}
         self.options = LoopOptions(max_turns=max_turns, raise_tool_errors=raise_tool_errors,
@@ -54,6 +57,7 @@ class Runner:
         if not isinstance(prompt, (str, RunState)):
             raise UserError(f"prompt must be a str or a RunState, got {type(prompt).__name__}.")
         loop = agent_loop(agent, prompt, session=self.session, context=self.context, options=self.options)
+        loop = approval.guard(loop, prompt, self.session, self.approval_key)  # signed states, at most once
         return hold_writer_lock(self.session, loop)  # one run at a time per session (stores/locking.py)
 
     def run(self, agent: Any, prompt: str | RunState) -> RunResult:

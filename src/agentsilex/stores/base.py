@@ -21,6 +21,7 @@ from ..history import turn_starts
 from ..messages import check_messages
 from . import codec
 
+CLAIMS = "\x1fclaims"  # the store-wide row owner of claim_once tokens: not a valid session id (not printable)
 DEFAULT_LOCK_TIMEOUT = 10.0  # seconds a second run waits for a busy session before SessionBusyError
 
 
@@ -120,7 +121,7 @@ class PersistentSession(ABC):
     @_mapped
     def list_sessions(self) -> list[str]:
         """Ids of every session in this store that has messages or state, sorted."""
-        return sorted(self._ids())
+        return sorted(i for i in self._ids() if i != CLAIMS)
 
     @_mapped
     def delete_session(self, session_id: str | None = None) -> None:
@@ -138,6 +139,15 @@ class PersistentSession(ABC):
     def set_state(self, key: str, value: Any) -> None:
         """Store a JSON value with the session; None deletes it."""
         self._set_state(key, None if value is None else json.dumps(value, ensure_ascii=True))
+
+    # -- at most once, across every copy and fork of a session ----------------------------------------
+    @_mapped
+    def claim_once(self, token: str) -> bool:
+        """Record `token` in this store if it is new and return True; False if any session object did before.
+
+        Store-wide (not per session), so a fork or a copy of a session cannot claim it again: approvals use
+        it so that an approved call runs at most once."""
+        return self._claim(token)
 
     # -- loading: only what was appended since the last load ------------------------------------------
     def _load(self) -> list[dict]:
@@ -249,6 +259,10 @@ class PersistentSession(ABC):
 
     @abstractmethod
     def _acquire(self, timeout: float) -> Callable[[], None]: ...
+
+    @abstractmethod
+    def _claim(self, token: str) -> bool:
+        """Atomically record `token` store-wide; False if it was there already."""
 
 
 def _parse_without_gc(text: str) -> Any:

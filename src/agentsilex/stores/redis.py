@@ -134,6 +134,9 @@ class RedisSession(PersistentSession):
         keys = self._client.hkeys(self._key + ":state")
         return [(key.decode("utf-8"), self.get_state(key.decode("utf-8"))) for key in keys]
 
+    def _claim(self, token: str) -> bool:
+        return bool(self._client.hsetnx(f"{self.prefix}:claims", token, 1))
+
     def _acquire(self, timeout: float) -> Callable[[], None]:
         token, lock_key = uuid.uuid4().hex, self._key + ":lock"
         lease_ms = int(self.lock_lease * 1000)

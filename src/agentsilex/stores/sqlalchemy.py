@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 
 from ..errors import SessionError, SessionLockLostError, SessionUnavailableError, UserError
 from . import codec
-from .base import DEFAULT_LOCK_TIMEOUT, PersistentSession, _check_id
+from .base import CLAIMS, DEFAULT_LOCK_TIMEOUT, PersistentSession, _check_id
 from .locking import poll
 
 _engines: dict[str, Any] = {}
@@ -172,6 +172,15 @@ class SQLAlchemySession(PersistentSession):
         with self.engine.connect() as connection:
             keys = connection.execute(_sa().select(s.c.key).where(s.c.session_id == self.session_id)).scalars().all()
         return [(key, self.get_state(key)) for key in keys]
+
+    def _claim(self, token: str) -> bool:
+        sa, s = _sa(), self._t.state
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(s.insert(), [{"session_id": CLAIMS, "key": token, "value": "1"}])
+        except sa.exc.IntegrityError:
+            return False
+        return True
 
     def _acquire(self, timeout: float) -> Callable[[], None]:
         if self.engine.dialect.name == "postgresql":

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 
 from ..errors import SessionError, UserError
 from . import codec
-from .base import DEFAULT_LOCK_TIMEOUT, PersistentSession, _Caches, _check_id
+from .base import CLAIMS, DEFAULT_LOCK_TIMEOUT, PersistentSession, _Caches, _check_id
 from .locking import busy, poll
 
 _SCHEMA = """
@@ -217,6 +217,14 @@ class SQLiteSession(PersistentSession):
     def _state_items(self) -> list[tuple[str, Any]]:
         rows = self._db.read("SELECT key FROM agentsilex_state WHERE session_id = ?", (self.session_id,))
         return [(key, self.get_state(key)) for (key,) in rows]
+
+    def _claim(self, token: str) -> bool:
+        try:
+            self._db.write(lambda connection: connection.execute("INSERT INTO agentsilex_state VALUES (?, ?, '1')",
+                                                                 (CLAIMS, token)))
+        except sqlite3.IntegrityError:
+            return False
+        return True
 
     def _acquire(self, timeout: float) -> Callable[[], None]:
         if self._db.path == ":memory:" or self._db.path.startswith("file::memory:"):
