@@ -15,7 +15,7 @@ from ._loop import ModelCall
 from ._run_tools import Limits
 from .errors import ModelError, ModelTimeoutError
 from .events import Event, RawChunkEvent
-from .messages import with_unique_call_ids
+from .validation import check_stream_complete, checked
 from .models import ModelResponse, resolve_model
 from .models.retry import attempt_plan
 from .models.stream import StreamAccumulator
@@ -119,20 +119,6 @@ def _shows_something(events: list[Event]) -> bool:
     return any(not isinstance(event, RawChunkEvent) for event in events)
 
 
-def checked(response: ModelResponse, model: Any) -> ModelResponse:
-    """Every reply passes here before the loop sees it: each tool call gets an id of its own."""
-    response.message = with_unique_call_ids(response.message)
-    return response
-
-
 def _complete(accumulator: StreamAccumulator, model: Any) -> ModelResponse:
-    if accumulator.calls and accumulator.finish_reason is None:
-        # A stream that stops mid tool call may be cut off anywhere, even inside the arguments: never run it.
-        raise ModelError(f"Model {getattr(model, 'name', model)!r} stream ended in the middle of a tool call "
-                         "(the connection was cut); nothing of it was saved. Run the prompt again.",
-                         model=getattr(model, "name", None), retryable=True)
-    if not accumulator.calls and not accumulator.text:  # e.g. LiteLLM reading a page that was no stream at all
-        raise ModelError(f"Model {getattr(model, 'name', model)!r} streamed an empty answer (no text, no tool "
-                         "call); nothing was saved. Retried like a server error.",
-                         model=getattr(model, "name", None), retryable=True)
+    check_stream_complete(accumulator, model)  # never a reply cut off mid tool call, nor an empty one
     return checked(accumulator.response(), model)

@@ -11,22 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
-import queue
 import threading
-from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ._loop import Outcome, ToolRun
-from .errors import UserError
+from ._tool_threads import tool_threads
+from .validation import check_limits
 from .models.retry import RetryPolicy
 
-# Default model timeouts (seconds), so a provider that accepts and stays silent cannot hold a run for the
-# 600-6,000 s of the HTTP clients' own defaults. Override per Runner; None turns one off.
-DEFAULT_CONNECT_TIMEOUT = 10.0  # to open the connection
-DEFAULT_MODEL_TIMEOUT = 300.0  # for the whole reply, or a stream's first chunk (long reasoning fits)
-DEFAULT_STREAM_IDLE_TIMEOUT = 60.0  # between two chunks of a stream
-MAX_TOOL_THREADS = 64  # sync tools running at once in this process (abandoned ones do not count)
+# Model timeouts (s): connect; the reply or a stream's first chunk; between chunks. Not the clients' 600-6,000 s.
+DEFAULT_CONNECT_TIMEOUT, DEFAULT_MODEL_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT = 10.0, 300.0, 60.0
 
 
 @dataclass(frozen=True)
@@ -41,90 +36,7 @@ class Limits:
     connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT
 
     def __post_init__(self) -> None:
-        if not isinstance(self.max_parallel_tools, int) or self.max_parallel_tools < 1:
-            raise UserError(f"max_parallel_tools must be at least 1, got {self.max_parallel_tools}.")
-        for name in ("tool_timeout", "model_timeout", "stream_idle_timeout", "connect_timeout"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, (int, float)) or not value > 0):
-                raise UserError(f"{name} must be a positive number of seconds or None, got {value!r}.")
-        if not isinstance(self.retry, RetryPolicy):
-            raise UserError(f"retry must be a RetryPolicy, got {type(self.retry).__name__}.")
-
-
-class _Job:
-    def __init__(self, function: Callable[[], Any]) -> None:
-        self.function, self.future = function, Future()  # type: Future
-        self.started = self.abandoned = self.finished = False
-
-
-class ToolThreads:
-    """The process's threads for sync tools: daemon threads, started on demand, at most `limit` counted.
-
-    Not a ThreadPoolExecutor: its threads are joined at interpreter exit, so one hung tool kept the process
-    alive forever, and hung tools kept their slots, starving every later sync tool. Here a call abandoned
-    after its timeout (or a cancellation) stops counting at once; its thread ends when the tool returns.
-    A job's outcome is always a *result* `(value, error)`: an exception set on the future (StopIteration
-    above all) could not be copied into an asyncio future, and the run would wait forever.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._lock = threading.Lock()
-        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
-        self._idle = threading.Semaphore(0)  # one permit per thread waiting for a job
-        self._counted = 0  # threads that count against `limit`
-
-    def submit(self, function: Callable[[], Any]) -> _Job:
-        job = _Job(function)
-        self._jobs.put(job)
-        self._add_thread_if_needed()
-        return job
-
-    def abandon(self, job: _Job) -> None:
-        """Stop waiting for `job`: its thread (if it started) no longer counts; a queued job never starts."""
-        with self._lock:
-            if job.abandoned or job.finished:
-                return
-            job.abandoned = True
-            if job.started:
-                self._counted -= 1
-        if not self._jobs.empty():
-            self._add_thread_if_needed()
-
-    def _add_thread_if_needed(self) -> None:
-        if self._idle.acquire(blocking=False):
-            return  # a waiting thread takes the job
-        with self._lock:
-            if self._counted >= self.limit:
-                return  # the job waits for a thread to free up
-            self._counted += 1
-        threading.Thread(target=self._work, name="agentsilex-tool", daemon=True).start()
-
-    def _work(self) -> None:
-        while True:
-            job = self._jobs.get()
-            with self._lock:
-                if job.abandoned or not job.future.set_running_or_notify_cancel():  # given up on before it started
-                    self._idle.release()
-                    continue
-                job.started = True
-            try:
-                job.future.set_result((job.function(), None))
-            except BaseException as exc:  # every outcome is a result; see the class docstring
-                job.future.set_result((None, exc))
-            with self._lock:
-                job.finished = True
-                if job.abandoned:
-                    return  # no longer counted: this thread just ends
-            self._idle.release()
-
-
-_threads = ToolThreads(MAX_TOOL_THREADS)
-
-
-def tool_threads() -> ToolThreads:
-    """The process-wide threads for sync tools."""
-    return _threads
+        check_limits(self)
 
 
 def run_tools_sync(calls: list[ToolRun], limits: Limits) -> list[Outcome]:
@@ -195,11 +107,12 @@ async def _invoke_async(run: ToolRun, gate: asyncio.Semaphore, timeout: float | 
 
 async def _in_thread(run: ToolRun) -> tuple[Any, BaseException | None]:
     context = contextvars.copy_context()  # what asyncio.to_thread does, on our own threads
-    job = _threads.submit(lambda: context.run(run.start))
+    threads = tool_threads()
+    job = threads.submit(lambda: context.run(run.start))
     try:
         return await asyncio.wrap_future(job.future)
     except BaseException:  # timed out or cancelled: let the thread go, it no longer holds a slot
-        _threads.abandon(job)
+        threads.abandon(job)
         raise
 
 

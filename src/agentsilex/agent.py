@@ -7,10 +7,10 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .control.output import spec_for
 from .errors import UnknownToolError, UserError
 from .models import Model, ModelSettings
 from .tool import Tool, as_tool
+from .validation import check_agent, check_tool_names
 
 
 @dataclass(kw_only=True)
@@ -30,27 +30,7 @@ class Agent:
     _tools_by_name: dict[str, Tool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise UserError(f"Agent name must be a non-empty string, got {self.name!r}.")
-        if not _is_model(self.model):
-            raise UserError(f"Agent {self.name!r}: model must be a LiteLLM model string such as 'gpt-4o' "
-                            f"or a Model object, got {self.model!r}.")
-        for option in ("fallback_models", "tools", "handoffs", "input_guardrails", "output_guardrails"):
-            if not isinstance(getattr(self, option), (list, tuple)):  # a str or one function is a common slip
-                raise UserError(f"Agent {self.name!r}: {option} must be a list, got {getattr(self, option)!r}; "
-                                f"write {option}=[...].")
-        for fallback in self.fallback_models:
-            if not _is_model(fallback):
-                raise UserError(f"Agent {self.name!r}: fallback_models must hold model strings or Model objects, "
-                                f"got {fallback!r}.")
-        if not isinstance(self.model_settings, ModelSettings):
-            raise UserError(f"Agent {self.name!r}: model_settings must be a ModelSettings, "
-                            f"got {type(self.model_settings).__name__}.")
-        for guardrail in (*self.input_guardrails, *self.output_guardrails):
-            if not callable(guardrail):
-                raise UserError(f"Agent {self.name!r}: guardrails must be functions, got {guardrail!r}.")
-        if self.output_type is not None:
-            spec_for(self.output_type)  # an output type pydantic cannot validate fails here, not mid-run
+        check_agent(self)  # every option, so misconfiguration fails here and not mid-run (validation.py)
         self.tools = [as_tool(item) for item in self.tools]
         self._tools_by_name = {}
         for item in self.tools:
@@ -58,12 +38,7 @@ class Agent:
                 raise UserError(f"Agent {self.name!r} has two tools named {item.name!r}; "
                                 "rename one with @tool(name=...).")
             self._tools_by_name[item.name] = item
-        from .control.handoffs import handoffs_of
-
-        for target in handoffs_of(self):  # also checks each is an Agent or a handoff(...)
-            if target.tool_name in self._tools_by_name:
-                raise UserError(f"Agent {self.name!r} has a tool and a handoff both named {target.tool_name!r}; "
-                                "rename the tool with @tool(name=...) or the handoff with handoff(tool_name=...).")
+        check_tool_names(self)
 
     def _index(self) -> dict[str, Tool]:
         """Tools by name, following `agent.tools` if it was edited after the agent was made."""
@@ -108,7 +83,3 @@ class Agent:
             raise UnknownToolError(f"Unknown tool {name!r}. Available tools: {available}.", tool_name=name)
         return found.for_context(context)
 
-
-def _is_model(model: Any) -> bool:
-    return (isinstance(model, str) and bool(model.strip())) or (not isinstance(model, str)
-                                                                 and hasattr(model, "complete"))

@@ -6,8 +6,6 @@ import dataclasses
 import json
 from typing import Any
 
-from .errors import UserError
-
 Message = dict[str, Any]
 
 
@@ -54,76 +52,3 @@ def tool_call_ids(message: Message) -> list[str]:
         return []
     return [call["id"] for call in message.get("tool_calls") or []]
 
-
-_ROLES = ("system", "developer", "user", "assistant", "tool")
-
-
-def check_messages(batch: list[Any]) -> None:
-    """Refuse a batch with a message no provider would accept (it would break every later run of the session)."""
-    for index, message in enumerate(batch):
-        problem = _problem(message)
-        if problem is not None:
-            raise UserError(f"Cannot add message {index} of {len(batch)}: {problem}. Nothing was added; "
-                              "messages are OpenAI-format dicts such as {'role': 'user', 'content': 'hi'}.")
-
-
-def _problem(message: Any) -> str | None:
-    if not isinstance(message, dict):
-        return f"it is a {type(message).__name__}, not a dict"
-    role = message.get("role")
-    if role not in _ROLES:
-        return f"its 'role' is {role!r}; use one of {', '.join(_ROLES)}"
-    content = message.get("content")
-    if role == "assistant":
-        if content is not None and not isinstance(content, (str, list)):
-            return f"its 'content' is a {type(content).__name__}; use a str, a list of parts or None"
-        return _calls_problem(message.get("tool_calls"))
-    if not isinstance(content, (str, list)):
-        return f"a {role} message needs 'content' as a str or a list of parts, got {type(content).__name__}"
-    if role == "tool" and not (isinstance(message.get("tool_call_id"), str) and message["tool_call_id"]):
-        return "a tool message needs the 'tool_call_id' of the call it answers"
-    return None
-
-
-def _calls_problem(calls: Any) -> str | None:
-    if calls is None:
-        return None
-    if not isinstance(calls, list):
-        return "its 'tool_calls' is not a list"
-    for call in calls:
-        function = call.get("function") if isinstance(call, dict) else None
-        if not (isinstance(call, dict) and isinstance(call.get("id"), str) and call["id"]):
-            return "each of its 'tool_calls' needs a non-empty str 'id'"
-        if not (isinstance(function, dict) and isinstance(function.get("name"), str)
-                and isinstance(function.get("arguments"), str)):
-            return f"tool call {call['id']!r} needs 'function': {{'name': str, 'arguments': str}}"
-    return None
-
-
-
-def with_unique_call_ids(message: Message) -> Message:
-    """The message with every tool call id distinct and non-empty (a copy, if any had to change).
-
-    Some models repeat an id (or leave it out); answers are matched to calls by id, so one call's result
-    would overwrite the other's. A repeated id gets a suffix: the renamed id is what the session stores and
-    what the provider sees next, consistently in the call and in its answer.
-    """
-    calls = message.get("tool_calls") or []
-    ids = [call.get("id") for call in calls]
-    if all(ids) and len(set(ids)) == len(ids):
-        return message
-    taken: set[Any] = set(ids)
-    seen: set[Any] = set()
-    renamed = []
-    for index, call in enumerate(calls):
-        call_id = call.get("id")
-        if not call_id or call_id in seen:
-            base, suffix = call_id or "call", 2 if call_id else index
-            while f"{base}_{suffix}" in taken:
-                suffix += 1
-            call_id = f"{base}_{suffix}"
-            taken.add(call_id)
-            call = {**call, "id": call_id}
-        seen.add(call_id)
-        renamed.append(call)
-    return {**message, "tool_calls": renamed}

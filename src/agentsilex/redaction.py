@@ -31,11 +31,13 @@ _known: set[str] = set()
 _lock = threading.Lock()
 
 
-def remember(secret: object) -> None:
-    """Redact this value wherever it shows up from now on (model classes call it with their api_key)."""
-    if isinstance(secret, str) and len(secret) >= 8:
-        with _lock:
-            _known.add(secret)
+def remember(*values: object, **options: object) -> None:
+    """Redact these values wherever they show up from now on (model classes call it with their api_key), and
+    those of `options` whose name says secret (`aws_secret_access_key=...`, `vertex_credentials=...`)."""
+    found = [*values, *(value for name, value in options.items()
+                        if any(word in name.lower() for word in ("key", "secret", "token", "password", "credential")))]
+    with _lock:
+        _known.update(value for value in found if isinstance(value, str) and len(value) >= 8)
 
 
 def secrets() -> list[str]:

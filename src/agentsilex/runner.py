@@ -19,6 +19,7 @@ from .models import ModelResponse
 from .models.retry import RetryPolicy
 from .result import RunResult
 from .session import Session
+from .validation import check_runner_options
 from .stores.locking import hold_writer_lock
 
 
@@ -34,7 +35,7 @@ class Runner:
                  stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT,
                  connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT, retry: RetryPolicy | None = None,
                  approval_key: str | bytes | None = None) -> None:
-        _check_options(session, limits, max_turns=(max_turns, 1), max_handoffs=(max_handoffs, 0),
+        check_runner_options(session, limits, max_turns=(max_turns, 1), max_handoffs=(max_handoffs, 0),
                        max_agent_depth=(max_agent_depth, 0))
         if hooks is not None and not isinstance(hooks, RunHooks):
             raise UserError(f"hooks must be a RunHooks (subclass it), got {type(hooks).__name__}.")
@@ -81,19 +82,6 @@ class Runner:
     def run_stream_async(self, agent: Any, prompt: str | RunState) -> AsyncRunStream:
         """`run_stream`, for asyncio code: `async for event in runner.run_stream_async(...)`."""
         return AsyncRunStream(self._loop(agent, prompt), stream_model=True, limits=self.execution)
-
-
-def _check_options(session: Any, limits: Any, **counts: Any) -> None:
-    """Misconfiguration fails here, before anything is stored, with what to write instead."""
-    for name, (value, least) in counts.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < least:
-            raise UserError(f"{name} must be a whole number of at least {least}, got {value!r}.")
-    if limits is not None and not isinstance(limits, RunLimits):
-        raise UserError(f"limits must be a RunLimits(...) or None, got {limits!r}.")
-    if session is not None and not all(callable(getattr(session, name, None))
-                                       for name in ("get_dialogs", "add_new_messages")):
-        raise UserError(f"session must be a Session or a session store (e.g. SQLiteSession(id, path)), got "
-                        f"{session!r:.100}.")
 
 
 class _Stream:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .messages import check_messages
+from .validation import check_messages
 
 
 class Session:

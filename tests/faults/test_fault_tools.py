@@ -14,7 +14,7 @@ import pytest
 from conftest import MODES, run_in_mode
 
 from agentsilex import Agent, Runner, tool
-from agentsilex import _run_tools
+from agentsilex import _tool_threads
 from agentsilex.testing import ScriptedModel, call
 
 
@@ -105,7 +105,7 @@ def test_hung_tools_do_not_starve_later_sync_tools(mode):
         return "late"
 
     try:
-        many = _run_tools.MAX_TOOL_THREADS + 6
+        many = _tool_threads.MAX_TOOL_THREADS + 6
         hung = Agent(name="h", model=ScriptedModel([[call("stuck", n=i) for i in range(many)], "gave up"]),
                      tools=[stuck])
         runner = Runner(tool_timeout=0.3, max_parallel_tools=many)

@@ -8,16 +8,15 @@ import re
 from typing import Any, AsyncIterator, Iterator
 
 from ..errors import ModelError, ModelTimeoutError
-from ..redaction import redact_url, remember
 from ..messages import assistant, tool_call
+from ..redaction import redact_url, remember
 from . import ModelRequest, ModelResponse, Usage
+from .http import chain_names, no_answer_in, read_timeout, redact
 from .retry import error_for_status, parse_retry_after
 
 _litellm: Any = None
 _MISSING_KEY = re.compile(r"missing credentials|api_key client option must be set|no api key", re.I)
 _TIMEOUTS = {"Timeout", "APITimeoutError", "ReadTimeout", "ConnectTimeout"}
-_NO_ANSWER = {"APIConnectionError", "RemoteProtocolError", "ConnectError", "ReadError", "ServerDisconnectedError",
-              "ClientConnectionError", "ClientOSError", "ConnectionResetError"}
 _TRANSIENT = {"APIConnectionError", "InternalServerError", "ServiceUnavailableError", "RateLimitError"}
 
 
@@ -42,10 +41,7 @@ class LiteLLMModel:
         self.base_url = base_url
         self._api_key = api_key
         self.provider_kwargs = provider_kwargs
-        remember(api_key)
-        for name, value in provider_kwargs.items():  # aws_secret_access_key=..., vertex_credentials=...
-            if any(word in name.lower() for word in ("key", "secret", "token", "password", "credential")):
-                remember(value)
+        remember(api_key, **provider_kwargs)  # and aws_secret_access_key=..., vertex_credentials=...
 
     def __repr__(self) -> str:
         return f"LiteLLMModel({self.name!r}, base_url={redact_url(self.base_url)!r})"
@@ -124,9 +120,9 @@ class LiteLLMModel:
         status = getattr(exc, "status_code", None)
         status = status if isinstance(status, int) else None
         name = type(exc).__name__
-        causes = _chain_names(exc)
+        causes = chain_names(exc)
         timeout = name in _TIMEOUTS or bool(causes & _TIMEOUTS)
-        no_answer = name == "APIConnectionError" or bool(causes & _NO_ANSWER and "HTTPStatusError" not in causes)
+        no_answer = name == "APIConnectionError" or no_answer_in(causes)
         if timeout or no_answer:
             status = None  # LiteLLM labels these 408/500; they never reached a server's answer
             name = "Timeout" if timeout else "the connection closed without an answer"
@@ -144,36 +140,6 @@ class LiteLLMModel:
             error = ModelTimeoutError(f"{error} -- raise Runner(model_timeout=..., stream_idle_timeout=...) if the "
                                       "model is just slow.", model=self.name, retryable=True)
         return error
-
-
-def read_timeout(request: ModelRequest, stream: bool, sync: bool) -> float | None:
-    """How long one read of the HTTP client may wait; it applies to every read, first chunk and gaps alike.
-
-    The async driver times the first chunk (`timeout`) and each gap (`idle_timeout`) exactly, so there the
-    client only needs the larger one as a backstop. A sync stream has no other clock: it gets the smaller.
-    """
-    waits = [t for t in (request.timeout, request.idle_timeout if stream else None) if t is not None]
-    if not waits:
-        return None
-    return min(waits) if sync and stream else max(waits)
-
-
-def redact(text: str, api_key: str | None = None) -> str:
-    """An error message without secrets (see agentsilex.redaction), cut to a readable length."""
-    from ..redaction import redact as remove_secrets
-
-    return remove_secrets(text, api_key)[:2000]
-
-
-def _chain_names(exc: BaseException) -> set[str]:
-    """The type names of the exceptions behind `exc` (LiteLLM wraps the HTTP client's several times)."""
-    names, seen = set(), set()
-    cause: BaseException | None = exc.__cause__ or exc.__context__
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        names.add(type(cause).__name__)
-        cause = cause.__cause__ or cause.__context__
-    return names
 
 
 def _retry_after(exc: Exception) -> float | None:

@@ -19,7 +19,7 @@ from ..errors import ModelError, ModelTimeoutError
 from ..redaction import redact_url, remember
 from ..messages import assistant, tool_call
 from . import ModelRequest, ModelResponse, Usage
-from .litellm import read_timeout, redact
+from .http import read_timeout, redact
 from .retry import error_for_status, parse_retry_after
 
 _DEFAULT_WAIT = 600.0  # seconds; LLM answers can be slow, and our own timeouts are the ones that count

@@ -18,7 +18,7 @@ from typing import Any, Callable, Protocol, runtime_checkable
 
 from ..errors import UserError
 from ..history import turn_starts
-from ..messages import check_messages
+from ..validation import check_messages
 from . import codec
 
 CLAIMS = "\x1fclaims"  # the store-wide row owner of claim_once tokens: not a valid session id (not printable)

@@ -82,15 +82,17 @@ class LoopbackServer:
         self.requests.append(body)
         if self.latency:
             time.sleep(self.latency)
-        fault = self._take_fault()
+        fault, planned = self._take_fault(body)
         if isinstance(fault, Fail):
             return Answer(fault.status, dict(fault.headers), _error_body(fault.message, "scripted_error"))
         if isinstance(fault, Stall) and fault.reply is None:
             return Answer(stall=fault.seconds, hang_up=True)
         request = ModelRequest(body.get("messages") or [], body.get("tools") or [])
         try:
-            response = (to_response(fault.reply, request, self.model._ids) if fault is not None
-                        else self.model.complete(request))
+            if fault is not None or isinstance(self.model, FunctionModel):
+                response = to_response(fault.reply if fault is not None else planned, request, self.model._ids)
+            else:
+                response = self.model.complete(request)
         except ModelError as exc:
             retry_after = {"Retry-After": f"{exc.retry_after:g}"} if exc.retry_after is not None else {}
             return Answer(exc.status_code or 500, retry_after, _error_body(str(exc), "scripted_error"))
@@ -105,18 +107,24 @@ class LoopbackServer:
             answer.hang_up, answer.stall_after = True, _cut_point(answer.payload, fault.after)
         return answer
 
-    def _take_fault(self) -> Fail | Stall | Cut | Malformed | None:
-        """Faults are script items the server plays itself; a `forever` Fail stays at the head."""
+    def _take_fault(self, body: dict) -> tuple[Fail | Stall | Cut | Malformed | None, Any]:
+        """(a fault the server plays itself, or None; a function server's reply when it is no fault).
+
+        Scripts: a fault at the head of the script (a `forever` Fail stays there). Functions: the function
+        may return a fault item for this request."""
         model = self.model
-        if not isinstance(model, ScriptedModel):
-            return None
+        if isinstance(model, FunctionModel):
+            with model._lock:
+                model.requests.append(ModelRequest(body.get("messages") or [], body.get("tools") or []))
+            reply = model.function(body.get("messages") or [], body.get("tools") or [])
+            return (reply, None) if isinstance(reply, (Fail, Stall, Cut, Malformed)) else (None, reply)
         with model._lock:
             head = model.replies[0] if model.replies else None
             if not isinstance(head, (Fail, Stall, Cut, Malformed)):
-                return None
+                return None, None
             if not getattr(head, "forever", False):
                 model.replies.pop(0)
-            return head
+            return head, None
 
     def _render(self, body: dict, response: Any, piece: int) -> Answer:
         ident, created, model = f"chatcmpl-{next(self._ids)}", int(time.time()), body.get("model", "loopback")
