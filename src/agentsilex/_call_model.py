@@ -51,7 +51,7 @@ def call_model_sync(call: ModelCall, limits: Limits, stream: bool) -> Generator[
             try:
                 for chunk in chunks:
                     events = accumulator.feed(chunk)
-                    emitted = emitted or _shows_something(events)
+                    emitted = emitted or any(not isinstance(e, RawChunkEvent) for e in events)  # not a bare chunk
                     yield from events
             finally:
                 getattr(chunks, "close", lambda: None)()  # hang up now, not when garbage-collected
@@ -87,7 +87,7 @@ async def call_model_async(call: ModelCall, limits: Limits, stream: bool) -> Asy
                     if chunk is None:
                         break
                     events = accumulator.feed(chunk)
-                    emitted = emitted or _shows_something(events)
+                    emitted = emitted or any(not isinstance(e, RawChunkEvent) for e in events)  # not a bare chunk
                     for event in events:
                         yield event
                     timeout = limits.stream_idle_timeout
@@ -112,11 +112,6 @@ def _timeout_error(model: Any, limits: Limits, streaming: bool) -> ModelTimeoutE
     waited = f"sent nothing for {seconds:g} s ({which})" if seconds is not None else "timed out"
     return ModelTimeoutError(f"Model {name!r} {waited}; raise Runner({which}=...) if the model is just slow.",
                              model=name, retryable=True)
-
-
-def _shows_something(events: list[Event]) -> bool:
-    """A chunk with text or a tool call was shown; a bare one (a role, a finish) may be replayed safely."""
-    return any(not isinstance(event, RawChunkEvent) for event in events)
 
 
 def _complete(accumulator: StreamAccumulator, model: Any) -> ModelResponse:

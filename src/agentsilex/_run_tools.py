@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._loop import Outcome, ToolRun
-from ._tool_threads import tool_threads
+from ._tool_threads import in_thread
 from .validation import check_limits
 from .models.retry import RetryPolicy
 
@@ -89,7 +89,7 @@ async def _invoke_async(run: ToolRun, gate: asyncio.Semaphore, timeout: float | 
                 if run.tool.is_async:
                     value = await run.start()
                 else:
-                    value, error = await _in_thread(run)
+                    value, error = await in_thread(run.start)
                     if error is not None:  # returned, not raised: a StopIteration raised here would change
                         return Outcome(error=error)  # type: ignore[arg-type]
                 if inspect.isawaitable(value):
@@ -103,17 +103,6 @@ async def _invoke_async(run: ToolRun, gate: asyncio.Semaphore, timeout: float | 
                 "Try fewer or smaller inputs, or raise @tool(timeout=...) or Runner(tool_timeout=...)"))
         except (Exception, KeyboardInterrupt, SystemExit) as exc:  # interrupts: see _raise_interrupt
             return Outcome(error=exc)  # type: ignore[arg-type]
-
-
-async def _in_thread(run: ToolRun) -> tuple[Any, BaseException | None]:
-    context = contextvars.copy_context()  # what asyncio.to_thread does, on our own threads
-    threads = tool_threads()
-    job = threads.submit(lambda: context.run(run.start))
-    try:
-        return await asyncio.wrap_future(job.future)
-    except BaseException:  # timed out or cancelled: let the thread go, it no longer holds a slot
-        threads.abandon(job)
-        raise
 
 
 def run_coroutine_sync(coroutine: Any) -> Any:

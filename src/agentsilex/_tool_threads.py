@@ -7,6 +7,8 @@ its timeout (or a cancellation) stops counting at once; its thread ends when the
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import queue
 import threading
 from concurrent.futures import Future
@@ -86,3 +88,15 @@ _threads = ToolThreads(MAX_TOOL_THREADS)
 def tool_threads() -> ToolThreads:
     """The process-wide threads for sync tools."""
     return _threads
+
+
+async def in_thread(function: Callable[[], Any]) -> tuple[Any, BaseException | None]:
+    """Run `function` on one of these threads, in a copy of the current context (as asyncio.to_thread does);
+    return (value, error). Timed out or cancelled, the call is abandoned: it no longer holds a slot."""
+    context = contextvars.copy_context()
+    job = _threads.submit(lambda: context.run(function))
+    try:
+        return await asyncio.wrap_future(job.future)
+    except BaseException:
+        _threads.abandon(job)
+        raise

@@ -156,8 +156,7 @@ class SessionBusyError(SessionError):
 
 
 class SessionLockLostError(SessionError):
-    """The run lost its session's writer lock (a lease expired, the database restarted); the step it was
-    about to store was not stored. Run the prompt again."""
+    """The run lost its session's writer lock (lease expired, database restarted); its step was not stored."""
 
 
 class SessionUnavailableError(SessionError):

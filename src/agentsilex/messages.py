@@ -51,4 +51,3 @@ def tool_call_ids(message: Message) -> list[str]:
     if message.get("role") != "assistant":
         return []
     return [call["id"] for call in message.get("tool_calls") or []]
-

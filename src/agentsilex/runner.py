@@ -7,8 +7,7 @@ from typing import Any, AsyncGenerator, AsyncIterator, Callable, Generator, Iter
 
 from ._call_model import call_model_async, call_model_sync
 from ._loop import Emit, LoopOptions, ModelCall, RunTools, agent_loop
-from ._run_tools import (DEFAULT_CONNECT_TIMEOUT, DEFAULT_MODEL_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT, Limits,
-                         run_tools_async, run_tools_sync)
+from ._run_tools import Limits, run_tools_async, run_tools_sync
 from .control import approval
 from .control.approval import RunState
 from .control.hooks import RunHooks
@@ -31,12 +30,11 @@ class Runner:
                  raise_tool_errors: bool = False, hooks: RunHooks | None = None, limits: RunLimits | None = None,
                  max_handoffs: int = 10, max_agent_depth: int = 3, memory: Any = None,
                  max_parallel_tools: int = 8, tool_timeout: float | None = None,
-                 model_timeout: float | None = DEFAULT_MODEL_TIMEOUT,
-                 stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT,
-                 connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT, retry: RetryPolicy | None = None,
+                 model_timeout: float | None = Limits.model_timeout,  # the defaults: see _run_tools.Limits
+                 stream_idle_timeout: float | None = Limits.stream_idle_timeout,
+                 connect_timeout: float | None = Limits.connect_timeout, retry: RetryPolicy | None = None,
                  approval_key: str | bytes | None = None) -> None:
-        check_runner_options(session, limits, max_turns=(max_turns, 1), max_handoffs=(max_handoffs, 0),
-                       max_agent_depth=(max_agent_depth, 0))
+        check_runner_options(session, limits, max_turns, max_handoffs, max_agent_depth)
         if hooks is not None and not isinstance(hooks, RunHooks):
             raise UserError(f"hooks must be a RunHooks (subclass it), got {type(hooks).__name__}.")
         self.session = session if session is not None else Session()

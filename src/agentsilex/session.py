@@ -19,9 +19,7 @@ class Session:
 
     def add_new_messages(self, messages: dict | list[dict]) -> None:
         """Append one message or a list of messages (each checked first: a bad one adds nothing)."""
-        batch = [messages] if isinstance(messages, dict) else list(messages)
-        check_messages(batch)
-        self.dialogs.extend(batch)
+        self.dialogs.extend(check_messages([messages] if isinstance(messages, dict) else list(messages)))
 
     def pop_turn(self) -> list[dict]:
         """Remove the last turn -- the last user message and everything after it -- and return it."""

@@ -13,13 +13,14 @@ Message = dict[str, Any]
 _ROLES = ("system", "developer", "user", "assistant", "tool")
 
 
-def check_messages(batch: list[Any]) -> None:
-    """Refuse a batch with a message no provider would accept (it would break every later run of the session)."""
+def check_messages(batch: list[Any]) -> list[Any]:
+    """The batch, if every message is one a provider accepts (a bad one would break every later run)."""
     for index, message in enumerate(batch):
         problem = _problem(message)
         if problem is not None:
             raise UserError(f"Cannot add message {index} of {len(batch)}: {problem}. Nothing was added; "
                               "messages are OpenAI-format dicts such as {'role': 'user', 'content': 'hi'}.")
+    return batch
 
 
 def _problem(message: Any) -> str | None:
@@ -84,8 +85,9 @@ def with_unique_call_ids(message: Message) -> Message:
     return {**message, "tool_calls": renamed}
 
 
-def check_runner_options(session: Any, limits: Any, **counts: Any) -> None:
+def check_runner_options(session: Any, limits: Any, max_turns: Any, max_handoffs: Any, max_agent_depth: Any) -> None:
     """Misconfiguration fails here, before anything is stored, with what to write instead."""
+    counts = {"max_turns": (max_turns, 1), "max_handoffs": (max_handoffs, 0), "max_agent_depth": (max_agent_depth, 0)}
     for name, (value, least) in counts.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < least:
             raise UserError(f"{name} must be a whole number of at least {least}, got {value!r}.")

@@ -7,6 +7,8 @@ import os
 import re
 from typing import Any, AsyncIterator, Iterator
 
+import httpx
+
 from ..errors import ModelError, ModelTimeoutError
 from ..messages import assistant, tool_call
 from ..redaction import redact_url, remember
@@ -62,9 +64,7 @@ class LiteLLMModel:
             kwargs["stream"] = True
             kwargs["stream_options"] = {"include_usage": True}
         read = read_timeout(request, stream, sync)
-        if read is not None or request.connect_timeout is not None:
-            import httpx  # LiteLLM's own HTTP client
-
+        if read is not None or request.connect_timeout is not None:  # httpx: LiteLLM's own HTTP client
             kwargs["timeout"] = httpx.Timeout(read, connect=request.connect_timeout)
         return kwargs
 
