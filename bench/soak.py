@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -73,6 +74,7 @@ class Policy:
         return Malformed(detail, reply)
 
 
+TAG = uuid.uuid4().hex[:8]  # this soak's sessions, apart from any earlier one's in a shared database
 ran: collections.Counter = collections.Counter()  # session id -> times the tool ran
 ran_lock = threading.Lock()
 
@@ -89,8 +91,17 @@ def make_session(store: str, folder: str, session_id: str):
                             prefix=f"soak-{os.getpid()}")
     from agentsilex.stores import SQLAlchemySession
 
-    return SQLAlchemySession(session_id, url=os.environ.get(
-        "AGENTSILEX_TEST_POSTGRES_URL", "postgresql+psycopg://agentsilex:agentsilex@127.0.0.1:5432/agentsilex_test"))
+    global _engine
+    if _engine is None:  # each running session holds a connection for its advisory lock: size the pool for them
+        import sqlalchemy
+
+        _engine = sqlalchemy.create_engine(os.environ.get(
+            "AGENTSILEX_TEST_POSTGRES_URL", "postgresql+psycopg://agentsilex:agentsilex@127.0.0.1:5432/agentsilex_test"),
+            pool_size=40, max_overflow=0, pool_timeout=60)
+    return SQLAlchemySession(session_id, engine=_engine)
+
+
+_engine = None
 
 
 def agent_for(model, session_id: str) -> Agent:
@@ -110,7 +121,7 @@ def runner_for(session, timeout: float) -> Runner:
 
 
 async def one_async(index, model, args, folder, outcomes):
-    session_id = f"run-{index}"
+    session_id = f"run-{TAG}-{index}"
     session = make_session(args.store, folder, session_id)
     prompt = f"add {index} {index * 7}"
     runner = runner_for(session, args.timeout)
@@ -130,7 +141,7 @@ async def one_async(index, model, args, folder, outcomes):
 
 
 def one_sync(index, model, args, folder, outcomes):
-    session_id = f"run-{index}"
+    session_id = f"run-{TAG}-{index}"
     session = make_session(args.store, folder, session_id)
     prompt = f"add {index} {index * 7}"
     runner = runner_for(session, args.timeout)
@@ -153,7 +164,7 @@ def check(outcomes: dict) -> collections.Counter:
     """Every session: a valid history, nothing twice, the right answer when there is one."""
     problems: collections.Counter = collections.Counter()
     for session_id, (kind, answer, session) in outcomes.items():
-        index = int(session_id.split("-")[1])
+        index = int(session_id.split("-")[2])
         dialogs = session.get_dialogs()
         try:
             check_messages(dialogs)
@@ -185,7 +196,7 @@ def main() -> None:
     parser.add_argument("--store", choices=["sqlite", "redis", "postgres"], default="sqlite")
     parser.add_argument("--path", choices=["native", "litellm"], default="native")
     parser.add_argument("--rate", type=float, default=0.2)
-    parser.add_argument("--timeout", type=float, default=1.0, help="model timeouts; stalls last 2x this")
+    parser.add_argument("--timeout", type=float, default=5.0, help="model timeouts; stalls last 2x this")
     parser.add_argument("--seed", type=int, default=9)
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -205,6 +216,9 @@ def main() -> None:
                           range(args.runs, args.runs + args.sync_runs)))
         elapsed = time.perf_counter() - started
         problems = check(outcomes)
+        for _, _, session in outcomes.values():
+            if hasattr(session, "delete_session"):
+                session.delete_session()
     kinds = collections.Counter(kind.split(":")[0] if kind.startswith("UNTYPED") else kind
                                 for kind, _, _ in outcomes.values())
     report = {"runs": len(outcomes), "store": args.store, "path": args.path, "seconds": round(elapsed, 1),

@@ -49,6 +49,7 @@ class RedisSession(PersistentSession):
         self._client = client if client is not None else _connect(url)
         self._key = f"{prefix}:{session_id}"
         self._token: str | None = None
+        self._append_script: Any = None
 
     def _read_since(self, rev: int | None, after: int) -> tuple[int, int, list[dict], int]:
         current, raws = self._read(after)
@@ -76,9 +77,11 @@ class RedisSession(PersistentSession):
 
     def _append(self, texts: list[str]) -> None:
         # One script: the batch lands whole, and only while this run's lease holds (a fencing check).
-        stored = self._client.eval(_APPEND, 3, self._key + ":lock", self._key + ":messages", f"{self.prefix}:sessions",
-                                   self._token or "", int(self.lock_lease * 1000), self.session_id,
-                                   *[_row(text) for text in texts])
+        if self._append_script is None:  # EVALSHA from the second call on
+            self._append_script = self._client.register_script(_APPEND)
+        stored = self._append_script(keys=[self._key + ":lock", self._key + ":messages", f"{self.prefix}:sessions"],
+                                     args=[self._token or "", int(self.lock_lease * 1000), self.session_id,
+                                           *[_row(text) for text in texts]])
         if not stored:
             raise SessionLockLostError(
                 f"Session {self.session_id!r}: this run's writer lease expired or was taken by another run, so "

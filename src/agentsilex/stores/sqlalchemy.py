@@ -282,6 +282,10 @@ def _outage(session_id: str) -> Iterator[None]:
     sa = _sa()
     try:
         yield
+    except sa.exc.TimeoutError:  # the engine's connection pool: every connection in use
+        raise SessionUnavailableError(f"No free database connection for session {session_id!r}: the engine's pool "
+                                      "is exhausted (each running session holds one for its writer lock). Raise "
+                                      "pool_size on your engine, or run fewer sessions at once.") from None
     except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
         raise SessionUnavailableError(f"Cannot reach the database for session {session_id!r} "
                                       f"({type(exc.orig).__name__}); check that it runs and the URL. Nothing was "
