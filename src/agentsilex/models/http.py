@@ -4,7 +4,7 @@ get, recognising a connection that closed without an answer, and error text with
 from __future__ import annotations
 
 from ..redaction import redact as remove_secrets
-from . import ModelRequest
+from .base import ModelRequest
 
 _NO_ANSWER = {"APIConnectionError", "RemoteProtocolError", "ConnectError", "ReadError", "ServerDisconnectedError",
               "ClientConnectionError", "ClientOSError", "ConnectionResetError"}

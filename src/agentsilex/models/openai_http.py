@@ -18,7 +18,7 @@ from typing import Any, AsyncIterator, Iterator
 from ..errors import ModelError, ModelTimeoutError
 from ..redaction import redact_url, remember
 from ..messages import assistant, tool_call
-from . import ModelRequest, ModelResponse, Usage
+from .base import ModelRequest, ModelResponse, Usage
 from .http import read_timeout, redact
 from .retry import error_for_status, parse_retry_after
 

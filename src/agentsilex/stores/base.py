@@ -1,4 +1,4 @@
-"""The session-store protocol, and the base class that gives every persistent store the same behaviour.
+"""The base class that gives every persistent store the same behaviour.
 
 A persistent store implements a handful of row primitives (`_read_since`, `_append`, `_truncate`, ...); everything
 users call -- the seed's methods, turn-level editing, forking, state for memory strategies -- is written
@@ -14,31 +14,16 @@ import json
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Callable
 
 from ..errors import UserError
 from ..history import turn_starts
+from ..session import DEFAULT_LOCK_TIMEOUT, SessionStore
 from ..validation import check_messages
 from . import codec
 
+__all__ = ["DEFAULT_LOCK_TIMEOUT", "PersistentSession", "SessionStore"]
 CLAIMS = "\x1fclaims"  # the store-wide row owner of claim_once tokens: not a valid session id (not printable)
-DEFAULT_LOCK_TIMEOUT = 10.0  # seconds a second run waits for a busy session before SessionBusyError
-
-
-@runtime_checkable
-class SessionStore(Protocol):
-    """What the Runner needs from a session. The in-memory `Session` and every store satisfy it."""
-
-    @property
-    def dialogs(self) -> list[dict]: ...
-
-    def get_dialogs(self) -> list[dict]: ...
-
-    def add_new_messages(self, messages: dict | list[dict]) -> None: ...
-
-    def pop_turn(self) -> list[dict]: ...
-
-    def clean(self) -> None: ...
 
 
 def _mapped(method: Callable) -> Callable:
@@ -51,7 +36,9 @@ def _mapped(method: Callable) -> Callable:
 
 
 class PersistentSession(ABC):
-    """A session kept in a database under `session_id`. Subclasses implement the `_` primitives only."""
+    """A session kept in a database under `session_id`. Subclasses implement the `_` primitives only.
+
+    It satisfies both protocols of session.py: `SessionStore` and `StoreCapabilities`."""
 
     session_id: str
     lock_timeout: float
