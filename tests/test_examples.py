@@ -41,6 +41,8 @@ EXPECTED = {
     "failure_modes.py": ["1. The answer, on the second try. | stored: ['user', 'assistant']",
                          "3. UserError: Cannot add message 0 of 1: its 'role' is None",
                          "4. UserError: This RunState does not match its signature"],
+    "mcp_demo.py": ['add({"a": 123, "b": 456}) -> 579', 'multiply({"a": 579, "b": 2}) -> 1158'],
+    "mcp_serve.py": ["answer: Summary: The Model Context Protocol connects"],
 }
 
 
