@@ -41,6 +41,9 @@ EXPECTED = {
     "tracing_console.py": ["invoke_workflow triage", "  invoke_agent billing", "    execute_tool get_invoice",
                            "      invoke_agent summarizer", "answer: Your order A7 has shipped and is paid."],
     "tracing_otlp.py": ["answered by: weather_agent"],
+    "failure_modes.py": ["1. The answer, on the second try. | stored: ['user', 'assistant']",
+                         "3. UserError: Cannot add message 0 of 1: its 'role' is None",
+                         "4. UserError: This RunState does not match its signature"],
     "mcp_demo.py": ['add({"a": 123, "b": 456}) -> 579', 'multiply({"a": 579, "b": 2}) -> 1158'],
     "mcp_serve.py": ["answer: Summary: The Model Context Protocol connects"],
 }

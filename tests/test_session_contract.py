@@ -78,8 +78,8 @@ def test_unicode_of_every_kind_round_trips(store_factory, kind):
 def test_non_json_message_is_refused_and_nothing_is_stored(store_factory, kind):
     store = store_factory("s1")
     with pytest.raises(UserError, match="not plain JSON"):
-        store.add_new_messages([{"role": "user", "content": "ok"}, {"role": "user", "content": object()}])
-    with pytest.raises(UserError, match="must be a dict"):
+        store.add_new_messages([{"role": "user", "content": "ok"}, {"role": "user", "content": [object()]}])
+    with pytest.raises(UserError, match="not a dict"):
         store.add_new_messages(["just text"])
     assert store.get_dialogs() == []
 

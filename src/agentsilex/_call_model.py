@@ -15,7 +15,8 @@ from typing import Any, AsyncGenerator, Generator
 from ._request import ModelCall
 from ._run_tools import Limits
 from .errors import ModelError, ModelTimeoutError
-from .events import Event
+from .events import Event, RawChunkEvent
+from .validation import check_stream_complete, checked
 from .models import ModelResponse, resolve_model
 from .models.retry import attempt_plan
 from .models.stream import StreamAccumulator
@@ -43,13 +44,13 @@ def call_model_sync(call: ModelCall, limits: Limits, stream: bool) -> Generator[
             started = log.request_sent(call, model, attempt)
             try:
                 if not stream:
-                    return _done(chat, started, model, model.complete(call.request))
+                    return _done(chat, started, model, checked(model.complete(call.request), model))
                 accumulator = StreamAccumulator(call.agent.name)
                 chunks = model.stream(call.request)
                 try:
                     for chunk in chunks:
                         events = accumulator.feed(chunk)
-                        emitted = True
+                        emitted = emitted or any(not isinstance(e, RawChunkEvent) for e in events)  # not a bare chunk
                         yield from events
                 finally:
                     getattr(chunks, "close", lambda: None)()  # hang up now, not when garbage-collected
@@ -94,7 +95,7 @@ async def _attempts_async(call: ModelCall, stream: bool, plan: Any, model: Any, 
             if not stream:
                 async with asyncio.timeout(call.request.timeout):
                     response = await model.complete_async(call.request)
-                yield _done(chat, started, model, response)
+                yield _done(chat, started, model, checked(response, model))
                 return
             accumulator = StreamAccumulator(call.agent.name)
             chunks = aiter(model.stream_async(call.request))
@@ -106,7 +107,7 @@ async def _attempts_async(call: ModelCall, stream: bool, plan: Any, model: Any, 
                     if chunk is None:
                         break
                     events = accumulator.feed(chunk)
-                    emitted = True
+                    emitted = emitted or any(not isinstance(e, RawChunkEvent) for e in events)  # not a bare chunk
                     for event in events:
                         yield event
                     timeout = call.request.idle_timeout
@@ -153,9 +154,5 @@ def _timeout_error(model: Any, call: ModelCall, streaming: bool) -> ModelTimeout
 
 
 def _complete(accumulator: StreamAccumulator, model: Any) -> ModelResponse:
-    if accumulator.calls and accumulator.finish_reason is None:
-        # A stream that stops mid tool call may be cut off anywhere, even inside the arguments: never run it.
-        raise ModelError(f"Model {getattr(model, 'name', model)!r} stream ended in the middle of a tool call "
-                         "(the connection was cut); nothing of it was saved. Run the prompt again.",
-                         model=getattr(model, "name", None), retryable=True)
-    return accumulator.response()
+    check_stream_complete(accumulator, model)  # never a reply cut off mid tool call, nor an empty one
+    return checked(accumulator.response(), model)

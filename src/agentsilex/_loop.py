@@ -93,6 +93,7 @@ class LoopOptions:
     history_processors: list[Processor] = field(default_factory=list)  # see _request.py
     model_timeout: float | None = None  # carried on each request (see the Model protocol)
     stream_idle_timeout: float | None = None
+    connect_timeout: float | None = None
 
 
 Request = ModelCall | RunTools | Emit
@@ -190,7 +191,8 @@ def _model_call(run: _Run) -> Generator[Request, Any, tuple[ModelRequest, ModelR
         processors = [*processors, *(p for p in (run.view, run.feedback) if p is not None)]
     request = yield from build_request(agent, model, run.session, context, processors=processors,
                                        hooks=options.hooks, timeout=options.model_timeout,
-                                       idle_timeout=options.stream_idle_timeout, trace=run.trace)
+                                       idle_timeout=options.stream_idle_timeout,
+                                       connect_timeout=options.connect_timeout, trace=run.trace)
     response = yield ModelCall(model, request, agent, trace=run.trace)
     run.feedback = None
     entry = run.result.usage.add_request(response.usage, agent=agent.name, model=model.name)

@@ -50,7 +50,8 @@ class ModelCall:
 
 
 def build_request(agent: Any, model: Model, session: Any, context: Any, *, processors: list[Processor],
-                  hooks: RunHooks, timeout: float | None, idle_timeout: float | None, trace: Any = None
+                  hooks: RunHooks, timeout: float | None, idle_timeout: float | None,
+                  connect_timeout: float | None = None, trace: Any = None
                   ) -> Generator[ModelCall, ModelResponse, ModelRequest]:
     """The request for the next model call, from the ordered steps in this module's docstring."""
     # 1. Instructions
@@ -73,7 +74,7 @@ def build_request(agent: Any, model: Model, session: Any, context: Any, *, proce
     if mode == "tool":
         tools.append(output.answer_tool(agent))
     request = ModelRequest(sent, tools, agent.model_settings, response_format=response_format, timeout=timeout,
-                           idle_timeout=idle_timeout, output_mode=mode)
+                           idle_timeout=idle_timeout, connect_timeout=connect_timeout, output_mode=mode)
     # 7. Hook
     return hooks.before_model_call(context, agent, request) or request
 

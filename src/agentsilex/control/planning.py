@@ -18,6 +18,7 @@ from typing import Any
 
 from .. import messages
 from ..errors import ToolError
+from ..redaction import redact
 from ..result import FunctionCall
 from ..tool import Tool
 from . import handoffs, output
@@ -141,8 +142,9 @@ def record(decision: Decision, value: Any = None, error: BaseException | None = 
         return decision.record
     call = decision.call
     if error is not None:
-        return answered(call, f"Error: tool {call['function']['name']!r} raised {type(error).__name__}: {error}",
-                        failed=True)
+        # Redacted: a tool's error text is stored and sent to the provider (and may quote a key it used).
+        return answered(call, f"Error: tool {call['function']['name']!r} raised {type(error).__name__}: "
+                              f"{redact(str(error))}", failed=True)
     done = answered(call, messages.to_text(value))
     done.result = value
     return done

@@ -58,6 +58,7 @@ class ModelRequest:
     response_format: Any = None
     timeout: float | None = None  # seconds to wait for the reply (streams: for the first chunk)
     idle_timeout: float | None = None  # streams: seconds to wait between chunks
+    connect_timeout: float | None = None  # seconds to open the connection
     output_mode: str | None = None  # how a structured output is asked for: "native", "tool", "prompted" or None
 
 
@@ -88,11 +89,12 @@ class Model(Protocol):
     "...", "tool_calls": [{"index", "id", "function": {"name", "arguments"}}]}, "finish_reason": ...}],
     "usage": {"prompt_tokens", "completion_tokens"}}` (every key optional; tool call fragments are joined by
     `index`). The last chunk with choices carries the `finish_reason`: a stream that ends inside a tool call
-    with no finish_reason counts as cut off and is retried or fails, never run. Closing the iterator
-    (`close()` / `aclose()`) must hang up the connection.
+    with no finish_reason counts as cut off and is retried or fails, never run; so does a stream with no text
+    and no tool call. Closing the iterator (`close()` / `aclose()`) must hang up the connection. A reply whose
+    tool calls repeat an id gets unique ids before the loop reads it (`validation.checked`).
 
-    **Timeouts.** `request.timeout` (seconds to the reply, or to the first chunk) and `request.idle_timeout`
-    (between chunks) are part of the request. A model that does blocking I/O must enforce them itself: the
+    **Timeouts.** `request.timeout` (seconds to the reply, or to the first chunk), `request.idle_timeout`
+    (between chunks) and `request.connect_timeout` are part of the request (defaults 300, 60, 10 s). A model that does blocking I/O must enforce them itself: the
     sync drivers cannot interrupt a blocking read. The async drivers also enforce them around each await.
 
     **Errors.** Raise `agentsilex.errors.ModelError` (or a child: `ModelTimeoutError`, `ModelAuthError`,

@@ -16,9 +16,10 @@ import weakref
 from typing import Any, AsyncIterator, Iterator
 
 from ..errors import ModelError, ModelTimeoutError
+from ..redaction import redact_url, remember
 from ..messages import assistant, tool_call
 from .base import ModelRequest, ModelResponse, Usage
-from .litellm import redact
+from .http import read_timeout, redact
 from .retry import error_for_status, parse_retry_after
 
 _DEFAULT_WAIT = 600.0  # seconds; LLM answers can be slow, and our own timeouts are the ones that count
@@ -35,6 +36,7 @@ class OpenAIHTTPModel:
         self.base_url = (base_url or env.get("OPENAI_BASE_URL") or env.get("OPENAI_API_BASE")
                          or "https://api.openai.com/v1").rstrip("/")
         self._api_key = api_key or env.get("OPENAI_API_KEY") or ""
+        remember(self._api_key)
         self._headers = {"Authorization": f"Bearer {self._api_key}", **(headers or {})}
         self.params = params  # extra body fields sent with every request
         self._max_connections = max_connections
@@ -43,7 +45,7 @@ class OpenAIHTTPModel:
         self._by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # aiohttp sessions, per event loop
 
     def __repr__(self) -> str:
-        return f"OpenAIHTTPModel({self.name!r}, base_url={self.base_url!r})"
+        return f"OpenAIHTTPModel({self.name!r}, base_url={redact_url(self.base_url)!r})"
 
     def _client(self) -> Any:
         client = getattr(self._local, "client", None)
@@ -89,26 +91,33 @@ class OpenAIHTTPModel:
             body["stream"], body["stream_options"] = True, {"include_usage": True}
         return body
 
+    def _wait(self, request: ModelRequest, stream: bool, sync: bool = True) -> float:
+        wait = read_timeout(request, stream, sync)
+        return wait if wait is not None else _DEFAULT_WAIT
+
     def _timeout(self, request: ModelRequest, stream: bool) -> Any:
-        waits = [t for t in (request.timeout, request.idle_timeout if stream else None) if t is not None]
-        return max(waits) if waits else _DEFAULT_WAIT  # httpx applies it to each connect and each read
+        import httpx
+
+        wait = self._wait(request, stream)  # httpx applies it to each read
+        return httpx.Timeout(wait, connect=request.connect_timeout or wait)
 
     def _aiohttp_timeout(self, request: ModelRequest, stream: bool) -> Any:
         import aiohttp
 
-        wait = self._timeout(request, stream)
-        return aiohttp.ClientTimeout(total=None, sock_connect=wait, sock_read=wait)
+        wait = self._wait(request, stream, sync=False)
+        return aiohttp.ClientTimeout(total=None, sock_connect=request.connect_timeout or wait, sock_read=wait)
 
     def complete(self, request: ModelRequest) -> ModelResponse:
         try:
             response = self._client().post("/chat/completions", json=self._body(request, False),
                                             timeout=self._timeout(request, False))
             _check(self, response.status_code, response.headers, response.content)
-            return _to_response(json.loads(response.content))
+            return _to_response(_json_body(self, response.content), self)
         except ModelError:
             raise
         except Exception as exc:
-            raise self._error(exc) from exc
+            error = self._error(exc)
+        raise error
 
     async def complete_async(self, request: ModelRequest) -> ModelResponse:
         try:
@@ -116,11 +125,12 @@ class OpenAIHTTPModel:
                                             timeout=self._aiohttp_timeout(request, False)) as response:
                 data = await response.read()
                 _check(self, response.status, response.headers, data)
-            return _to_response(json.loads(data))
+            return _to_response(_json_body(self, data), self)
         except ModelError:
             raise
         except Exception as exc:
-            raise self._error(exc) from exc
+            error = self._error(exc)
+        raise error
 
     def stream(self, request: ModelRequest) -> Iterator[dict]:
         try:
@@ -128,16 +138,22 @@ class OpenAIHTTPModel:
                                        timeout=self._timeout(request, True)) as response:
                 if response.status_code >= 400:
                     _check(self, response.status_code, response.headers, response.read())
+                if not _is_sse(response.headers):
+                    yield from _not_sse(self, response.headers, response.read())
+                    return
+                check = _StreamCheck(self)
                 for line in response.iter_lines():
-                    chunk = _parse_sse(line)
+                    chunk = check.parse(line)
                     if chunk is _DONE:
                         return
                     if chunk is not None:
                         yield chunk
+                check.ended()
         except ModelError:
             raise
         except Exception as exc:
-            raise self._error(exc) from exc
+            error = self._error(exc)
+        raise error  # outside the except block: the provider's exception is not chained (it may hold secrets)
 
     async def stream_async(self, request: ModelRequest) -> AsyncIterator[dict]:
         try:
@@ -145,16 +161,23 @@ class OpenAIHTTPModel:
                                             timeout=self._aiohttp_timeout(request, True)) as response:
                 if response.status >= 400:
                     _check(self, response.status, response.headers, await response.read())
+                if not _is_sse(response.headers):
+                    for chunk in _not_sse(self, response.headers, await response.read()):
+                        yield chunk
+                    return
+                check = _StreamCheck(self)
                 async for line in response.content:
-                    chunk = _parse_sse(line.decode())
+                    chunk = check.parse(line.decode())
                     if chunk is _DONE:
                         return
                     if chunk is not None:
                         yield chunk
+                check.ended()
         except ModelError:
             raise
         except Exception as exc:
-            raise self._error(exc) from exc
+            error = self._error(exc)
+        raise error
 
     def _error(self, exc: Exception) -> ModelError:
         import aiohttp
@@ -178,11 +201,71 @@ async def _close_at_loop_shutdown(session: Any) -> AsyncIterator[None]:
         await session.close()
 
 
-def _parse_sse(line: str) -> Any:
-    if not line.startswith("data:"):
-        return None  # comments, event names, keep-alive blank lines
-    data = line[5:].strip()
-    return _DONE if data == "[DONE]" else json.loads(data)
+class _StreamCheck:
+    """Reads SSE lines, and refuses what is not a complete answer: an error event, an event that is not
+    JSON, a stream that ends with neither a finish_reason nor [DONE] (cut off, by a proxy for instance)."""
+
+    def __init__(self, model: OpenAIHTTPModel) -> None:
+        self.model, self.finished = model, False
+
+    def parse(self, line: str) -> Any:
+        if not line.startswith("data:"):
+            return None  # comments, event names, keep-alive blank lines
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return _DONE
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            raise _malformed(self.model, "sent a stream event that is not JSON") from None
+        if not isinstance(chunk, dict):
+            raise _malformed(self.model, "sent a stream event that is not a JSON object")
+        if chunk.get("error"):
+            raise _error_event(self.model, chunk["error"])
+        self.finished = self.finished or any(c.get("finish_reason") for c in chunk.get("choices") or [])
+        return chunk
+
+    def ended(self) -> None:
+        if not self.finished:
+            raise _malformed(self.model, "ended the stream before the answer was complete (no finish_reason, "
+                                         "no [DONE]); nothing of it was kept")
+
+
+def _is_sse(headers: Any) -> bool:
+    return "text/event-stream" in (headers.get("content-type") or "")
+
+
+def _not_sse(model: OpenAIHTTPModel, headers: Any, body: bytes) -> Iterator[dict]:
+    """A server that ignored `stream: true` sent a plain reply (use it); anything else is an error."""
+    from .stream import response_to_chunks
+
+    try:
+        data = json.loads(body)
+    except ValueError:
+        kind = headers.get("content-type") or "no content type"
+        raise _malformed(model, f"answered a stream request with {len(body)} bytes of {kind}, not an event "
+                                "stream (a proxy or captive portal page?)") from None
+    if isinstance(data, dict) and data.get("error"):
+        raise _error_event(model, data["error"])
+    return response_to_chunks(_to_response(data, model))
+
+
+def _json_body(model: OpenAIHTTPModel, body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise _malformed(model, f"answered with {len(body)} bytes that are not JSON (a proxy page?)") from None
+
+
+def _malformed(model: OpenAIHTTPModel, what: str) -> ModelError:
+    return error_for_status(f"Model {model.name!r} {what}. Retried like a server error; if it persists, check "
+                            "base_url and any proxy in between.", status=None, model=model.name, transient=True)
+
+
+def _error_event(model: OpenAIHTTPModel, error: Any) -> ModelError:
+    message = error.get("message") if isinstance(error, dict) else error
+    return error_for_status(f"Model {model.name!r} reported an error in its answer: "
+                            f"{redact(str(message), model._api_key)}", status=None, model=model.name, transient=True)
 
 
 def _check(model: OpenAIHTTPModel, status: int, headers: Any, body: bytes) -> None:
@@ -203,9 +286,14 @@ def _check(model: OpenAIHTTPModel, status: int, headers: Any, body: bytes) -> No
                            context_window="context_length" in code or "maximum context length" in message)
 
 
-def _to_response(data: dict) -> ModelResponse:
-    choice = (data.get("choices") or [{}])[0]
-    message = choice.get("message") or {}
+def _to_response(data: Any, model: OpenAIHTTPModel) -> ModelResponse:
+    choices = data.get("choices") if isinstance(data, dict) else None
+    if not choices or not isinstance(choices[0], dict) or not isinstance(choices[0].get("message"), dict):
+        if isinstance(data, dict) and data.get("error"):
+            raise _error_event(model, data["error"])
+        raise _malformed(model, "answered without a message (no 'choices' in the body)")
+    choice = choices[0]
+    message = choice["message"]
     calls = [tool_call(c["id"], c["function"]["name"], c["function"].get("arguments") or "")
              for c in message.get("tool_calls") or []]
     usage = data.get("usage") or {}

@@ -46,6 +46,7 @@ def decode(text: Any, version: Any, *, session_id: str, row: Any) -> dict:
         raise SessionCorruptedError(f"Stored message at {where} is not valid JSON ({exc}). Delete or fix that "
                                     "row; nothing was skipped.", session_id=session_id, row=row) from exc
     if not isinstance(message, dict) or not isinstance(message.get("role"), str):
-        raise SessionCorruptedError(f"Stored message at {where} is not a message dict with a 'role': "
-                                    f"{str(text)[:200]!r}. Delete or fix that row.", session_id=session_id, row=row)
+        raise SessionCorruptedError(f"Stored message at {where} is not a message dict with a 'role' (its text "
+                                    "is not shown: it may be private). Delete or fix that row.",
+                                    session_id=session_id, row=row)
     return message

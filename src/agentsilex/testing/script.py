@@ -52,6 +52,27 @@ class Cut:
     after: int | None = None
 
 
+MALFORMED_KINDS = ("html", "empty", "json_without_choices", "plain_json", "sse_error", "unfinished", "bad_json")
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """Loopback server only: answer HTTP 200 with a body no client should take for a complete answer.
+
+    `kind`: "html" (a proxy's login page), "empty" (no body at all), "json_without_choices" ({"id": ...}),
+    "plain_json" (a valid non-stream reply of `reply` to a stream request: a server ignoring `stream`),
+    "sse_error" (a stream that starts `reply`, then sends {"error": ...}), "unfinished" (a stream of part of
+    `reply` that ends cleanly with no finish_reason and no [DONE]), "bad_json" (a stream event that is not JSON).
+    """
+
+    kind: str
+    reply: Any = "a partial answer that must never be stored"
+
+    def __post_init__(self) -> None:
+        if self.kind not in MALFORMED_KINDS:
+            raise UserError(f"Malformed kind must be one of {', '.join(MALFORMED_KINDS)}, got {self.kind!r}.")
+
+
 def call(name: str, arguments: dict | str | None = None, /, *, id: str | None = None, **kwargs: Any) -> ToolCallReply:
     """A scripted tool call: `call("add", a=1, b=2)`, or raw arguments: `call("add", '{"a": 1')`."""
     if isinstance(arguments, str):
@@ -59,7 +80,7 @@ def call(name: str, arguments: dict | str | None = None, /, *, id: str | None = 
     return ToolCallReply(name, json.dumps({**(arguments or {}), **kwargs}), id)
 
 
-Reply = str | ToolCallReply | list | dict | ModelResponse | Fail | Stall | Cut | Exception
+Reply = str | ToolCallReply | list | dict | ModelResponse | Fail | Stall | Cut | Malformed | Exception
 
 
 def estimate_tokens(text: str) -> int:
@@ -182,5 +203,8 @@ def reply_from_json(item: Any) -> Reply:
         return Stall(spec.get("seconds", 30.0), None if reply is None else reply_from_json(reply), spec.get("after", 0))
     if isinstance(item, dict) and "cut" in item:
         return Cut(reply_from_json(item["cut"]["reply"]), item["cut"].get("after"))
+    if isinstance(item, dict) and "malformed" in item:
+        spec = item["malformed"]
+        return Malformed(spec["kind"], reply_from_json(spec.get("reply", Malformed.reply)))
     raise UserError(f"Script item {item!r} is not a string, {{'tool_calls': [...]}}, {{'fail': {{...}}}}, "
-                    "{'stall': {...}} or {'cut': {...}}.")
+                    "{'stall': {...}}, {'cut': {...}} or {'malformed': {'kind': ...}}.")
