@@ -113,30 +113,35 @@ _cache_lock = threading.Lock()
 
 
 def resolve_model(model: str | Model) -> Model:
-    """A LiteLLM model string becomes a (shared, connection-reusing) `LiteLLMModel`; a Model stays itself."""
+    """A model string becomes a shared, connection-reusing Model (`models.catalog.backend_for` says which
+    path: the native OpenAI one or LiteLLM); a Model object stays itself."""
     if isinstance(model, str):
-        native = model.startswith("openai/") and os.environ.get("AGENTSILEX_OPENAI_HTTP", "0") not in ("", "0", "false")
+        from .catalog import backend_for
+
+        native = backend_for(model) == "native"
         # The native model reads its endpoint from the environment when built: a changed env needs a new one.
-        key = (model, *(os.environ.get(v) for v in ("OPENAI_BASE_URL", "OPENAI_API_BASE", "OPENAI_API_KEY"))) \
-            if native else model
+        key = (model, *map(os.environ.get, _NATIVE_ENV)) if native else model
         with _cache_lock:
             if key not in _cache:
                 _cache[key] = _model_for(model, native)
             return _cache[key]
     if all(hasattr(model, method) for method in ("complete", "complete_async", "stream", "stream_async")):
         return model
-    raise UserError(f"Agent model must be a LiteLLM model string such as 'gpt-4o' or a Model object, "
-                    f"got {model!r}.")
+    raise UserError(f"Agent model must be a model string such as 'gpt-4o' or 'anthropic/claude-sonnet-4-5', or a "
+                    f"Model object, got {model!r}.")
+
+
+_NATIVE_ENV = ("OPENAI_BASE_URL", "OPENAI_API_BASE", "OPENAI_API_KEY", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID")
 
 
 def _model_for(name: str, native: bool) -> Model:
     if native:
-        from .openai_http import OpenAIHTTPModel  # the lean native path (opt-in)
+        from .openai_http import OpenAIHTTPModel  # OpenAI's wire format, spoken directly: no LiteLLM
 
         return OpenAIHTTPModel(name)
     from .litellm import LiteLLMModel
 
-    return LiteLLMModel(name)
+    return LiteLLMModel(name.removeprefix("litellm/"))
 
 
 __all__ = ["Model", "ModelBase", "ModelRequest", "ModelResponse", "ModelSettings", "Usage", "resolve_model"]

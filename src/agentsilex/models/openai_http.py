@@ -2,13 +2,17 @@
 
 For OpenAI and OpenAI-compatible servers (vLLM, Ollama, llama.cpp, gateways) it costs a tenth of LiteLLM's
 per-request overhead and none of its import time. LiteLLM stays the path for every other provider.
-Select it with `OpenAIHTTPModel("gpt-4o")`, or for "openai/..." model strings with
-AGENTSILEX_OPENAI_HTTP=1. Like LiteLLM it reads OPENAI_BASE_URL / OPENAI_API_BASE and OPENAI_API_KEY.
+It is the default path for OpenAI model strings ("gpt-4o", "openai/...": see `models.catalog.backend_for`).
+Like LiteLLM it reads OPENAI_BASE_URL / OPENAI_API_BASE, OPENAI_API_KEY, the organization and project
+(OPENAI_ORGANIZATION or OPENAI_ORG_ID, OPENAI_PROJECT_ID or OPENAI_PROJECT), and honours HTTPS_PROXY /
+NO_PROXY and SSL_CERT_FILE / SSL_CERT_DIR in sync and async calls alike (one TLS context for both).
+Connection pools close when their event loop ends (asyncio.run) and at interpreter exit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import os
 import threading
@@ -18,6 +22,7 @@ from typing import Any, AsyncIterator, Iterator
 from ..errors import ModelError, ModelTimeoutError
 from ..messages import assistant, tool_call
 from . import ModelRequest, ModelResponse, Usage
+from .catalog import is_reasoning_model
 from .litellm import redact
 from .retry import error_for_status, parse_retry_after
 
@@ -28,7 +33,8 @@ class OpenAIHTTPModel:
     """An OpenAI-compatible endpoint, called directly: httpx for sync calls, aiohttp for async ones."""
 
     def __init__(self, model: str, *, base_url: str | None = None, api_key: str | None = None,
-                 headers: dict[str, str] | None = None, max_connections: int = 1000, **params: Any) -> None:
+                 headers: dict[str, str] | None = None, max_connections: int = 1000,
+                 organization: str | None = None, project: str | None = None, **params: Any) -> None:
         self.name = model
         self.wire_model = model.removeprefix("openai/")
         env = os.environ
@@ -36,11 +42,15 @@ class OpenAIHTTPModel:
                          or "https://api.openai.com/v1").rstrip("/")
         self._api_key = api_key or env.get("OPENAI_API_KEY") or ""
         self._headers = {"Authorization": f"Bearer {self._api_key}", **(headers or {})}
+        self._headers = {**_account_headers(organization, project), **self._headers}
+        self._reasoning = is_reasoning_model(model)  # o-series, gpt-5: max_tokens is max_completion_tokens
         self.params = params  # extra body fields sent with every request
         self._max_connections = max_connections
         self._local = threading.local()
         self._tls: Any = None
         self._by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # aiohttp sessions, per event loop
+        self._clients: weakref.WeakSet = weakref.WeakSet()  # every live thread's httpx client, closed at exit
+        _open_models.add(self)
 
     def __repr__(self) -> str:
         return f"OpenAIHTTPModel({self.name!r}, base_url={self.base_url!r})"
@@ -52,11 +62,19 @@ class OpenAIHTTPModel:
 
             # One client per thread: a single pool shared by hundreds of threads spends its time on its lock.
             # No retries here: they happen in one layer, the Runner's (httpx never retries requests).
-            if self._tls is None:  # one TLS context for all threads: each costs ~0.5 MB of CA certificates
-                self._tls = httpx.create_ssl_context(trust_env=True)
             client = self._local.client = httpx.Client(base_url=self.base_url, headers=self._headers,
-                                                       timeout=_DEFAULT_WAIT, trust_env=True, verify=self._tls)
+                                                       timeout=_DEFAULT_WAIT, trust_env=True, verify=self._tls_context())
+            self._clients.add(client)
         return client
+
+    def _tls_context(self) -> Any:
+        # One context for every thread and event loop: each costs ~0.5 MB of CA certificates, and sync and async
+        # calls must trust the same ones (certifi, or SSL_CERT_FILE / SSL_CERT_DIR when set).
+        if self._tls is None:
+            import httpx
+
+            self._tls = httpx.create_ssl_context(trust_env=True)
+        return self._tls
 
     async def _session(self) -> Any:
         """The aiohttp session of the running event loop (aiohttp scales to a thousand concurrent requests)."""
@@ -65,9 +83,10 @@ class OpenAIHTTPModel:
         if entry is None:
             import aiohttp
 
-            connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300)
+            self._close_sessions(closed_loops_only=True)  # loops closed without asyncio.run's clean-up
+            connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300, ssl=self._tls_context())
             session = aiohttp.ClientSession(headers=self._headers, connector=connector, trust_env=True)
-            closer = _close_at_loop_shutdown(session)
+            closer = _close_at_loop_shutdown(session, self._by_loop, loop)
             await anext(closer)  # asyncio.run() finalizes live async generators: the session closes with its loop
             entry = self._by_loop[loop] = (session, closer)
         return entry[0]
@@ -78,9 +97,24 @@ class OpenAIHTTPModel:
         if entry is not None:
             await entry[1].aclose()
 
+    def close(self) -> None:
+        """Close every connection pool this model holds (sync clients, and async ones of loops not running)."""
+        for client in list(self._clients):
+            client.close()
+        self._local = threading.local()
+        self._close_sessions(closed_loops_only=False)
+
+    def _close_sessions(self, *, closed_loops_only: bool) -> None:
+        for loop, (session, _) in list(self._by_loop.items()):
+            if loop.is_closed() or (not closed_loops_only and not loop.is_running()):
+                self._by_loop.pop(loop, None)
+                _close_now(session)
+
     def _body(self, request: ModelRequest, stream: bool) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.wire_model, "messages": request.messages, **self.params,
                                 **request.settings.to_kwargs()}
+        if self._reasoning and "max_tokens" in body:  # as LiteLLM does: these models reject max_tokens
+            body["max_completion_tokens"] = body.pop("max_tokens")
         if request.tools:
             body["tools"] = request.tools
         if request.response_format is not None:
@@ -171,11 +205,39 @@ class OpenAIHTTPModel:
 _DONE = object()
 
 
-async def _close_at_loop_shutdown(session: Any) -> AsyncIterator[None]:
+async def _close_at_loop_shutdown(session: Any, sessions: Any, loop: Any) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        if sessions.get(loop, (None,))[0] is session:
+            del sessions[loop]  # else the entry would keep the finished loop alive
         await session.close()
+
+
+def _close_now(session: Any) -> None:
+    """Close an aiohttp session without its event loop (closed, or not running): what aiohttp's own
+    finalizer does, minus the "Unclosed client session" warning."""
+    connector = session.connector
+    if connector is not None and not connector.closed:
+        connector._close()  # synchronous: closes the transports (if the loop still exists) and marks it closed
+    session.detach()
+
+
+def _account_headers(organization: str | None, project: str | None) -> dict[str, str]:
+    env = os.environ
+    organization = organization or env.get("OPENAI_ORGANIZATION") or env.get("OPENAI_ORG_ID")
+    project = project or env.get("OPENAI_PROJECT_ID") or env.get("OPENAI_PROJECT")
+    return {**({"OpenAI-Organization": organization} if organization else {}),
+            **({"OpenAI-Project": project} if project else {})}
+
+
+_open_models: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    for model in list(_open_models):
+        model.close()
 
 
 def _parse_sse(line: str) -> Any:
