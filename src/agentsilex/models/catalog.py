@@ -62,13 +62,16 @@ def _read_table() -> str:
 @functools.lru_cache(maxsize=1024)
 def model_info(name: str) -> dict[str, Any] | None:
     """LiteLLM's table entry for `name` (exactly as LiteLLM ships it), or None when the table has no such key."""
-    text = _table_text()
-    key = "\n    " + json.dumps(name) + ": "  # a top-level key: nested keys are indented further
+    text, key = _table_text(), json.dumps(name) + ": {"
     at = text.find(key)
-    if at < 0:
-        return None
-    entry, _ = _decoder.raw_decode(text, at + len(key))
-    return entry if isinstance(entry, dict) else None
+    while at >= 0:
+        # A top-level key starts a line indented by at most 4 spaces (LiteLLM writes 4; nested keys have 8+).
+        line_start = text.rfind("\n", 0, at) + 1
+        if at - line_start <= 4 and not text[line_start:at].strip():
+            entry, _ = _decoder.raw_decode(text, at + len(key) - 1)
+            return entry if isinstance(entry, dict) else None
+        at = text.find(key, at + 1)
+    return None
 
 
 def backend_setting() -> str:
@@ -94,8 +97,9 @@ def backend_for(model: str) -> str:
     - "litellm/<anything>" -> LiteLLM, for this agent; AGENTSILEX_MODEL_BACKEND=litellm -> LiteLLM, for all;
     - "openai/<model>" -> native, except models LiteLLM serves through another OpenAI API (the table lists them
       with a mode other than "chat": Responses-only models such as "o1-pro" or "gpt-5-codex", completion models);
-    - a bare name ("gpt-4o", "o3-mini") -> native when LiteLLM's table says OpenAI serves it as a chat model;
-      any other bare name (another provider's, a legacy completion model, a name the table lacks) -> LiteLLM;
+    - a bare name ("gpt-4o", "o3-mini") -> native when LiteLLM's table says OpenAI serves it as a chat model
+      (and "ft:gpt-4...", "ft:gpt-3.5-turbo..." fine-tunes, as LiteLLM routes them); any other bare name
+      (another provider's, a legacy completion model, a name the table lacks) -> LiteLLM;
     - every other "<provider>/<model>" string ("anthropic/...", "azure/...", "ollama/...") -> LiteLLM.
     """
     if model.startswith("litellm/") or backend_setting() == "litellm":
@@ -107,6 +111,8 @@ def backend_for(model: str) -> str:
         return "native" if chat and not name.startswith("responses/") else "litellm"
     if "/" in model:
         return "litellm"
+    if model.startswith("ft:"):  # fine-tunes: LiteLLM sends those of GPT-3.5/4 models to OpenAI's chat API
+        return "native" if model.startswith(("ft:gpt-3.5-turbo", "ft:gpt-4")) else "litellm"
     info = model_info(model)
     return "native" if info is not None and info.get("litellm_provider") == "openai" \
         and info.get("mode") == "chat" else "litellm"
