@@ -115,7 +115,7 @@ def make_litellm_async(url: str):
     return run
 
 
-def make_agent(model: object = MODEL):
+def make_agent(model: object = "litellm/" + MODEL):  # the agentsilex_* rows measure the LiteLLM path
     from agentsilex import Agent, tool
 
     return Agent(name="calculator", model=model, instructions=SYSTEM, tools=[tool(add)])

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
+import sys
+import warnings
 from typing import Any
 
 import pytest
@@ -57,3 +60,19 @@ def client_of(headers: dict) -> str:
     agent = headers.get("user-agent", "")
     return "litellm" if agent.startswith(("OpenAI/", "AsyncOpenAI/", "litellm")) else "native" if "httpx" in agent or \
         "aiohttp" in agent else f"unknown ({agent})"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Connection pools left for the garbage collector at the very end count too: collect now, fail on any."""
+    seen: list[str] = []
+    previous, sys.unraisablehook = sys.unraisablehook, lambda info: seen.append(repr(info.exc_value))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ResourceWarning)
+            gc.collect()
+    finally:
+        sys.unraisablehook = previous
+    unclosed = [text for text in seen if "Unclosed" in text]
+    if unclosed:
+        print("\nUnclosed connection pools found at the end of the run:\n" + "\n".join(unclosed[:10]))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

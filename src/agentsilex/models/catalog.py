@@ -148,7 +148,17 @@ def is_reasoning_model(model: str) -> bool:
     (named as LiteLLM names them: "o<digit>..." listed as an OpenAI model, or "gpt-5"/"gpt-6" but not
     "gpt-5-chat")."""
     name = model.removeprefix("openai/")
+    return _is_o_series(name) or (any(marker in name for marker in ("gpt-5", "gpt-6")) and "gpt-5-chat" not in name)
+
+
+def system_as_user(model: str) -> bool:
+    """Whether LiteLLM sends this model's system messages as user messages: o-series models whose table entry
+    does not say `supports_system_messages: true`."""
+    name = model.removeprefix("openai/")
+    return _is_o_series(name) and not (model_info(name) or {}).get("supports_system_messages")
+
+
+def _is_o_series(name: str) -> bool:
     if len(name) > 1 and name[0] == "o" and name[1].isdigit():
-        info = model_info(name)
-        return info is not None and info.get("litellm_provider") == "openai"
-    return any(marker in name for marker in ("gpt-5", "gpt-6")) and "gpt-5-chat" not in name
+        return (model_info(name) or {}).get("litellm_provider") == "openai"
+    return False

@@ -16,7 +16,8 @@ _litellm: Any = None
 _MISSING_KEY = re.compile(r"missing credentials|api_key client option must be set|no api key", re.I)
 _SECRET = re.compile(r"\b(sk|pk|key|rk|api|token)[-_][A-Za-z0-9_\-]{8,}")
 _TIMEOUTS = {"Timeout", "APITimeoutError", "ReadTimeout", "ConnectTimeout"}
-_TRANSIENT = {"APIConnectionError", "InternalServerError", "ServiceUnavailableError", "RateLimitError"}
+_TRANSIENT = {"APIConnectionError", "InternalServerError", "ServiceUnavailableError", "RateLimitError",
+              "MidStreamFallbackError"}
 
 
 def load_litellm() -> Any:
@@ -52,6 +53,8 @@ class LiteLLMModel:
             kwargs["tools"] = request.tools
         if request.response_format is not None:
             kwargs["response_format"] = request.response_format
+        if isinstance(kwargs.get("metadata"), dict):  # LiteLLM writes its own bookkeeping into this dict
+            kwargs["metadata"] = dict(kwargs["metadata"])
         if self.base_url:
             kwargs["api_base"] = self.base_url
         if self._api_key:
@@ -111,8 +114,8 @@ class LiteLLMModel:
         status = status if isinstance(status, int) else None
         name = type(exc).__name__
         timeout = name in _TIMEOUTS
-        if timeout or name == "APIConnectionError":
-            status = None  # LiteLLM labels these 408/500; they never reached a server's answer
+        if timeout or name in ("APIConnectionError", "MidStreamFallbackError"):
+            status = None  # LiteLLM labels these 408/500; no server answered with that (a stream began with 200)
         text = redact(str(exc), self._api_key)
         missing_key = bool(_MISSING_KEY.search(text))
         if missing_key:  # LiteLLM reports a missing key as a 500; it is an auth error, never retried

@@ -12,7 +12,6 @@ Connection pools close when their event loop ends (asyncio.run) and at interpret
 from __future__ import annotations
 
 import asyncio
-import atexit
 import json
 import os
 import threading
@@ -22,7 +21,7 @@ from typing import Any, AsyncIterator, Iterator
 from ..errors import ModelError, ModelTimeoutError
 from ..messages import assistant, tool_call
 from . import ModelRequest, ModelResponse, Usage
-from .catalog import is_reasoning_model
+from .catalog import is_reasoning_model, system_as_user
 from .litellm import redact
 from .retry import error_for_status, parse_retry_after
 
@@ -43,14 +42,16 @@ class OpenAIHTTPModel:
         self._api_key = api_key or env.get("OPENAI_API_KEY") or ""
         self._headers = {"Authorization": f"Bearer {self._api_key}", **(headers or {})}
         self._headers = {**_account_headers(organization, project), **self._headers}
-        self._reasoning = is_reasoning_model(model)  # o-series, gpt-5: max_tokens is max_completion_tokens
+        # What LiteLLM changes for OpenAI's reasoning models (read from its table; see docs/engine.md).
+        self._reasoning, self._system_as_user = is_reasoning_model(model), system_as_user(model)
         self.params = params  # extra body fields sent with every request
         self._max_connections = max_connections
         self._local = threading.local()
         self._tls: Any = None
         self._by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # aiohttp sessions, per event loop
-        self._clients: weakref.WeakSet = weakref.WeakSet()  # every live thread's httpx client, closed at exit
-        _open_models.add(self)
+        self._clients: weakref.WeakSet = weakref.WeakSet()  # every live thread's httpx client
+        # Pools close when the model is garbage-collected or at interpreter exit, whichever comes first.
+        weakref.finalize(self, _close_pools, self._clients, self._by_loop)
 
     def __repr__(self) -> str:
         return f"OpenAIHTTPModel({self.name!r}, base_url={self.base_url!r})"
@@ -83,7 +84,7 @@ class OpenAIHTTPModel:
         if entry is None:
             import aiohttp
 
-            self._close_sessions(closed_loops_only=True)  # loops closed without asyncio.run's clean-up
+            _close_sessions(self._by_loop, closed_loops_only=True)  # loops closed without asyncio.run's clean-up
             connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300, ssl=self._tls_context())
             session = aiohttp.ClientSession(headers=self._headers, connector=connector, trust_env=True)
             closer = _close_at_loop_shutdown(session, self._by_loop, loop)
@@ -99,22 +100,17 @@ class OpenAIHTTPModel:
 
     def close(self) -> None:
         """Close every connection pool this model holds (sync clients, and async ones of loops not running)."""
-        for client in list(self._clients):
-            client.close()
         self._local = threading.local()
-        self._close_sessions(closed_loops_only=False)
-
-    def _close_sessions(self, *, closed_loops_only: bool) -> None:
-        for loop, (session, _) in list(self._by_loop.items()):
-            if loop.is_closed() or (not closed_loops_only and not loop.is_running()):
-                self._by_loop.pop(loop, None)
-                _close_now(session)
+        _close_pools(self._clients, self._by_loop)
 
     def _body(self, request: ModelRequest, stream: bool) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.wire_model, "messages": request.messages, **self.params,
                                 **request.settings.to_kwargs()}
         if self._reasoning and "max_tokens" in body:  # as LiteLLM does: these models reject max_tokens
             body["max_completion_tokens"] = body.pop("max_tokens")
+        if self._system_as_user:
+            body["messages"] = [{"role": "user", "content": m["content"]} if m.get("role") == "system" else m
+                                for m in request.messages]
         if request.tools:
             body["tools"] = request.tools
         if request.response_format is not None:
@@ -214,6 +210,20 @@ async def _close_at_loop_shutdown(session: Any, sessions: Any, loop: Any) -> Asy
         await session.close()
 
 
+def _close_pools(clients: Any, sessions: Any) -> None:
+    for client in list(clients):
+        client.close()
+    _close_sessions(sessions, closed_loops_only=False)
+
+
+def _close_sessions(sessions: Any, *, closed_loops_only: bool) -> None:
+    """Close the aiohttp sessions of closed event loops (and, unless `closed_loops_only`, of idle ones)."""
+    for loop, (session, _) in list(sessions.items()):
+        if loop.is_closed() or (not closed_loops_only and not loop.is_running()):
+            sessions.pop(loop, None)
+            _close_now(session)
+
+
 def _close_now(session: Any) -> None:
     """Close an aiohttp session without its event loop (closed, or not running): what aiohttp's own
     finalizer does, minus the "Unclosed client session" warning."""
@@ -229,15 +239,6 @@ def _account_headers(organization: str | None, project: str | None) -> dict[str,
     project = project or env.get("OPENAI_PROJECT_ID") or env.get("OPENAI_PROJECT")
     return {**({"OpenAI-Organization": organization} if organization else {}),
             **({"OpenAI-Project": project} if project else {})}
-
-
-_open_models: weakref.WeakSet = weakref.WeakSet()
-
-
-@atexit.register
-def _close_all() -> None:
-    for model in list(_open_models):
-        model.close()
 
 
 def _parse_sse(line: str) -> Any:
