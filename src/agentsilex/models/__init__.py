@@ -109,12 +109,21 @@ class ModelBase:
 
 
 _cache: dict[Any, Model] = {}
+wrappers: list[Any] = []  # what record()/replay() wrap every resolved model in (see models/recording.py)
 _cache_lock = threading.Lock()
 
 
 def resolve_model(model: str | Model) -> Model:
     """A model string becomes a shared, connection-reusing Model (`models.catalog.backend_for` says which
     path: the native OpenAI one or LiteLLM); a Model object stays itself."""
+    if wrappers or os.environ.get("AGENTSILEX_RECORD"):  # record()/replay() in agentsilex.testing
+        from .recording import wrap_model
+
+        return wrap_model(_resolve(model))
+    return _resolve(model)
+
+
+def _resolve(model: str | Model) -> Model:
     if isinstance(model, str):
         from .catalog import backend_for
 
@@ -131,7 +140,8 @@ def resolve_model(model: str | Model) -> Model:
                     f"Model object, got {model!r}.")
 
 
-_NATIVE_ENV = ("OPENAI_BASE_URL", "OPENAI_API_BASE", "OPENAI_API_KEY", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID")
+_NATIVE_ENV = ("OPENAI_BASE_URL", "OPENAI_API_BASE", "OPENAI_API_KEY", "OPENAI_ORGANIZATION", "OPENAI_ORG_ID",
+               "OPENAI_PROJECT_ID", "OPENAI_PROJECT")
 
 
 def _model_for(name: str, native: bool) -> Model:
