@@ -9,7 +9,7 @@ import os
 import sys
 
 from agentsilex import Agent, Runner, RunLimits
-from agentsilex.models.catalog import backend_for
+from agentsilex.models.routing import backend_for
 from agentsilex.testing import LoopbackServer
 
 # Decided from LiteLLM's bundled model table, read without importing LiteLLM.

@@ -13,7 +13,7 @@ import pytest
 
 from agentsilex import Agent, Runner
 from agentsilex.errors import UserError
-from agentsilex.models import catalog, resolve_model
+from agentsilex.models import catalog, resolve_model, routing
 from agentsilex.models.litellm import LiteLLMModel
 from agentsilex.models.openai_http import OpenAIHTTPModel
 
@@ -39,14 +39,14 @@ def default_backend(monkeypatch):
 
 @pytest.mark.parametrize("model", NATIVE)
 def test_openai_wire_format_strings_take_the_native_path(model):
-    assert catalog.backend_for(model) == "native"
+    assert routing.backend_for(model) == "native"
     resolved = resolve_model(model)
     assert isinstance(resolved, OpenAIHTTPModel) and resolved.wire_model == model.removeprefix("openai/")
 
 
 @pytest.mark.parametrize("model", LITELLM)
 def test_every_other_provider_takes_litellm(model):
-    assert catalog.backend_for(model) == "litellm"
+    assert routing.backend_for(model) == "litellm"
     resolved = resolve_model(model)
     assert isinstance(resolved, LiteLLMModel) and resolved.name == model.removeprefix("litellm/")
 
@@ -67,7 +67,7 @@ def test_the_backend_switch_sends_every_string_through_litellm(monkeypatch):
 def test_the_old_switch_still_works_and_says_it_is_deprecated(monkeypatch, value, backend):
     monkeypatch.setenv("AGENTSILEX_OPENAI_HTTP", value)
     with pytest.warns(DeprecationWarning, match="AGENTSILEX_MODEL_BACKEND"):
-        assert catalog.backend_for("openai/gpt-4o") == backend
+        assert routing.backend_for("openai/gpt-4o") == backend
 
 
 def test_table_lookups_match_the_parsed_table():
@@ -82,7 +82,7 @@ def test_table_lookups_match_the_parsed_table():
 def test_our_openai_routing_agrees_with_litellm():
     litellm = pytest.importorskip("litellm")
     table = json.loads(catalog.table_path().read_text(encoding="utf-8"))
-    native = [name for name in table if "/" not in name and catalog.backend_for(name) == "native"]
+    native = [name for name in table if "/" not in name and routing.backend_for(name) == "native"]
     assert len(native) > 50 and "gpt-4o" in native
     native += ["ft:gpt-4o-mini-2024-07-18:my-org::abc123", "ft:gpt-3.5-turbo-0125:my-org::abc123"]
     for name in native:
@@ -92,13 +92,13 @@ def test_our_openai_routing_agrees_with_litellm():
             provider = litellm.get_llm_provider(name)[1]
         except Exception:  # LiteLLM does not know how to route it at all
             provider = None
-        assert provider != "openai" and catalog.backend_for(name) == "litellm", name
+        assert provider != "openai" and routing.backend_for(name) == "litellm", name
 
 
 def test_prices_match_litellm():
     litellm = pytest.importorskip("litellm")
     table = json.loads(catalog.table_path().read_text(encoding="utf-8"))
-    models = [n for n, info in table.items() if "/" not in n and catalog.backend_for(n) == "native"
+    models = [n for n, info in table.items() if "/" not in n and routing.backend_for(n) == "native"
               and "input_cost_per_token" in info]
     models += ["claude-sonnet-4-5", "anthropic/claude-sonnet-4-5", "gemini/gemini-2.5-pro",
                "gemini-2.5-pro", "openai/gpt-4o", "litellm/gpt-4o-mini"]

@@ -114,7 +114,7 @@ _cache_lock = threading.Lock()
 
 
 def resolve_model(model: str | Model) -> Model:
-    """A model string becomes a shared, connection-reusing Model (`models.catalog.backend_for` says which
+    """A model string becomes a shared, connection-reusing Model (`models.routing.backend_for` says which
     path: the native OpenAI one or LiteLLM); a Model object stays itself."""
     if wrappers or os.environ.get("AGENTSILEX_RECORD"):  # record()/replay() in agentsilex.testing
         from .recording import wrap_model
@@ -125,33 +125,17 @@ def resolve_model(model: str | Model) -> Model:
 
 def _resolve(model: str | Model) -> Model:
     if isinstance(model, str):
-        from .catalog import backend_for
+        from .routing import build_model, cache_key
 
-        native = backend_for(model) == "native"
-        # The native model reads its endpoint from the environment when built: a changed env needs a new one.
-        key = (model, *map(os.environ.get, _NATIVE_ENV)) if native else model
+        key = cache_key(model)
         with _cache_lock:
             if key not in _cache:
-                _cache[key] = _model_for(model, native)
+                _cache[key] = build_model(model, key[1])
             return _cache[key]
     if all(hasattr(model, method) for method in ("complete", "complete_async", "stream", "stream_async")):
         return model
     raise UserError(f"Agent model must be a model string such as 'gpt-4o' or 'anthropic/claude-sonnet-4-5', or a "
                     f"Model object, got {model!r}.")
-
-
-_NATIVE_ENV = ("OPENAI_BASE_URL", "OPENAI_API_BASE", "OPENAI_API_KEY", "OPENAI_ORGANIZATION", "OPENAI_ORG_ID",
-               "OPENAI_PROJECT_ID", "OPENAI_PROJECT")
-
-
-def _model_for(name: str, native: bool) -> Model:
-    if native:
-        from .openai_http import OpenAIHTTPModel  # OpenAI's wire format, spoken directly: no LiteLLM
-
-        return OpenAIHTTPModel(name)
-    from .litellm import LiteLLMModel
-
-    return LiteLLMModel(name.removeprefix("litellm/"))
 
 
 __all__ = ["Model", "ModelBase", "ModelRequest", "ModelResponse", "ModelSettings", "Usage", "resolve_model"]

@@ -1,8 +1,8 @@
-"""LiteLLM's bundled model table, read without importing LiteLLM: which path a model string takes, and prices.
+"""LiteLLM's bundled model table, read without importing LiteLLM: what it says about a model, and prices.
 
 The table is the JSON file that ships inside the litellm package (`model_prices_and_context_window_backup.json`,
-about 5,000 models). Reading it here keeps a new OpenAI model name a data change, not a code change, and keeps
-LiteLLM (seconds to import, ~200 MB) off the native path. The file is read once, on first use; an entry is
+about 5,000 models). Reading it here keeps a new OpenAI model name a data change, not a code change (routing
+in `models.routing` asks it), and keeps LiteLLM (seconds to import, ~200 MB) off the native path. The file is read once, on first use; an entry is
 parsed only when asked for (parsing all of it costs ~0.1-0.2 s and ~20 MB, a lookup costs microseconds).
 """
 
@@ -11,17 +11,12 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
-import os
 import re
 import threading
-import warnings
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
-
 TABLE_FILE = "model_prices_and_context_window_backup.json"
-BACKENDS = ("auto", "litellm")
 _text: str | None = None
 _lock = threading.Lock()
 _decoder = json.JSONDecoder()
@@ -72,50 +67,6 @@ def model_info(name: str) -> dict[str, Any] | None:
             return entry if isinstance(entry, dict) else None
         at = text.find(key, at + 1)
     return None
-
-
-def backend_setting() -> str:
-    """AGENTSILEX_MODEL_BACKEND ("auto" or "litellm"); the deprecated AGENTSILEX_OPENAI_HTTP still counts."""
-    value = os.environ.get("AGENTSILEX_MODEL_BACKEND", "").strip().lower()
-    if value:
-        if value not in BACKENDS:
-            raise UserError(f"AGENTSILEX_MODEL_BACKEND={value!r} is not one of {BACKENDS}: use 'litellm' to send "
-                            "every model string through LiteLLM, or 'auto' (the default).")
-        return value
-    legacy = os.environ.get("AGENTSILEX_OPENAI_HTTP")
-    if legacy is None:
-        return "auto"
-    warnings.warn("AGENTSILEX_OPENAI_HTTP is deprecated: OpenAI model strings take the native path by default; "
-                  "set AGENTSILEX_MODEL_BACKEND=litellm to send every model string through LiteLLM instead.",
-                  DeprecationWarning, stacklevel=3)
-    return "auto" if legacy.strip().lower() not in ("", "0", "false", "no") else "litellm"
-
-
-def backend_for(model: str) -> str:
-    """Which path a model string takes: "native" (OpenAI's wire format, spoken directly) or "litellm".
-
-    - "litellm/<anything>" -> LiteLLM, for this agent; AGENTSILEX_MODEL_BACKEND=litellm -> LiteLLM, for all;
-    - "openai/<model>" -> native, except models LiteLLM serves through another OpenAI API (the table lists them
-      with a mode other than "chat": Responses-only models such as "o1-pro" or "gpt-5-codex", completion models);
-    - a bare name ("gpt-4o", "o3-mini") -> native when LiteLLM's table says OpenAI serves it as a chat model
-      (and "ft:gpt-4...", "ft:gpt-3.5-turbo..." fine-tunes, as LiteLLM routes them); any other bare name
-      (another provider's, a legacy completion model, a name the table lacks) -> LiteLLM;
-    - every other "<provider>/<model>" string ("anthropic/...", "azure/...", "ollama/...") -> LiteLLM.
-    """
-    if model.startswith("litellm/") or backend_setting() == "litellm":
-        return "litellm"
-    if model.startswith("openai/"):
-        name = model.removeprefix("openai/")
-        info = model_info(name)
-        chat = info is None or info.get("mode", "chat") == "chat"
-        return "native" if chat and not name.startswith("responses/") else "litellm"
-    if "/" in model:
-        return "litellm"
-    if model.startswith("ft:"):  # fine-tunes: LiteLLM sends those of GPT-3.5/4 models to OpenAI's chat API
-        return "native" if model.startswith(("ft:gpt-3.5-turbo", "ft:gpt-4")) else "litellm"
-    info = model_info(model)
-    return "native" if info is not None and info.get("litellm_provider") == "openai" \
-        and info.get("mode") == "chat" else "litellm"
 
 
 def price_entry(model: str) -> dict[str, Any] | None:

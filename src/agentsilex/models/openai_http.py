@@ -2,7 +2,7 @@
 
 For OpenAI and OpenAI-compatible servers (vLLM, Ollama, llama.cpp, gateways) it costs a tenth of LiteLLM's
 per-request overhead and none of its import time. LiteLLM stays the path for every other provider.
-It is the default path for OpenAI model strings ("gpt-4o", "openai/...": see `models.catalog.backend_for`).
+It is the default path for OpenAI model strings ("gpt-4o", "openai/...": see `models.routing.backend_for`).
 Like LiteLLM it reads OPENAI_BASE_URL / OPENAI_API_BASE, OPENAI_API_KEY, the organization and project
 (OPENAI_ORGANIZATION or OPENAI_ORG_ID, OPENAI_PROJECT_ID or OPENAI_PROJECT), and honours HTTPS_PROXY /
 NO_PROXY and SSL_CERT_FILE / SSL_CERT_DIR in sync and async calls alike (one TLS context for both).
