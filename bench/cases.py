@@ -138,6 +138,17 @@ def make_agentsilex_async(url: str):
     return run
 
 
+def make_default_async(url: str):
+    """The plain model string, as a user writes it: the native path by default."""
+    from agentsilex import Runner, Session
+
+    agent = make_agent(MODEL)
+
+    async def run() -> str:
+        return (await Runner(Session()).run_async(agent, PROMPT)).final_output
+    return run
+
+
 def make_native_sync(url: str):
     from agentsilex import Runner, Session
     from agentsilex.models.openai_http import OpenAIHTTPModel
@@ -349,6 +360,7 @@ def main() -> None:
         "native_sync": lambda: seq(make_native_sync(url), runs),
         "native_async": lambda: aseq(lambda: make_native_async(url), runs),
         "native_async_conc": lambda: aconc(lambda: make_native_async(url), n),
+        "default_async_conc": lambda: aconc(lambda: make_default_async(url), n),
         "native_sync_conc": lambda: sconc(make_native_sync(url), n),
         "agentsilex_scripted": lambda: seq(make_agentsilex_scripted(url), runs),
         "floor_async": lambda: aseq(lambda: make_floor_async(url), runs),
