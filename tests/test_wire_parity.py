@@ -214,3 +214,13 @@ def test_the_parity_suite_covers_async_json_too():
 
     litellm, native = asyncio.run(both())
     assert litellm == native
+
+
+def test_multi_part_content_in_a_reply_is_kept_by_the_native_path():
+    # Some OpenAI-compatible servers answer with a list of content parts. LiteLLM cannot parse that reply (it
+    # raises "Invalid response object"); the native path hands the parts on as sent. Documented in docs/engine.md.
+    parts = [{"type": "text", "text": "part one, "}, {"type": "text", "text": "part two"}]
+    message, _, finish = reply_on("native", {"content": parts}, stream=False)
+    assert message == {"role": "assistant", "content": parts} and finish == "stop"
+    with pytest.raises(ModelError, match="Invalid response object"):
+        reply_on("litellm", {"content": parts}, stream=False)
