@@ -23,7 +23,7 @@ EXPECTED = {"demo.py": "The result is 16", "handoffs.py": "answered by: billing"
             "model_routing.py": "Hello from the native path. cost $0.000170 litellm imported: False",
             "eval_weather.py": "Overall passed: True (3/3 cases)",
             "eval_weather_failures.py": "Overall passed: False (1/3 cases)",
-            "record_replay.py": "same answer: True"}
+            "record_replay.py": "same answer: True", "cli_agent.py": "5 + 3 = **8**"}
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
