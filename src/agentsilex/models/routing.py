@@ -70,12 +70,12 @@ def cache_key(model: str) -> tuple:
     return (model, backend, *map(os.environ.get, _NATIVE_ENV)) if backend == "native" else (model, backend)
 
 
-def build_model(model: str, backend: str) -> Any:
-    """The Model for a model string on the given path."""
+def build_model(model: str, backend: str, **options: Any) -> Any:
+    """The Model for a model string on the given path (`options`: `base_url=`, `api_key=`, ...)."""
     if backend == "native":
         from .openai_http import OpenAIHTTPModel  # OpenAI's wire format, spoken directly: no LiteLLM
 
-        return OpenAIHTTPModel(model)
+        return OpenAIHTTPModel(model, **options)
     from .litellm import LiteLLMModel
 
-    return LiteLLMModel(model.removeprefix("litellm/"))
+    return LiteLLMModel(model.removeprefix("litellm/"), **options)
