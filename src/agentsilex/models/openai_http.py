@@ -20,7 +20,7 @@ from typing import Any, AsyncIterator, Iterator
 
 from ..errors import ModelError, ModelTimeoutError
 from ..messages import assistant, tool_call
-from . import ModelRequest, ModelResponse, Usage
+from .base import ModelRequest, ModelResponse, Usage
 from .catalog import is_reasoning_model, system_as_user
 from .litellm import redact
 from .retry import error_for_status, parse_retry_after
