@@ -19,11 +19,12 @@ from agentsilex.control.output import OutputSpec
 from agentsilex.errors import ContextWindowExceededError, ModelAuthError, ModelBadRequestError, ModelError, \
     ModelTimeoutError
 from agentsilex.models import ModelRequest
-from agentsilex.models.retry import NO_RETRY
+from agentsilex.models.retry import RetryPolicy
 from agentsilex.models.stream import StreamAccumulator
 from agentsilex.testing import Cut, Fail, LoopbackServer, Stall, call
 
 PATHS = ("litellm", "native")
+NO_RETRY = RetryPolicy(max_retries=0)
 
 
 class Weather(BaseModel):
