@@ -12,6 +12,7 @@ Connection pools close when their event loop ends (asyncio.run) and at interpret
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import threading
@@ -72,9 +73,7 @@ class OpenAIHTTPModel:
         # One context for every thread and event loop: each costs ~0.5 MB of CA certificates, and sync and async
         # calls must trust the same ones (certifi, or SSL_CERT_FILE / SSL_CERT_DIR when set).
         if self._tls is None:
-            import httpx
-
-            self._tls = httpx.create_ssl_context(trust_env=True)
+            self._tls = _tls_for(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
         return self._tls
 
     async def _session(self) -> Any:
@@ -85,7 +84,8 @@ class OpenAIHTTPModel:
             import aiohttp
 
             _close_sessions(self._by_loop, closed_loops_only=True)  # loops closed without asyncio.run's clean-up
-            connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300, ssl=self._tls_context())
+            tls = self._tls_context() if self.base_url.startswith("https:") else True  # plain HTTP: no CA bundle
+            connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300, ssl=tls)
             session = aiohttp.ClientSession(headers=self._headers, connector=connector, trust_env=True)
             closer = _close_at_loop_shutdown(session, self._by_loop, loop)
             await anext(closer)  # asyncio.run() finalizes live async generators: the session closes with its loop
@@ -208,6 +208,14 @@ async def _close_at_loop_shutdown(session: Any, sessions: Any, loop: Any) -> Asy
         if sessions.get(loop, (None,))[0] is session:
             del sessions[loop]  # else the entry would keep the finished loop alive
         await session.close()
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_for(cafile: str | None, capath: str | None) -> Any:
+    """The TLS context for these CA settings, shared by every model in the process (loading CAs takes ~20 ms)."""
+    import httpx
+
+    return httpx.create_ssl_context(trust_env=True)  # reads SSL_CERT_FILE / SSL_CERT_DIR: the cache key
 
 
 def _close_pools(clients: Any, sessions: Any) -> None:
