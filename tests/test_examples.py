@@ -44,6 +44,9 @@ EXPECTED = {
     "failure_modes.py": ["1. The answer, on the second try. | stored: ['user', 'assistant']",
                          "3. UserError: Cannot add message 0 of 1: its 'role' is None",
                          "4. UserError: This RunState does not match its signature"],
+    "model_routing.py": ["gpt-4o                         -> native", "anthropic/claude-sonnet-4-5    -> litellm",
+                         "Hello from the native path. cost $0.000170 litellm imported: False",
+                         "Hello through LiteLLM. cost $0.000", "user agents seen by the server: ['python-httpx', 'OpenAI']"],
     "mcp_demo.py": ['add({"a": 123, "b": 456}) -> 579', 'multiply({"a": 579, "b": 2}) -> 1158'],
     "mcp_serve.py": ["answer: Summary: The Model Context Protocol connects"],
 }

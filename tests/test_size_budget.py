@@ -13,8 +13,9 @@ from imports import PACKAGE, import_graph, modules, reachable
 # models/recording.py (which resolve_model imports lazily), 3,907 after MCP, 4,148 with issue 13's tracing switch,
 # DEBUG request log and span hooks in the loop and drivers (the spans themselves load only when tracing is on),
 # about 4,720 with issue 9's failure fixes (validation.py, _tool_threads.py, redaction.py, models/http.py, signed
-# approvals, stream checks). STYLE.md aims at ~1,500: the run has outgrown one sitting; see the closing note.
-CORE_BUDGET = 4800
+# approvals, stream checks), +265 with issue 10's models/routing.py and models/catalog.py (which path a model
+# string takes, and prices, from LiteLLM's table, without loading LiteLLM). STYLE.md aims at ~1,500: the run has outgrown one sitting; see the closing note.
+CORE_BUDGET = 5100
 # Loaded into a run only when the feature is switched on (a lazy import behind its switch), like the optional
 # layers above; their own module and function budgets still apply.
 SWITCHED_ON_ONLY = {"agentsilex.tracing.spans", "agentsilex.tracing.exporters"}  # when tracing is on (issue 13)

@@ -19,7 +19,8 @@ from .retry import error_for_status, parse_retry_after
 _litellm: Any = None
 _MISSING_KEY = re.compile(r"missing credentials|api_key client option must be set|no api key", re.I)
 _TIMEOUTS = {"Timeout", "APITimeoutError", "ReadTimeout", "ConnectTimeout"}
-_TRANSIENT = {"APIConnectionError", "InternalServerError", "ServiceUnavailableError", "RateLimitError"}
+_TRANSIENT = {"APIConnectionError", "InternalServerError", "ServiceUnavailableError", "RateLimitError",
+              "MidStreamFallbackError"}
 
 
 def load_litellm() -> Any:
@@ -68,6 +69,8 @@ class LiteLLMModel:
             kwargs["tools"] = request.tools
         if request.response_format is not None:
             kwargs["response_format"] = request.response_format
+        if isinstance(kwargs.get("metadata"), dict):  # LiteLLM writes its own bookkeeping into this dict
+            kwargs["metadata"] = dict(kwargs["metadata"])
         if self.base_url:
             kwargs["api_base"] = self.base_url
         if self._api_key:
@@ -134,7 +137,7 @@ class LiteLLMModel:
         name = type(exc).__name__
         causes = chain_names(exc)
         timeout = name in _TIMEOUTS or bool(causes & _TIMEOUTS)
-        no_answer = name == "APIConnectionError" or no_answer_in(causes)
+        no_answer = name in ("APIConnectionError", "MidStreamFallbackError") or no_answer_in(causes)
         if timeout or no_answer:
             status = None  # LiteLLM labels these 408/500; they never reached a server's answer
             name = "Timeout" if timeout else "the connection closed without an answer"

@@ -2,13 +2,17 @@
 
 For OpenAI and OpenAI-compatible servers (vLLM, Ollama, llama.cpp, gateways) it costs a tenth of LiteLLM's
 per-request overhead and none of its import time. LiteLLM stays the path for every other provider.
-Select it with `OpenAIHTTPModel("gpt-4o")`, or for "openai/..." model strings with
-AGENTSILEX_OPENAI_HTTP=1. Like LiteLLM it reads OPENAI_BASE_URL / OPENAI_API_BASE and OPENAI_API_KEY.
+It is the default path for OpenAI model strings ("gpt-4o", "openai/...": see `models.routing.backend_for`).
+Like LiteLLM it reads OPENAI_BASE_URL / OPENAI_API_BASE, OPENAI_API_KEY, the organization and project
+(OPENAI_ORGANIZATION or OPENAI_ORG_ID, OPENAI_PROJECT_ID or OPENAI_PROJECT), and honours HTTPS_PROXY /
+NO_PROXY and SSL_CERT_FILE / SSL_CERT_DIR in sync and async calls alike (one TLS context for both).
+Connection pools close when their event loop ends (asyncio.run) and at interpreter exit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import threading
@@ -20,6 +24,7 @@ from ..redaction import redact_url, remember
 from ..messages import assistant, tool_call
 from .base import ModelRequest, ModelResponse, Usage
 from .http import read_timeout, redact
+from .catalog import is_reasoning_model, system_as_user
 from .retry import error_for_status, parse_retry_after
 
 _DEFAULT_WAIT = 600.0  # seconds; LLM answers can be slow, and our own timeouts are the ones that count
@@ -29,7 +34,8 @@ class OpenAIHTTPModel:
     """An OpenAI-compatible endpoint, called directly: httpx for sync calls, aiohttp for async ones."""
 
     def __init__(self, model: str, *, base_url: str | None = None, api_key: str | None = None,
-                 headers: dict[str, str] | None = None, max_connections: int = 1000, **params: Any) -> None:
+                 headers: dict[str, str] | None = None, max_connections: int = 1000,
+                 organization: str | None = None, project: str | None = None, **params: Any) -> None:
         self.name = model
         self.wire_model = model.removeprefix("openai/")
         env = os.environ
@@ -38,11 +44,17 @@ class OpenAIHTTPModel:
         self._api_key = api_key or env.get("OPENAI_API_KEY") or ""
         remember(self._api_key)
         self._headers = {"Authorization": f"Bearer {self._api_key}", **(headers or {})}
+        self._headers = {**_account_headers(organization, project), **self._headers}
+        # What LiteLLM changes for OpenAI's reasoning models (read from its table; see docs/engine.md).
+        self._reasoning, self._system_as_user = is_reasoning_model(model), system_as_user(model)
         self.params = params  # extra body fields sent with every request
         self._max_connections = max_connections
         self._local = threading.local()
         self._tls: Any = None
         self._by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # aiohttp sessions, per event loop
+        self._clients: weakref.WeakSet = weakref.WeakSet()  # every live thread's httpx client
+        # Pools close when the model is garbage-collected or at interpreter exit, whichever comes first.
+        weakref.finalize(self, _close_pools, self._clients, self._by_loop)
 
     def __repr__(self) -> str:
         return f"OpenAIHTTPModel({self.name!r}, base_url={redact_url(self.base_url)!r})"
@@ -54,11 +66,17 @@ class OpenAIHTTPModel:
 
             # One client per thread: a single pool shared by hundreds of threads spends its time on its lock.
             # No retries here: they happen in one layer, the Runner's (httpx never retries requests).
-            if self._tls is None:  # one TLS context for all threads: each costs ~0.5 MB of CA certificates
-                self._tls = httpx.create_ssl_context(trust_env=True)
             client = self._local.client = httpx.Client(base_url=self.base_url, headers=self._headers,
-                                                       timeout=_DEFAULT_WAIT, trust_env=True, verify=self._tls)
+                                                       timeout=_DEFAULT_WAIT, trust_env=True, verify=self._tls_context())
+            self._clients.add(client)
         return client
+
+    def _tls_context(self) -> Any:
+        # One context for every thread and event loop: each costs ~0.5 MB of CA certificates, and sync and async
+        # calls must trust the same ones (certifi, or SSL_CERT_FILE / SSL_CERT_DIR when set).
+        if self._tls is None:
+            self._tls = _tls_for(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        return self._tls
 
     async def _session(self) -> Any:
         """The aiohttp session of the running event loop (aiohttp scales to a thousand concurrent requests)."""
@@ -67,9 +85,11 @@ class OpenAIHTTPModel:
         if entry is None:
             import aiohttp
 
-            connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300)
+            _close_sessions(self._by_loop, closed_loops_only=True)  # loops closed without asyncio.run's clean-up
+            tls = self._tls_context() if self.base_url.startswith("https:") else True  # plain HTTP: no CA bundle
+            connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300, ssl=tls)
             session = aiohttp.ClientSession(headers=self._headers, connector=connector, trust_env=True)
-            closer = _close_at_loop_shutdown(session)
+            closer = _close_at_loop_shutdown(session, self._by_loop, loop)
             await anext(closer)  # asyncio.run() finalizes live async generators: the session closes with its loop
             entry = self._by_loop[loop] = (session, closer)
         return entry[0]
@@ -80,9 +100,19 @@ class OpenAIHTTPModel:
         if entry is not None:
             await entry[1].aclose()
 
+    def close(self) -> None:
+        """Close every connection pool this model holds (sync clients, and async ones of loops not running)."""
+        self._local = threading.local()
+        _close_pools(self._clients, self._by_loop)
+
     def _body(self, request: ModelRequest, stream: bool) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.wire_model, "messages": request.messages, **self.params,
                                 **request.settings.to_kwargs()}
+        if self._reasoning and "max_tokens" in body:  # as LiteLLM does: these models reject max_tokens
+            body["max_completion_tokens"] = body.pop("max_tokens")
+        if self._system_as_user:
+            body["messages"] = [{"role": "user", "content": m["content"]} if m.get("role") == "system" else m
+                                for m in request.messages]
         if request.tools:
             body["tools"] = request.tools
         if request.response_format is not None:
@@ -194,10 +224,12 @@ class OpenAIHTTPModel:
 _DONE = object()
 
 
-async def _close_at_loop_shutdown(session: Any) -> AsyncIterator[None]:
+async def _close_at_loop_shutdown(session: Any, sessions: Any, loop: Any) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        if sessions.get(loop, (None,))[0] is session:
+            del sessions[loop]  # else the entry would keep the finished loop alive
         await session.close()
 
 
@@ -266,6 +298,45 @@ def _error_event(model: OpenAIHTTPModel, error: Any) -> ModelError:
     message = error.get("message") if isinstance(error, dict) else error
     return error_for_status(f"Model {model.name!r} reported an error in its answer: "
                             f"{redact(str(message), model._api_key)}", status=None, model=model.name, transient=True)
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_for(cafile: str | None, capath: str | None) -> Any:
+    """The TLS context for these CA settings, shared by every model in the process (loading CAs takes ~20 ms)."""
+    import httpx
+
+    return httpx.create_ssl_context(trust_env=True)  # reads SSL_CERT_FILE / SSL_CERT_DIR: the cache key
+
+
+def _close_pools(clients: Any, sessions: Any) -> None:
+    for client in list(clients):
+        client.close()
+    _close_sessions(sessions, closed_loops_only=False)
+
+
+def _close_sessions(sessions: Any, *, closed_loops_only: bool) -> None:
+    """Close the aiohttp sessions of closed event loops (and, unless `closed_loops_only`, of idle ones)."""
+    for loop, (session, _) in list(sessions.items()):
+        if loop.is_closed() or (not closed_loops_only and not loop.is_running()):
+            sessions.pop(loop, None)
+            _close_now(session)
+
+
+def _close_now(session: Any) -> None:
+    """Close an aiohttp session without its event loop (closed, or not running): what aiohttp's own
+    finalizer does, minus the "Unclosed client session" warning."""
+    connector = session.connector
+    if connector is not None and not connector.closed:
+        connector._close()  # synchronous: closes the transports (if the loop still exists) and marks it closed
+    session.detach()
+
+
+def _account_headers(organization: str | None, project: str | None) -> dict[str, str]:
+    env = os.environ
+    organization = organization or env.get("OPENAI_ORGANIZATION") or env.get("OPENAI_ORG_ID")
+    project = project or env.get("OPENAI_PROJECT_ID") or env.get("OPENAI_PROJECT")
+    return {**({"OpenAI-Organization": organization} if organization else {}),
+            **({"OpenAI-Project": project} if project else {})}
 
 
 def _check(model: OpenAIHTTPModel, status: int, headers: Any, body: bytes) -> None:

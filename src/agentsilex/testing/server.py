@@ -30,6 +30,7 @@ class LoopbackServer:
         self.model = FunctionModel(function) if function is not None else ScriptedModel(list(replies or []))
         self.latency = latency
         self.requests: list[dict] = []  # every request body, as JSON
+        self.request_headers: list[dict[str, str]] = []  # and its headers (names in lower case)
         self._ids = itertools.count(1)
         self.stopping = threading.Event()  # ends stalls at once when the server stops
         self._httpd = _QuietServer((host, port), _Handler)
@@ -213,6 +214,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        self.server.owner.request_headers.append({k.lower(): v for k, v in self.headers.items()})
         if not self.path.rstrip("/").endswith("/chat/completions"):
             return self._json(404, {}, {"error": {"message": f"no route {self.path}"}})
         answer = self.server.owner.reply_to(body)
