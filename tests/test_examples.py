@@ -38,6 +38,12 @@ EXPECTED = {
                                  "[FAIL] expects_another_answer"],
     "record_replay.py": ["same answer: True", "changed agent: Request #1 does not match"],
     "cli_agent.py": ["5 + 3 = **8**", "2 requests"],
+    "images_and_files.py": ["answer: Sales rose in Q3", "file report-2025.pdf (12 bytes) image image/png",
+                            "[4] user: Attachments returned by tool 'sales_chart' (call call_1): image image/png (70 bytes)",
+                            "the model saw after the tool: ['text', 'image_url']"],
+    "reasoning.py": ["[thinking] The user asks about Oslo; check the weather tool before answering. (5 deltas)",
+                     "[tool] weather", "signature sent back: EqQBCkYIBxgCKkB...",
+                     "stored with: ['reasoning_content', 'reasoning_provider', 'thinking_blocks', 'tool_calls']"],
 }
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from typing import Any, AsyncGenerator, Generator
 
 from ._request import ModelCall
 from ._run_tools import Limits
 from .errors import ModelError, ModelTimeoutError
 from .events import Event
-from .models import ModelResponse, resolve_model
+from .models import ModelResponse, reasoning, resolve_model
 from .models.retry import attempt_plan
 from .models.stream import StreamAccumulator
 
@@ -37,10 +38,11 @@ def call_model_sync(call: ModelCall, limits: Limits, stream: bool) -> Generator[
             time.sleep(delay)
         emitted = False
         try:
+            request = request_for(call, model)
             if not stream:
-                return model.complete(call.request)
+                return answered(model.complete(request), model)
             accumulator = StreamAccumulator(call.agent.name)
-            chunks = model.stream(call.request)
+            chunks = model.stream(request)
             try:
                 for chunk in chunks:
                     events = accumulator.feed(chunk)
@@ -48,7 +50,7 @@ def call_model_sync(call: ModelCall, limits: Limits, stream: bool) -> Generator[
                     yield from events
             finally:
                 getattr(chunks, "close", lambda: None)()  # hang up now, not when garbage-collected
-            return _complete(accumulator, model)
+            return answered(_complete(accumulator, model), model)
         except ModelError as exc:
             if emitted:
                 raise
@@ -64,13 +66,14 @@ async def call_model_async(call: ModelCall, limits: Limits, stream: bool) -> Asy
             await asyncio.sleep(delay)
         emitted = False
         try:
+            request = request_for(call, model)
             if not stream:
                 async with asyncio.timeout(call.request.timeout):
-                    response = await model.complete_async(call.request)
-                yield response
+                    response = await model.complete_async(request)
+                yield answered(response, model)
                 return
             accumulator = StreamAccumulator(call.agent.name)
-            chunks = aiter(model.stream_async(call.request))
+            chunks = aiter(model.stream_async(request))
             try:
                 timeout = call.request.timeout  # for the first chunk; then the idle timeout between chunks
                 while True:
@@ -86,7 +89,7 @@ async def call_model_async(call: ModelCall, limits: Limits, stream: bool) -> Asy
             finally:
                 if hasattr(chunks, "aclose"):
                     await chunks.aclose()  # hang up now: no background reader left behind
-            yield _complete(accumulator, model)
+            yield answered(_complete(accumulator, model), model)
             return
         except TimeoutError:
             error: ModelError = _timeout_error(model, call, emitted)
@@ -95,6 +98,19 @@ async def call_model_async(call: ModelCall, limits: Limits, stream: bool) -> Asy
         if emitted:
             raise error
         model, delay = plan.send(error)
+
+
+def request_for(call: ModelCall, model: Any) -> Any:
+    """The request as built, or for a fallback model of another provider: without the first one's reasoning."""
+    if model is call.model or reasoning.provider_of(model) == reasoning.provider_of(call.model):
+        return call.request
+    return replace(call.request, messages=reasoning.strip_all(call.request.messages))
+
+
+def answered(response: ModelResponse, model: Any) -> ModelResponse:
+    """The reply, its reasoning marked with the provider that wrote it (models/reasoning.py)."""
+    marked = reasoning.mark(response.message, model)
+    return response if marked is response.message else replace(response, message=marked)
 
 
 def _timeout_error(model: Any, call: ModelCall, streaming: bool) -> ModelTimeoutError:

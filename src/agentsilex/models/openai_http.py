@@ -17,6 +17,7 @@ from typing import Any, AsyncIterator, Iterator
 
 from ..errors import ModelError, ModelTimeoutError
 from ..messages import assistant, tool_call
+from . import reasoning
 from .base import ModelRequest, ModelResponse, Usage
 from .litellm import redact
 from .retry import error_for_status, parse_retry_after
@@ -209,6 +210,6 @@ def _to_response(data: dict) -> ModelResponse:
     calls = [tool_call(c["id"], c["function"]["name"], c["function"].get("arguments") or "")
              for c in message.get("tool_calls") or []]
     usage = data.get("usage") or {}
-    return ModelResponse(assistant(message.get("content"), calls),
+    return ModelResponse({**assistant(message.get("content"), calls), **reasoning.extract(message)},
                          Usage(1, usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0),
                          choice.get("finish_reason"))

@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..parts import text_of
 from ..errors import ScriptExhaustedError, UserError
 from ..messages import assistant, tool_call
 from ..models import ModelBase, ModelRequest, ModelResponse, Usage
@@ -158,7 +159,7 @@ class FunctionModel(ModelBase):
 def echo(messages: list[dict], tools: list[dict]) -> str:
     """A FunctionModel function that repeats the last user message."""
     last = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), "")
-    return f"You said: {last}"
+    return f"You said: {text_of(last)}"
 
 
 def _header(headers: dict[str, str], name: str) -> str | None:
