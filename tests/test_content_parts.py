@@ -169,3 +169,9 @@ def test_function_model_sees_parts():
 
     Runner(Session()).run(Agent(name="a", model=FunctionModel(reply)), [PHOTO])
     assert seen == [[PHOTO]]
+
+
+def test_session_titles_in_the_chat_and_web_list_name_parts_without_bytes():
+    from agentsilex.frontend import _title
+
+    assert _title([{"type": "text", "text": "What is this?"}, PHOTO]) == "What is this? image image/png (72 bytes)"
