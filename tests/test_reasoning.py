@@ -126,3 +126,17 @@ def test_reasoning_over_http_on_both_model_paths(path, style, mode):
         if mode.endswith("stream"):
             assert "".join(e.content for e in events if e.type == "reasoning_delta") == THINKING
         json.dumps(session.dialogs)
+
+
+def test_a_server_script_file_can_hold_reasoning_replies(tmp_path):
+    from agentsilex.testing.script import reply_from_json
+
+    item = {"reasoning_content": THINKING, "thinking_blocks": BLOCKS,
+            "tool_calls": [{"name": "weather", "arguments": {"city": "Oslo"}, "id": "c1"}]}
+    assert reply_from_json(item) == {"content": None, **REASONED_CALL}
+    assert reply_from_json({"content": "hi", "reasoning_content": "r"}) == {"content": "hi", "reasoning_content": "r"}
+    assert reply_from_json({"tool_calls": [{"name": "f", "id": "x"}]})[0].name == "f"
+    with LoopbackServer([reply_from_json({"content": "Yes.", "reasoning_content": "Short thought."})]) as server:
+        stream = Runner(Session()).run_stream(Agent(name="a", model=server.openai_model()), "Sure?")
+        assert [e.content for e in stream if e.type == "reasoning_delta"] == ["Short thought."]
+        assert stream.result.new_messages[-1]["reasoning_content"] == "Short thought."
