@@ -47,6 +47,12 @@ EXPECTED = {
     "model_routing.py": ["gpt-4o                         -> native", "anthropic/claude-sonnet-4-5    -> litellm",
                          "Hello from the native path. cost $0.000170 litellm imported: False",
                          "Hello through LiteLLM. cost $0.000", "user agents seen by the server: ['python-httpx', 'OpenAI']"],
+    "images_and_files.py": ["answer: Sales rose in Q3", "file report-2025.pdf (12 bytes) image image/png",
+                            "[4] user: Attachments returned by tool 'sales_chart' (call call_1): image image/png (70 bytes)",
+                            "the model saw after the tool: ['text', 'image_url']"],
+    "reasoning.py": ["[thinking] The user asks about Oslo; check the weather tool before answering. (5 deltas)",
+                     "[tool] weather", "signature sent back: EqQBCkYIBxgCKkB...",
+                     "stored with: ['reasoning_content', 'reasoning_provider', 'thinking_blocks', 'tool_calls']"],
     "mcp_demo.py": ['add({"a": 123, "b": 456}) -> 579', 'multiply({"a": 579, "b": 2}) -> 1158'],
     "mcp_serve.py": ["answer: Summary: The Model Context Protocol connects"],
 }

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generator
 from . import messages
 from ._request import ModelCall, Processor, build_request, input_filter, output_mode, retry_note, session_processors
 from .agent import check_context
+from .content import attachment_message
 from .control import guardrails, handoffs, output, planning
 from .control.approval import PendingApproval, RunState, check_resumable
 from .control.hooks import RunHooks
@@ -122,11 +123,11 @@ class _Run:
         return len(self.lineage) - 1
 
 
-def agent_loop(agent: Any, prompt: str | RunState, *, session: Any, context: Any, options: LoopOptions,
+def agent_loop(agent: Any, prompt: str | list[dict] | RunState, *, session: Any, context: Any, options: LoopOptions,
                budget: Budget | None = None, lineage: list[str] | None = None, trace_parent: Any = None
                ) -> Generator[Request, Any, RunResult]:
     """Model call -> tool calls -> model call ... until the model answers without tool calls."""
-    run = _Run(agent, session, context, options, RunResult(input=str(prompt), last_agent=agent),
+    run = _Run(agent, session, context, options, RunResult(input=prompt if isinstance(prompt, list) else str(prompt), last_agent=agent),
                budget or Budget(options.limits), [*(lineage or []), agent.name], [agent.name],
                session_processors(session, callbacks=options.before_llm_call_callbacks, memory=options.memory,
                                   history_processors=options.history_processors))
@@ -156,7 +157,7 @@ def agent_loop(agent: Any, prompt: str | RunState, *, session: Any, context: Any
     return result
 
 
-def _turns(run: _Run, prompt: str | RunState) -> Generator[Request, Any, RunResult]:
+def _turns(run: _Run, prompt: str | list[dict] | RunState) -> Generator[Request, Any, RunResult]:
     done = None
     if isinstance(prompt, RunState):
         done = yield from _resume(run, prompt)
@@ -250,13 +251,15 @@ def _tool_step(run: _Run, message: dict, mode: str | None,
     _guard_after(run, ready, outcomes, answer)
     # Record and commit: the message together with every answer, in one step.
     records = [planning.record(d, *_value_and_error(outcomes.get(d.call["id"]))) for d in decided]
-    _commit(run, [message] + [messages.tool_result(r.call_id, r.content) for r in records])
+    _commit(run, [message] + [messages.tool_result(r.call_id, r.content) for r in records]
+            + attachment_message(records))  # parts a tool returned, after the results (content.py)
     run.result.function_calls.extend(records)
     # Emit.
     for record in records:
         if record.call_id in outcomes:
             run.options.hooks.after_tool_call(run.context, run.agent, record.name, record)
-        yield Emit(ToolResponseEvent(record.call_id, record.name, record.content, record.error, run.agent.name))
+        yield Emit(ToolResponseEvent(record.call_id, record.name, record.content, record.error, run.agent.name,
+                                     record.attachments))
     if run.options.raise_tool_errors:
         planning.raise_first_error(decided, {i: o.error for i, o in outcomes.items()}, records)
     handoff = next((d for d in decided if isinstance(d, HandOff)), None)

@@ -42,6 +42,15 @@ class PartialOutputEvent(Event):
 
 
 @dataclass(frozen=True, repr=False)
+class ReasoningDeltaEvent(Event):
+    """A piece of the model's reasoning (thinking) text as it streams; never part of the answer."""
+
+    content: str
+    agent: str = ""
+    type: ClassVar[str] = "reasoning_delta"
+
+
+@dataclass(frozen=True, repr=False)
 class ToolCallDeltaEvent(Event):
     """A piece of a tool call's arguments as it streams (before the call is complete)."""
 
@@ -75,6 +84,7 @@ class ToolResponseEvent(Event):
     content: str
     error: str | None = None
     agent: str = ""
+    attachments: list[dict] = field(default_factory=list)  # content parts the tool returned (content.py)
     type: ClassVar[str] = "tool_response"
 
     def _legacy(self) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from .control.handoffs import handoffs_of
 from .errors import (AgentsilexError, ModelAuthError, ModelError, SessionBusyError, UserError)
 from .events import Event
 from .models.retry import RetryPolicy
+from .parts import text_of
 from .result import RunResult
 from .runner import Runner
 
@@ -202,7 +203,7 @@ def new_session_id() -> str:
 
 
 def _title(text: Any) -> str:
-    text = " ".join(str(text or "").split())
+    text = " ".join(text_of(text).split())  # content parts as labels, never their bytes
     return text if len(text) <= 60 else text[:59] + "…"
 
 

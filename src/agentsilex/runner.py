@@ -9,6 +9,7 @@ from ._call_model import call_model_async, call_model_sync
 from ._loop import Emit, LoopOptions, ModelCall, RunTools, agent_loop
 from ._run_tools import Limits, run_tools_async, run_tools_sync
 from .control import approval
+from .content import Prompt, normalize_prompt
 from .control.approval import RunState
 from .control.hooks import RunHooks
 from .control.usage import RunLimits
@@ -57,33 +58,33 @@ class Runner:
                                    stream_idle_timeout=self.execution.stream_idle_timeout,
                                    connect_timeout=self.execution.connect_timeout)
 
-    def _loop(self, agent: Any, prompt: str | RunState) -> Generator:
+    def _loop(self, agent: Any, prompt: Prompt | RunState) -> Generator:
         # A RunState (a run paused for approval, with decisions taken) resumes that run.
-        if not isinstance(prompt, (str, RunState)):
-            raise UserError(f"prompt must be a str or a RunState, got {type(prompt).__name__}.")
+        if not isinstance(prompt, RunState):
+            prompt = normalize_prompt(prompt)  # a str, or checked content parts (content.py)
         loop = agent_loop(agent, prompt, session=self.session, context=self.context, options=self.options)
         loop = approval.guard(loop, prompt, self.session, self.approval_key)  # signed states, at most once
         return hold_writer_lock(self.session, loop)  # one run at a time per session (session.py)
 
-    def run(self, agent: Any, prompt: str | RunState) -> RunResult:
+    def run(self, agent: Any, prompt: Prompt | RunState) -> RunResult:
         """Run to the final answer and return the result."""
         stream = RunStream(self._loop(agent, prompt), stream_model=False, limits=self.execution)
         for _ in stream:
             pass
         return stream.result
 
-    def run_stream(self, agent: Any, prompt: str | RunState) -> RunStream:
+    def run_stream(self, agent: Any, prompt: Prompt | RunState) -> RunStream:
         """Iterate over events as they happen; `.result` is available when the iteration ends."""
         return RunStream(self._loop(agent, prompt), stream_model=True, limits=self.execution)
 
-    async def run_async(self, agent: Any, prompt: str | RunState) -> RunResult:
+    async def run_async(self, agent: Any, prompt: Prompt | RunState) -> RunResult:
         """`run`, for asyncio code."""
         stream = AsyncRunStream(self._loop(agent, prompt), stream_model=False, limits=self.execution)
         async for _ in stream:
             pass
         return stream.result
 
-    def run_stream_async(self, agent: Any, prompt: str | RunState) -> AsyncRunStream:
+    def run_stream_async(self, agent: Any, prompt: Prompt | RunState) -> AsyncRunStream:
         """`run_stream`, for asyncio code: `async for event in runner.run_stream_async(...)`."""
         return AsyncRunStream(self._loop(agent, prompt), stream_model=True, limits=self.execution)
 

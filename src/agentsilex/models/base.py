@@ -83,11 +83,14 @@ class Model(Protocol):
     plain JSON-safe dict: `{"role": "assistant", "content": str | None}` plus `"tool_calls": [{"id",
     "type": "function", "function": {"name", "arguments": <JSON text>}}]` when it calls tools (no empty list);
     `usage` with `requests=1` and the token counts; `finish_reason` as the provider gave it ("stop",
-    "tool_calls", "length", ...; None if unknown).
+    "tool_calls", "length", ...; None if unknown). A reasoning model's `reasoning_content`, `thinking_blocks`
+    and `provider_specific_fields` go on the message as plain data (models/reasoning.py; messages sent may
+    carry them back).
 
     **Stream** (`stream`, `stream_async`). OpenAI-format chunk dicts: `{"choices": [{"delta": {"content":
     "...", "tool_calls": [{"index", "id", "function": {"name", "arguments"}}]}, "finish_reason": ...}],
-    "usage": {"prompt_tokens", "completion_tokens"}}` (every key optional; tool call fragments are joined by
+    "usage": {"prompt_tokens", "completion_tokens"}}` (every key optional; `reasoning_content` and
+    `thinking_blocks` pieces in a delta are joined too; tool call fragments are joined by
     `index`). The last chunk with choices carries the `finish_reason`: a stream that ends inside a tool call
     with no finish_reason counts as cut off and is retried or fails, never run; so does a stream with no text
     and no tool call. Closing the iterator (`close()` / `aclose()`) must hang up the connection. A reply whose
@@ -104,6 +107,7 @@ class Model(Protocol):
     **Capabilities** (optional attributes, declared by the adapter; absent means True):
     `supports_response_format` (a JSON schema `response_format`) and `supports_response_format_with_tools`
     (the same together with tools). They decide the structured-output mode (control/output.py).
+    `provider` (a str; absent: the name's prefix before "/") decides where stored reasoning may be sent back.
     """
 
     name: str

@@ -12,6 +12,7 @@ import httpx
 from ..errors import ModelError, ModelTimeoutError
 from ..messages import assistant, tool_call
 from ..redaction import redact_url, remember
+from . import reasoning
 from .base import ModelRequest, ModelResponse, Usage
 from .http import chain_names, no_answer_in, read_timeout, redact
 from .retry import error_for_status, parse_retry_after
@@ -177,7 +178,7 @@ def _to_response(response: Any) -> ModelResponse:
     calls = [tool_call(c.id, c.function.name, c.function.arguments or "") for c in message.tool_calls or []]
     usage = getattr(response, "usage", None)
     return ModelResponse(
-        assistant(message.content, calls),
+        {**assistant(message.content, calls), **reasoning.extract(message)},  # kept for the next request
         Usage(1, getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0),
         response.choices[0].finish_reason)
 
@@ -190,6 +191,7 @@ def _chunk_to_dict(chunk: Any) -> dict:
         piece: dict[str, Any] = {}
         if getattr(delta, "content", None):
             piece["content"] = delta.content
+        piece.update(reasoning.delta_fields(delta))
         if getattr(delta, "tool_calls", None):
             piece["tool_calls"] = [
                 {"index": c.index, "id": c.id,

@@ -22,6 +22,7 @@ from typing import Any, AsyncIterator, Iterator
 from ..errors import ModelError, ModelTimeoutError
 from ..redaction import redact_url, remember
 from ..messages import assistant, tool_call
+from . import reasoning
 from .base import ModelRequest, ModelResponse, Usage
 from .http import read_timeout, redact
 from .catalog import is_reasoning_model, system_as_user
@@ -368,6 +369,6 @@ def _to_response(data: Any, model: OpenAIHTTPModel) -> ModelResponse:
     calls = [tool_call(c["id"], c["function"]["name"], c["function"].get("arguments") or "")
              for c in message.get("tool_calls") or []]
     usage = data.get("usage") or {}
-    return ModelResponse(assistant(message.get("content"), calls),
+    return ModelResponse({**assistant(message.get("content"), calls), **reasoning.extract(message)},
                          Usage(1, usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0),
                          choice.get("finish_reason"))

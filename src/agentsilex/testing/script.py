@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..parts import text_of
 from ..errors import ScriptExhaustedError, UserError
 from ..messages import assistant, tool_call
 from ..models import ModelBase, ModelRequest, ModelResponse, Usage
@@ -179,7 +180,7 @@ class FunctionModel(ModelBase):
 def echo(messages: list[dict], tools: list[dict]) -> str:
     """A FunctionModel function that repeats the last user message."""
     last = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), "")
-    return f"You said: {last}"
+    return f"You said: {text_of(last)}"
 
 
 def _header(headers: dict[str, str], name: str) -> str | None:
@@ -187,12 +188,19 @@ def _header(headers: dict[str, str], name: str) -> str | None:
 
 
 def reply_from_json(item: Any) -> Reply:
-    """Script items from JSON (the server's --script file): a string, {"tool_calls": [...]}, {"fail": {...}},
+    """Script items from JSON (the server's --script file): a string, {"tool_calls": [...]} (with
+    "reasoning_content", "thinking_blocks" and "content" beside it: a reasoning model's reply), {"fail": {...}},
     {"stall": {"seconds": s, "reply": item, "after": n}} or {"cut": {"reply": item, "after": n}}."""
     if isinstance(item, str):
         return item
-    if isinstance(item, dict) and "tool_calls" in item:
-        return [call(c["name"], c.get("arguments") or {}, id=c.get("id")) for c in item["tool_calls"]]
+    if isinstance(item, dict) and ("tool_calls" in item or "reasoning_content" in item or "thinking_blocks" in item):
+        calls = [call(c["name"], c.get("arguments") or {}, id=c.get("id")) for c in item.get("tool_calls") or []]
+        if item.keys() <= {"tool_calls"}:
+            return calls
+        # An assistant message with reasoning (models/reasoning.py), as a reasoning model would send it.
+        return {"content": item.get("content"), **{k: v for k, v in item.items() if k not in ("tool_calls", "content")},
+                **({"tool_calls": [tool_call(c.id or f"call_{i}", c.name, c.arguments) for i, c in
+                                   enumerate(calls, 1)]} if calls else {})}
     if isinstance(item, dict) and "fail" in item:
         spec = item["fail"]
         return Fail(spec.get("status", 500), spec.get("message", "scripted failure"), spec.get("headers", {}),
