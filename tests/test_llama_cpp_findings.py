@@ -83,10 +83,12 @@ def test_a_token_limit_trips_on_a_server_that_reports_no_usage(llama, transport,
 
 def test_a_json_reply_without_usage_is_estimated_too():
     from agentsilex.models import ModelRequest
-    from agentsilex.models.openai_http import _to_response
+    from agentsilex.models.openai_http import OpenAIHTTPModel, _to_response
 
     request = ModelRequest([{"role": "user", "content": "How many tokens is this?"}])
-    reply = _to_response({"choices": [{"message": {"content": "About eight."}, "finish_reason": "stop"}]}, request)
+    model = OpenAIHTTPModel("my-model", base_url="http://127.0.0.1:9/v1")
+    reply = _to_response({"choices": [{"message": {"content": "About eight."}, "finish_reason": "stop"}]}, model,
+                         request)
     assert reply.usage.estimated and reply.usage.input_tokens > 5 and reply.usage.output_tokens == 3
 
 
@@ -165,7 +167,7 @@ def test_a_base_url_without_v1_says_so(llama, mode):
 
 
 def test_fastapi_validation_errors_are_readable():
-    from agentsilex.models.openai_http import _error_text
+    from agentsilex.models.http import error_text as _error_text
 
     body = {"detail": [{"loc": ["body", "messages", 0, "role"], "msg": "Input should be 'user'", "type": "x"}]}
     assert _error_text(json.dumps(body).encode()) == ("body.messages.0.role: Input should be 'user'", "")
