@@ -44,6 +44,7 @@ def test_printing_an_event_shows_its_type(mode):
         shown = {e.type: str(e) for e in events}
         assert shown["tool_call"] == ("ToolCallEvent(type='tool_call', call_id='c1', name='add', "
                                       "arguments='{\"a\": 1, \"b\": 2}', agent='a')")
-        assert shown["final_result"] == "FinalResultEvent(type='final_result', final_output='three')"
+        assert shown["final_result"] == ("FinalResultEvent(type='final_result', final_output='three', "
+                                         "finish_reason='stop')")
     else:
         assert mode in ("sync", "async")
