@@ -62,6 +62,18 @@ def test_the_backend_switch_sends_every_string_through_litellm(monkeypatch):
         resolve_model("gpt-4o")
 
 
+def test_local_strings_run_in_process_whatever_the_backend_switch_says(monkeypatch):
+    assert routing.backend_for("local/smollm2") == "local"
+    monkeypatch.setenv("AGENTSILEX_MODEL_BACKEND", "litellm")
+    assert routing.backend_for("local/smollm2") == "local" and routing.cache_key("local/smollm2")[1] == "local"
+
+
+def test_the_native_capabilities_come_from_the_same_table():
+    assert OpenAIHTTPModel("gpt-4o", api_key="k").supports_response_format  # listed with supports_response_schema
+    assert OpenAIHTTPModel("openai/gpt-4o", api_key="k").supports_response_format  # found without the prefix
+    assert not OpenAIHTTPModel("openai/my-local-model", api_key="k").supports_response_format  # not listed
+
+
 @pytest.mark.parametrize(("value", "backend"), [("1", "native"), ("true", "native"), ("0", "litellm"),
                                                  ("false", "litellm")])
 def test_the_old_switch_still_works_and_says_it_is_deprecated(monkeypatch, value, backend):
