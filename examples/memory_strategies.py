@@ -32,7 +32,7 @@ def main() -> None:
     for message in model.requests[0].messages:
         print(f"  {message['role']}: {message['content']}")
     print("stored messages:", len(session.dialogs), "(the stored history stays complete)")
-    print("summary kept with the session:", session.memory_state["compaction"]["summary"])
+    print("summary kept with the session:", session.get_state("compaction")["summary"])
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from .agent import Agent
 from .control.approval import PendingApproval, RunState
+from .control.conversation import Conversation, ConversationLimits, ConversationUsage
 from .control.guardrails import GuardrailResult
 from .control.handoffs import Handoff, handoff
 from .control.hooks import RunHooks
@@ -13,7 +14,7 @@ from .errors import (AgentsilexError, ContextBudgetError, ContextWindowExceededE
                      OutputGuardrailTripped, SessionBusyError, SessionCorruptedError, SessionError,
                      ToolArgumentsError, ToolError, ToolGuardrailTripped, UnknownToolError, UsageLimitExceeded,
                      UserError)
-from .events import (AgentHandoffEvent, Event, FinalResultEvent, PartialOutputEvent, RawChunkEvent,
+from .events import (AgentHandoffEvent, ApprovalRequestedEvent, Event, FinalResultEvent, PartialOutputEvent, RawChunkEvent,
                      ToolCallDeltaEvent, ToolCallEvent, ToolResponseEvent)
 from .models import Model, ModelBase, ModelRequest, ModelResponse, ModelSettings, Usage
 from .models.retry import RetryPolicy
@@ -28,7 +29,8 @@ __all__ = [
     "Agent", "Runner", "Session", "tool", "Tool", "RunResult", "FunctionCall", "RunStream", "AsyncRunStream",
     "Model", "ModelBase", "ModelRequest", "ModelResponse", "ModelSettings", "Usage", "RetryPolicy",
     "Event", "RawChunkEvent", "PartialOutputEvent", "ToolCallDeltaEvent", "ToolCallEvent", "ToolResponseEvent",
-    "AgentHandoffEvent", "FinalResultEvent",
+    "AgentHandoffEvent", "ApprovalRequestedEvent", "FinalResultEvent",
+    "Conversation", "ConversationLimits", "ConversationUsage",
     "AgentsilexError", "UserError", "ModelError", "ModelBehaviorError", "ToolError", "ToolArgumentsError",
     "UnknownToolError", "MaxTurnsExceeded",
     "handoff", "Handoff", "RunHooks", "RunLimits", "RunUsage", "RequestUsage", "RunState", "PendingApproval",

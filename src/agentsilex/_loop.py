@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Generator
 
 from . import messages
-from .control import guardrails, handoffs, output, planning
+from .control import conversation, guardrails, handoffs, output, planning
 from .control.approval import RunState, check_resumable
 from .control.hooks import RunHooks
 from .control.subagents import AgentTool, check_depth
 from .control.usage import Budget, RunLimits
 from .errors import (GuardrailTripped, HandoffLoopError, MaxAgentDepthExceeded, MaxTurnsExceeded,
                      UsageLimitExceeded, UserError)
-from .events import AgentHandoffEvent, Event, FinalResultEvent, ToolCallEvent, ToolResponseEvent
+from .events import AgentHandoffEvent, ApprovalRequestedEvent, Event, FinalResultEvent, ToolCallEvent, ToolResponseEvent
 from .memory import prepare_history
 from .models import Model, ModelRequest, ModelResponse, resolve_model
 from .result import RunResult
@@ -90,6 +90,8 @@ class LoopOptions:
     max_handoffs: int = 10
     max_agent_depth: int = 3
     memory: list[Callable[[list[dict], Any], list[dict]]] = field(default_factory=list)  # see memory.py
+    conversation_limits: conversation.ConversationLimits | None = None
+    continue_agent: bool = True  # start with the conversation's current agent (control/conversation.py)
 
 
 Request = ModelCall | RunTools | Emit
@@ -120,8 +122,11 @@ def agent_loop(agent: Any, prompt: str | RunState, *, session: Any, context: Any
                budget: Budget | None = None, lineage: list[str] | None = None
                ) -> Generator[Request, Any, RunResult]:
     """Model call -> tool calls -> model call ... until the model answers without tool calls."""
+    if budget is None:  # the outermost run: the conversation decides who answers and counts what is spent
+        agent = conversation.starting_agent(session, agent, prompt, options.continue_agent)
+        budget = Budget(options.limits, conversation.Meter(session, options.conversation_limits))
     run = _Run(agent, session, context, options, RunResult(input=str(prompt), last_agent=agent),
-               budget or Budget(options.limits), [*(lineage or []), agent.name], [agent.name])
+               budget, [*(lineage or []), agent.name], [agent.name])
     top = run.depth == 0
     if top:
         options.hooks.on_run_start(context, agent, prompt)
@@ -178,6 +183,7 @@ def _model_call(run: _Run) -> Generator[Request, Any, ModelResponse]:
     model = resolve_model(agent.model)
     request = output.prepare(ModelRequest(history, tools, agent.model_settings), agent, model)
     request = hooks.before_model_call(context, agent, request) or request
+    run.budget.check_request(request, model.name)  # before sending, from an estimate
     response = yield ModelCall(model, request, agent)
     run.feedback = []
     entry = run.result.usage.add_request(response.usage, agent=agent.name, model=model.name)
@@ -201,17 +207,21 @@ def _final(run: _Run, message: dict) -> RunResult | None:
     return run.result
 
 
-def _tool_step(run: _Run, message: dict, decisions: dict[str, dict]) -> Generator[Request, Any, RunResult | None]:
+def _tool_step(run: _Run, message: dict, decisions: dict[str, dict],
+               resumed: bool = False) -> Generator[Request, Any, RunResult | None]:
     """Run one assistant message's tool calls; commit the message together with every answer."""
     calls = message["tool_calls"]
-    for call in calls:
+    for call in calls if not resumed else ():  # a resumed step's calls were announced at the pause
         yield Emit(ToolCallEvent(call["id"], call["function"]["name"], call["function"]["arguments"],
                                  run.agent.name))
     plan = planning.plan(run, calls, decisions)
     if plan.pending:  # nothing runs and nothing is committed until a human decides
         run.result.pending_approvals = plan.pending
-        run.result.state = RunState(run.agent.name, run.result.input, message, plan.pending, run.result.usage,
-                                    list(run.chain), run.budget.spent())
+        run.result.state = RunState(run.agent.name, run.result.input, message, plan.pending,
+                                    run.result.total_usage, list(run.chain), run.budget.spent())
+        conversation.paused(run.session, run.result.state)
+        for item in plan.pending:
+            yield Emit(ApprovalRequestedEvent(item.call_id, item.tool_name, item.arguments, item.agent))
         return run.result
     ready = [ToolRun(call_id, found, arguments, run.context) for call_id, found, arguments in plan.ready]
     run.budget.charge_tool_calls(len(ready))
@@ -287,6 +297,7 @@ def _hand_off(run: _Run, chosen: handoffs.Handoff) -> Generator[Request, Any, No
     run.agent, run.view, run.output_retries = target, chosen.input_filter, 0
     run.chain.append(target.name)
     run.result.last_agent = target
+    conversation.handed_off(run.session, target, run.depth)  # later runs continue with the target too
     yield Emit(AgentHandoffEvent(target.name, source.name))
 
 
@@ -294,9 +305,12 @@ def _resume(run: _Run, state: RunState) -> Generator[Request, Any, RunResult | N
     """Continue a run paused for approval: answer the waiting step with the human's decisions."""
     check_resumable(state, run.session.get_dialogs())
     run.agent = run.result.last_agent = handoffs.find_agent(run.agent, state.agent)
-    run.chain, run.result.input, run.result.usage = list(state.chain), state.input, state.usage
+    run.chain, run.result.input, run.result.usage_before_pause = list(state.chain), state.input, state.usage
     run.budget.restore(state.spent)  # a resumed run is the same run: its limits count what was spent before
-    return (yield from _tool_step(run, state.message, state.decisions))
+    try:
+        return (yield from _tool_step(run, state.message, state.decisions, resumed=True))
+    finally:
+        conversation.resumed(run.session, state, run.result.new_messages)
 
 
 def _commit(run: _Run, new: list[dict]) -> None:

@@ -78,12 +78,31 @@ class ToolResponseEvent(Event):
 
 
 @dataclass(frozen=True)
-class AgentHandoffEvent(Event):
-    """Control passed to another agent."""
+class ApprovalRequestedEvent(Event):
+    """A tool call waits for a human decision; the run pauses after these (see `result.state`)."""
 
-    agent_name: str
+    call_id: str
+    name: str
+    arguments: str
+    agent: str = ""
+    type: ClassVar[str] = "approval_requested"
+
+
+@dataclass(frozen=True)
+class AgentHandoffEvent(Event):
+    """Control passed to another agent: `agent` answers from now on, `from_agent` handed over."""
+
+    agent: str
     from_agent: str = ""
     type: ClassVar[str] = "agent_handoff"
+
+    @property
+    def agent_name(self) -> str:
+        """The older name of `agent`."""
+        return self.agent
+
+    def _legacy(self) -> dict[str, Any]:
+        return {"agent_name": self.agent}
 
 
 @dataclass(frozen=True)

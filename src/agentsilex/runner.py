@@ -9,6 +9,7 @@ from ._call_model import call_model_async, call_model_sync
 from ._loop import Emit, LoopOptions, ModelCall, RunTools, agent_loop
 from ._run_tools import Limits, run_tools_async, run_tools_sync
 from .control.approval import RunState
+from .control.conversation import ConversationLimits
 from .control.hooks import RunHooks
 from .control.usage import RunLimits
 from .errors import UserError
@@ -28,7 +29,8 @@ class Runner:
                  raise_tool_errors: bool = False, hooks: RunHooks | None = None, limits: RunLimits | None = None,
                  max_handoffs: int = 10, max_agent_depth: int = 3, memory: Any = None,
                  max_parallel_tools: int = 8, tool_timeout: float | None = None, model_timeout: float | None = None,
-                 stream_idle_timeout: float | None = None, retry: RetryPolicy | None = None) -> None:
+                 stream_idle_timeout: float | None = None, retry: RetryPolicy | None = None,
+                 conversation_limits: ConversationLimits | None = None, continue_agent: bool = True) -> None:
         if max_turns < 1:
             raise UserError(f"max_turns must be at least 1, got {max_turns}.")
         if hooks is not None and not isinstance(hooks, RunHooks):
@@ -40,7 +42,8 @@ class Runner:
                                    before_llm_call_callbacks=list(before_llm_call_callbacks or []),
                                    hooks=hooks or RunHooks(), limits=limits, max_handoffs=max_handoffs,
                                    max_agent_depth=max_agent_depth,
-                                   memory=[memory] if callable(memory) else list(memory or []))
+                                   memory=[memory] if callable(memory) else list(memory or []),
+                                   conversation_limits=conversation_limits, continue_agent=continue_agent)
         # How the drivers do I/O (concurrency, timeouts, retries); the loop's limits are in `options`.
         self.execution = Limits(max_parallel_tools=max_parallel_tools, tool_timeout=tool_timeout,
                                 model_timeout=model_timeout, stream_idle_timeout=stream_idle_timeout,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -10,6 +11,7 @@ class Session:
 
     def __init__(self, dialogs: list[dict] | None = None) -> None:
         self.dialogs: list[dict] = list(dialogs or [])
+        self.state: dict[str, Any] = {}  # JSON values kept with the conversation (next agent, usage, ...)
 
     def get_dialogs(self) -> list[dict]:
         """The whole history, oldest first (what the Runner sends to the model after the system prompt)."""
@@ -31,6 +33,15 @@ class Session:
     def clean(self) -> None:
         """Forget everything."""
         self.dialogs = []
+        self.state = {}
+
+    def get_state(self, key: str) -> Any:
+        """A JSON value kept with the session under `key`, or None (the same contract as every store)."""
+        return json.loads(self.state[key]) if key in self.state else None
+
+    def set_state(self, key: str, value: Any) -> None:
+        """Keep a JSON value with the session (as JSON text, as a store does); None deletes it."""
+        self.state.pop(key, None) if value is None else self.state.update({key: json.dumps(value)})
 
     def __len__(self) -> int:
         return len(self.dialogs)

@@ -1,12 +1,15 @@
 """Human approval: a tool marked `needs_approval` pauses the run before it executes.
 
-The paused run returns `result.pending_approvals` and `result.state`, a `RunState` that serialises to
-JSON. Later -- in this process or another one, with the same session contents -- decide each pending
-call and pass the state back as the prompt: `runner.run(agent, state)` (any of the four modes).
+The paused run emits one `ApprovalRequestedEvent` per waiting call and returns `result.pending_approvals`
+and `result.state`, a `RunState` that serialises to JSON and is also kept with the session. Later -- in
+this process or another one -- decide each pending call and pass the state back as the prompt, with the
+same starting agent: `runner.run(agent, state)` (any of the four modes; the agent that paused is found by
+name through handoffs from it).
 
-    state = RunState.from_json(text)
-    state.approve("call_1"); state.reject("call_2", "not today")
-    result = runner.run(agent, state)
+    state = Conversation(session).paused          # or RunState.from_json(text)
+    for item in state.pending_approvals: ...      # call_id, tool_name, arguments, agent
+    state.approve(call_id); state.reject(other_id, "not today")
+    result = runner.run(agent, state)             # result.usage: after the pause; .total_usage: all of it
 
 Approval is enforced here, in code: a call that needs approval runs only with an explicit approval of
 its id. A decision function that raises counts as "needs approval" (fail closed), and malformed
@@ -48,6 +51,11 @@ class RunState:
     spent: dict[str, float] = field(default_factory=lambda: {"tokens": 0, "tool_calls": 0, "cost": 0.0})
     decisions: dict[str, dict] = field(default_factory=dict)
 
+    @property
+    def pending_approvals(self) -> list[PendingApproval]:
+        """The calls this run waits on (decided or not), the same list as `result.pending_approvals`."""
+        return list(self.pending)
+
     def approve(self, call_id: str) -> RunState:
         """Allow the pending call `call_id` to run."""
         self._decide(call_id, {"approved": True})
@@ -70,6 +78,7 @@ class RunState:
         self.decisions[call_id] = decision
 
     def undecided(self) -> list[PendingApproval]:
+        """The pending calls not yet approved or rejected."""
         return [item for item in self.pending if item.call_id not in self.decisions]
 
     def to_json(self) -> str:

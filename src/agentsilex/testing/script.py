@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import secrets
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -20,7 +21,7 @@ class ToolCallReply:
 
     name: str
     arguments: str
-    id: str | None = None
+    call_id: str | None = None  # None: the model makes up a unique one
 
 
 @dataclass(frozen=True)
@@ -52,11 +53,16 @@ class Cut:
     after: int | None = None
 
 
-def call(name: str, arguments: dict | str | None = None, /, *, id: str | None = None, **kwargs: Any) -> ToolCallReply:
-    """A scripted tool call: `call("add", a=1, b=2)`, or raw arguments: `call("add", '{"a": 1')`."""
+def call(name: str, /, arguments: dict | str | None = None, *, call_id: str | None = None,
+         **kwargs: Any) -> ToolCallReply:
+    """A scripted tool call: `call("add", a=1, b=2)`, `call("get", {"id": 7})`, raw arguments:
+    `call("add", '{"a": 1')`. Every keyword but `call_id` is a tool argument (`id=` too); without
+    `call_id` the model makes up an id that no other run, model or process repeats."""
     if isinstance(arguments, str):
-        return ToolCallReply(name, arguments, id)
-    return ToolCallReply(name, json.dumps({**(arguments or {}), **kwargs}), id)
+        if kwargs:
+            raise UserError(f"call({name!r}, ...): give the arguments either as raw text or as keywords, not both.")
+        return ToolCallReply(name, arguments, call_id)
+    return ToolCallReply(name, json.dumps({**(arguments or {}), **kwargs}), call_id)
 
 
 Reply = str | ToolCallReply | list | dict | ModelResponse | Fail | Stall | Cut | Exception
@@ -68,11 +74,15 @@ def estimate_tokens(text: str) -> int:
 
 
 class _IdCounter:
+    """Call ids `call_<random>_<n>`: numbered in order for one model object, with a random part chosen when
+    the object is made, so two models, two runs in two processes, or a run after a restart never share one."""
+
     def __init__(self) -> None:
+        self._prefix = f"call_{secrets.token_hex(4)}_"
         self._counter = itertools.count(1)
 
     def next(self) -> str:
-        return f"call_{next(self._counter)}"
+        return f"{self._prefix}{next(self._counter)}"
 
 
 def to_response(reply: Reply, request: ModelRequest | None, ids: _IdCounter) -> ModelResponse:
@@ -87,9 +97,9 @@ def to_response(reply: Reply, request: ModelRequest | None, ids: _IdCounter) -> 
     if isinstance(reply, str):
         message = assistant(reply)
     elif isinstance(reply, ToolCallReply):
-        message = assistant(None, [tool_call(reply.id or ids.next(), reply.name, reply.arguments)])
+        message = assistant(None, [tool_call(reply.call_id or ids.next(), reply.name, reply.arguments)])
     elif isinstance(reply, (list, tuple)) and reply and all(isinstance(r, ToolCallReply) for r in reply):
-        message = assistant(None, [tool_call(r.id or ids.next(), r.name, r.arguments) for r in reply])
+        message = assistant(None, [tool_call(r.call_id or ids.next(), r.name, r.arguments) for r in reply])
     elif isinstance(reply, dict):
         message = {"role": "assistant", "content": None, **reply}
     else:
@@ -163,7 +173,7 @@ def reply_from_json(item: Any) -> Reply:
     if isinstance(item, str):
         return item
     if isinstance(item, dict) and "tool_calls" in item:
-        return [call(c["name"], c.get("arguments") or {}, id=c.get("id")) for c in item["tool_calls"]]
+        return [call(c["name"], c.get("arguments") or {}, call_id=c.get("id")) for c in item["tool_calls"]]
     if isinstance(item, dict) and "fail" in item:
         spec = item["fail"]
         return Fail(spec.get("status", 500), spec.get("message", "scripted failure"), spec.get("headers", {}),
