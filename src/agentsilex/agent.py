@@ -7,6 +7,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .control.handoffs import check_handoffs
 from .control.output import spec_for
 from .errors import UnknownToolError, UserError
 from .models import Model, ModelSettings
@@ -32,6 +33,15 @@ class Agent:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise UserError(f"Agent name must be a non-empty string, got {self.name!r}.")
+        for name in ("tools", "handoffs", "input_guardrails", "output_guardrails", "fallback_models"):
+            value = getattr(self, name)
+            if not isinstance(value, (list, tuple)):
+                raise UserError(f"Agent {self.name!r}: {name} must be a list, got {value!r}.")
+            setattr(self, name, list(value))
+        if not (isinstance(self.instructions, str) or callable(self.instructions)):
+            raise UserError(f"Agent {self.name!r}: instructions must be a str or fn(context, agent) -> str, "
+                            f"got {self.instructions!r}.")
+        check_handoffs(self)  # a target given by name, or two handoffs with one tool name, fail here, not in run()
         if not isinstance(self.model, str) and not hasattr(self.model, "complete"):
             raise UserError(f"Agent {self.name!r}: model must be a LiteLLM model string such as 'gpt-4o' "
                             f"or a Model object, got {self.model!r}.")
