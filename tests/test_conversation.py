@@ -204,3 +204,18 @@ def test_conversation_cost_limit():
     with pytest.raises(UsageLimitExceeded, match="not sent"):  # 0.005 already: the next is refused up front
         runner.run(agent, "three")
     assert len(agent.model.requests) == 2
+
+
+def test_the_in_memory_session_keeps_json_state_like_a_store():
+    session = Session()
+    value = {"a": [1, 2]}
+    session.set_state("k", value)
+    value["a"].append(3)  # kept as JSON: later changes to the object do not leak in
+    assert session.get_state("k") == {"a": [1, 2]} and session.get_state("missing") is None
+    with pytest.raises(TypeError):
+        session.set_state("bad", object())
+    session.set_state("k", None)
+    assert session.get_state("k") is None
+    session.set_state("k", 1)
+    session.clean()
+    assert session.get_state("k") is None
