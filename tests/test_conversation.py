@@ -219,3 +219,26 @@ def test_the_in_memory_session_keeps_json_state_like_a_store():
     session.set_state("k", 1)
     session.clean()
     assert session.get_state("k") is None
+
+
+def test_usage_is_kept_when_a_run_pauses_fails_or_is_stopped(mode):
+    from agentsilex import MaxTurnsExceeded
+
+    session = Session()
+    agent = Agent(name="ops", model=ScriptedModel([call("refund", order_id=1)]), tools=[refund])
+    run_in_mode(Runner(session), agent, "go", mode)  # pauses after one request
+    assert Conversation(session).usage.requests == 1
+    Conversation(session).discard_paused()
+    looping = Agent(name="loop", model=ScriptedModel([call("refund", order_id=2)] * 3), tools=[refund])
+    with pytest.raises(MaxTurnsExceeded):
+        run_in_mode(Runner(session, max_turns=2), looping.clone(tools=[tool(lambda: "x", name="refund")]), "go", mode)
+    assert Conversation(session).usage.requests == 3
+    if mode == "stream":
+        ping = tool(lambda: "pong", name="ping")
+        stream = Runner(session).run_stream(Agent(name="a", model=ScriptedModel([call("ping"), "never"]),
+                                                  tools=[ping]), "go")
+        for event in stream:
+            if event.type == "tool_response":
+                break  # the consumer stops reading after the first request
+        stream.close()
+        assert Conversation(session).usage.requests == 4

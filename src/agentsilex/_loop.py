@@ -139,6 +139,8 @@ def agent_loop(agent: Any, prompt: str | RunState, *, session: Any, context: Any
                 exc.result = run.result  # the outermost run's partial result, whichever level raised
             options.hooks.on_error(context, run.agent, exc)
         raise
+    finally:
+        conversation.settle(run.budget.meter, top)  # store the conversation's usage, once per run
     if top:
         options.hooks.on_run_end(context, run.agent, result)
     return result

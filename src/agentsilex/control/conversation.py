@@ -50,7 +50,8 @@ class ConversationUsage(Usage):
     by_model: dict[str, list[int]] = field(default_factory=dict)
 
     def add_request(self, entry: RequestUsage) -> None:
-        self.add(Usage(1, entry.input_tokens, entry.output_tokens))
+        self.requests, self.input_tokens = self.requests + 1, self.input_tokens + entry.input_tokens
+        self.output_tokens += entry.output_tokens
         totals = self.by_model.setdefault(entry.model, [0, 0, 0])
         totals[0], totals[1], totals[2] = totals[0] + 1, totals[1] + entry.input_tokens, totals[2] + entry.output_tokens
 
@@ -138,6 +139,9 @@ class Meter:
             raise UserError(f"Runner(conversation_limits=...) must be a ConversationLimits, got {limits!r}.")
         self.session, self.limits = session, limits or ConversationLimits()
         self.usage = Conversation(session).usage
+        self.active = any(v is not None for v in (self.limits.max_requests, self.limits.max_total_tokens,
+                                                  self.limits.max_cost_usd))
+        self.unsaved = False
 
     def check(self, input_tokens: int, output_tokens: int, model: str) -> None:
         """Before a request: raise if it would take the conversation past a limit (from an estimate)."""
@@ -152,9 +156,12 @@ class Meter:
                         conversation=True)
 
     def charge(self, entry: RequestUsage) -> None:
-        """After a request: store the new totals, then raise if the real counts went past a limit."""
+        """After a request: count it (stored at the end of the run), then raise if the real counts went past a
+        limit."""
         self.usage.add_request(entry)
-        _set(self.session, USAGE, self.usage.to_dict())
+        self.unsaved = True
+        if not self.active:
+            return
         limits, usage = self.limits, self.usage
         check_limit("ConversationLimits", "max_total_tokens", limits.max_total_tokens, usage.total_tokens, "tokens",
                     conversation=True)
@@ -165,10 +172,16 @@ class Meter:
                                 "register one with litellm.register_model(...) or drop max_cost_usd.")
             check_limit("ConversationLimits", "max_cost_usd", limits.max_cost_usd, cost, "USD", conversation=True)
 
-    @property
-    def active(self) -> bool:
-        return any(v is not None for v in (self.limits.max_requests, self.limits.max_total_tokens,
-                                           self.limits.max_cost_usd))
+    def save(self) -> None:
+        if self.unsaved:
+            _set(self.session, USAGE, self.usage.to_dict())
+            self.unsaved = False
+
+
+def settle(meter: Meter | None, top: bool) -> None:
+    """At the end of the outermost run (finished, paused, failed or stopped): store the conversation's usage."""
+    if top and meter is not None:
+        meter.save()
 
 
 def starting_agent(session: Any, agent: Any, prompt: Any, continue_agent: bool) -> Any:
