@@ -67,8 +67,9 @@ def shipping(text: str, last: dict, messages: list[dict]) -> Any:
 def summarizer(text: str, last: dict, messages: list[dict]) -> str:
     """A ticket summary as JSON (the agent's output_type validates it)."""
     said = " ".join(m["content"] or "" for m in messages if m["role"] in ("user", "assistant"))
-    topic = "billing" if re.search(r"refund|charge", said.lower()) else \
-        "shipping" if re.search(r"parcel|deliver", said.lower()) else "other"
+    asked = " ".join(m["content"] or "" for m in messages[:-1] if m["role"] == "user").lower()
+    topic = "billing" if re.search(r"refund|charge", asked) else \
+        "shipping" if re.search(r"parcel|deliver", asked) else "other"
     orders = sorted({int(n) for n in re.findall(r"order (\d+)", said)})
     return json.dumps({"topic": topic, "order_ids": orders, "resolved": "Done:" in said or "found:" in said,
                        "summary": f"{len([m for m in messages if m['role'] == 'user']) - 1} customer messages "

@@ -50,6 +50,7 @@ def command(desk: Desk, words: list[str]) -> None:
 def interactive(desk: Desk) -> None:
     customer = "alice"
     print("Support desk. /customer NAME, /waiting, /approve ID, /reject ID REASON, /summary, /quit")
+    print(f"{customer}> ", end="", flush=True)
     for line in sys.stdin:
         line = line.strip()
         if line in ("/quit", "/exit"):

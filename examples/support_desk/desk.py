@@ -10,6 +10,7 @@ a persistent conversation with its own budget.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, Callable, Literal
 
@@ -65,23 +66,30 @@ class Desk:
         return Runner(self.session(customer), context=ShopContext(customer, self.shop),
                       conversation_limits=self.limits)
 
-    def chat(self, customer: str, text: str, show: Callable[[str], Any] = print) -> RunResult | None:
-        """One customer message, streamed. The conversation continues with whichever agent answered last."""
+    def chat(self, customer: str, text: str, write: Callable[[str], Any] = sys.stdout.write) -> RunResult | None:
+        """One customer message; the answer is written as it streams. The conversation continues with whichever
+        agent answered last."""
+        speaking = None  # the agent whose answer is being written
         try:
             stream = self.runner(customer).run_stream(self.triage, text)
             for event in stream:
-                if event.type == "agent_handoff":
-                    show(f"  ({event.from_agent} -> {event.agent})")
+                if event.type == "partial_output":
+                    if speaking != event.agent:
+                        write(f"[{event.agent}] ")
+                        speaking = event.agent
+                    write(event.content)
+                elif event.type == "agent_handoff":
+                    write(f"  ({event.from_agent} -> {event.agent})\n")
                 elif event.type == "approval_requested":
-                    show(f"  (waiting for a colleague to approve {event.name} {event.arguments})")
+                    write(f"  (waiting for a colleague to approve {event.name} {event.arguments})\n")
         except UsageLimitExceeded:
-            show("[desk] This conversation has reached its limit; a colleague will follow up by email.")
+            write("[desk] This conversation has reached its limit; a colleague will follow up by email.\n")
             return None
         result = stream.result
         if result.pending_approvals:
-            show(f"[{result.last_agent.name}] A colleague has to approve this; I will get back to you.")
-        else:
-            show(f"[{result.last_agent.name}] {result.final_output}")
+            write(f"[{result.last_agent.name}] A colleague has to approve this; I will get back to you.\n")
+        elif speaking is not None:
+            write("\n")
         return result
 
     def waiting(self) -> list[tuple[str, PendingApproval]]:
@@ -93,14 +101,14 @@ class Desk:
         return found
 
     def decide(self, customer: str, call_id: str, *, approve: bool, reason: str = "",
-               show: Callable[[str], Any] = print) -> RunResult:
+               write: Callable[[str], Any] = sys.stdout.write) -> RunResult:
         """Approve or reject a waiting call, and let the agent finish its answer to the customer."""
         state = Conversation(self.session(customer)).paused
         if state is None:
             raise LookupError(f"nothing waits for a decision in {customer}'s conversation")
         state.approve(call_id) if approve else state.reject(call_id, reason)
         result = self.runner(customer).run(self.triage, state)  # the agent that paused is found by name
-        show(f"[{result.last_agent.name}] {result.final_output}")
+        write(f"[{result.last_agent.name}] {result.final_output}\n")
         return result
 
     def summary(self, customer: str) -> TicketSummary:

@@ -52,9 +52,9 @@ def test_a_refund_waits_for_approval_across_a_restart_and_runs_exactly_once(tmp_
 
 def test_a_rejected_refund_never_runs(tmp_path):
     desk = Desk(tmp_path, brain.model_for)
-    desk.chat("alice", "refund order 2 please", show=lambda line: None)
+    desk.chat("alice", "refund order 2 please", write=lambda text: None)
     [(customer, item)] = desk.waiting()
-    result = desk.decide(customer, item.call_id, approve=False, reason="already shipped back", show=lambda _: None)
+    result = desk.decide(customer, item.call_id, approve=False, reason="already shipped back", write=lambda text: None)
     assert "not approved" in result.final_output and refunds(desk.shop) == []
 
 
@@ -65,13 +65,13 @@ def test_a_conversation_budget_stops_a_runaway_chat_before_the_request_that_woul
     said: list[str] = []
     for turn in range(30):
         before = len(models["triage"].requests)
-        if desk.chat("carol", f"hello ({turn})", show=said.append) is None:
+        if desk.chat("carol", f"hello ({turn})", write=said.append) is None:
             break
-    assert said[-1].startswith("[desk] This conversation has reached its limit")
+    assert "".join(said).splitlines()[-1].startswith("[desk] This conversation has reached its limit")
     assert len(models["triage"].requests) == before  # the request that would go over was never sent
     usage = Conversation(desk.session("carol")).usage
     assert 0 < usage.total_tokens <= 800 and usage.requests == before
-    assert desk.chat("dave", "hello", show=said.append) is not None  # the budget is per conversation
+    assert desk.chat("dave", "hello", write=said.append) is not None  # the budget is per conversation
 
 
 def test_the_model_cannot_fill_in_the_customer(tmp_path):
@@ -85,9 +85,9 @@ def test_the_model_cannot_fill_in_the_customer(tmp_path):
 
     models = {"billing": FunctionModel(billing)}
     desk = Desk(tmp_path, lambda name: models.get(name) or brain.model_for(name))
-    desk.chat("alice", "refund order 3", show=lambda _: None)
+    desk.chat("alice", "refund order 3", write=lambda text: None)
     [(_, item)] = desk.waiting()
-    result = desk.decide("alice", item.call_id, approve=True, show=lambda _: None)
+    result = desk.decide("alice", item.call_id, approve=True, write=lambda text: None)
     answers = [m["content"] for m in desk.session("alice").get_dialogs() if m["role"] == "tool"]
     assert answers[1].startswith("Error: Invalid arguments for tool 'order_status'") and "context" in answers[1]
     assert "there is no order 3 for this customer" in answers[2]  # alice's context, bob's order: refused
@@ -97,7 +97,7 @@ def test_the_model_cannot_fill_in_the_customer(tmp_path):
 
 def test_ticket_summary_is_structured_output(tmp_path):
     desk = Desk(tmp_path, brain.model_for)
-    desk.chat("alice", "where is my parcel for order 2", show=lambda _: None)
+    desk.chat("alice", "where is my parcel for order 2", write=lambda text: None)
     summary = desk.summary("alice")
     assert summary == TicketSummary(topic="shipping", order_ids=[2], resolved=True,
                                     summary="1 customer messages about shipping.")
