@@ -19,7 +19,10 @@ EXPECTED = {"demo.py": "The result is 16", "handoffs.py": "answered by: billing"
             "agent_as_tool.py": "[researcher] tool_call: search", "context.py": "cart: ['tea', 'milk']",
             "structured_output.py": "Weather(city='Oslo', celsius=4.5)",
             "guardrails.py": "ToolGuardrailTripped: stay_in_tmp", "approval.py": "kept the database",
-            "budgets_and_hooks.py": "stopped: max_tool_calls hit"}
+            "budgets_and_hooks.py": "stopped: max_tool_calls hit",
+            "eval_weather.py": "Overall passed: True (3/3 cases)",
+            "eval_weather_failures.py": "Overall passed: False (1/3 cases)",
+            "record_replay.py": "same answer: True"}
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])

@@ -76,6 +76,11 @@ class ScriptExhaustedError(AgentsilexError):
     """A scripted test model was asked for more replies than its script holds."""
 
 
+class ReplayMismatchError(AgentsilexError):
+    """A replayed run sent a request that its cassette did not record; `.diff` shows what changed."""
+    diff: str = ""
+
+
 class UsageLimitExceeded(AgentsilexError):
     """A run hit one of its `RunLimits` (tokens, tool calls, USD); `.result` holds what was done so far."""
 

@@ -109,11 +109,20 @@ class ModelBase:
 
 
 _cache: dict[Any, Model] = {}
+wrappers: list[Any] = []  # what record()/replay() wrap every resolved model in (see models/recording.py)
 _cache_lock = threading.Lock()
 
 
 def resolve_model(model: str | Model) -> Model:
     """A LiteLLM model string becomes a (shared, connection-reusing) `LiteLLMModel`; a Model stays itself."""
+    if wrappers or os.environ.get("AGENTSILEX_RECORD"):  # record()/replay() in agentsilex.testing
+        from .recording import wrap_model
+
+        return wrap_model(_resolve(model))
+    return _resolve(model)
+
+
+def _resolve(model: str | Model) -> Model:
     if isinstance(model, str):
         native = model.startswith("openai/") and os.environ.get("AGENTSILEX_OPENAI_HTTP", "0") not in ("", "0", "false")
         # The native model reads its endpoint from the environment when built: a changed env needs a new one.
