@@ -9,16 +9,25 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[test]'
 	touch $@
 
-.PHONY: demo test install services
+.PHONY: demo chat web test install services
 install: $(VENV)/.installed
 
-# Redis and PostgreSQL for the session-store tests (installs Debian packages, so it needs root). Without them
-# those tests skip with the reason, except in CI (CI=true), where they fail.
+# Redis and PostgreSQL for the session-store tests, tmux and Chromium for the chat and web tests (installs
+# Debian packages, so it needs root). Without them those tests skip with the reason, except in CI (CI=true),
+# where they fail.
 services:
-	@bash .ci/services.sh || echo "note: could not start Redis/PostgreSQL (needs root and apt); their store tests will skip"
+	@bash .ci/services.sh || echo "note: could not set up Redis/PostgreSQL/tmux/Chromium (needs root and apt); their tests will skip"
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/python examples/demo.py
+
+# The demo agent on its scripted model (no API key): a chat in the terminal, or in the browser at
+# http://127.0.0.1:8000/ (sessions are kept in agentsilex_sessions.db).
+chat: $(VENV)/.installed
+	$(VENV)/bin/agentsilex chat agentsilex.testing.demo:agent
+
+web: $(VENV)/.installed
+	$(VENV)/bin/agentsilex serve agentsilex.testing.demo:agent
 
 test: $(VENV)/.installed services
 	$(VENV)/bin/python -m pytest -q

@@ -34,3 +34,6 @@ if ! as_postgres "psql -tAc \"SELECT 1 FROM pg_database WHERE datname='agentsile
     as_postgres "createdb -O agentsilex agentsilex_test"
 fi
 echo "services: redis on 127.0.0.1:6379, postgresql on 127.0.0.1:5432 (db agentsilex_test)"
+
+# tmux and Chromium for the terminal and browser tests of `agentsilex chat` and `agentsilex serve`.
+bash "$(dirname "$0")/ui-tools.sh"

@@ -22,7 +22,7 @@ EXPECTED = {"demo.py": "The result is 16", "handoffs.py": "answered by: billing"
             "budgets_and_hooks.py": "stopped: max_tool_calls hit",
             "eval_weather.py": "Overall passed: True (3/3 cases)",
             "eval_weather_failures.py": "Overall passed: False (1/3 cases)",
-            "record_replay.py": "same answer: True"}
+            "record_replay.py": "same answer: True", "cli_agent.py": "5 + 3 = **8**"}
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])

@@ -18,7 +18,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 app = typer.Typer(
     name="agentsilex",
-    help="Run, chat with and serve agentsilex agents.",
+    help="Run, chat with, serve and evaluate agentsilex agents.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -27,7 +27,7 @@ app = typer.Typer(
 
 @app.callback()
 def _root() -> None:
-    """Run, chat with and serve agentsilex agents."""  # a callback keeps `agentsilex <command>` even with one command
+    """Run, chat with, serve and evaluate agentsilex agents."""  # a callback keeps `agentsilex <command>` even with one command
 
 
 def main() -> None:

@@ -1,0 +1,46 @@
+"""`agentsilex serve AGENT`: the web chat (needs the `web` extra)."""
+
+from __future__ import annotations
+
+import secrets
+
+import typer
+from rich.console import Console
+
+from ..frontend import DEFAULT_STORE, Store
+from . import app
+from ._terminal import BASE_URL_HELP, MODEL_HELP, fail, one_line_errors, prepare_agent
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+@app.command()
+def serve(
+    agent: str = typer.Argument(..., help="The agent: module:agent or path/to/file.py:agent."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; anything but loopback needs a token."),
+    port: int = typer.Option(8000, "--port", "-p", help="Port to listen on."),
+    token: str | None = typer.Option(None, "--token", envvar="AGENTSILEX_TOKEN",
+                                     help="Require this token for the API (generated when --host is not loopback)."),
+    store: str = typer.Option(DEFAULT_STORE, "--store", help="sqlite:///file.db, redis://..., postgresql://..."),
+    model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
+    base_url: str | None = typer.Option(None, "--base-url", help=BASE_URL_HELP),
+    retries: int | None = typer.Option(None, "--retries", help="Retries of a failing model call (default 3)."),
+) -> None:
+    """Serve a web chat with the agent: streaming answers, tool cards, approvals, stored sessions."""
+    try:
+        import uvicorn
+
+        from ..web import create_app
+    except ImportError:
+        fail("agentsilex serve needs the web extra: pip install 'agentsilex[web]'")
+    console = Console(highlight=False, soft_wrap=True)  # no inserted line breaks: pipes get whole lines
+    with one_line_errors(base_url=base_url):
+        chosen = prepare_agent(agent, model, base_url)
+        if host not in LOOPBACK and not token:
+            token = secrets.token_urlsafe(18)
+        web = create_app(chosen, store=Store(store), token=token, retries=retries)
+    shown = f"[{host}]" if ":" in host else host
+    query = f"/?token={token}" if token else "/"
+    console.print(f"agentsilex: chat with [bold]{chosen.name}[/] at http://{shown}:{port}{query}  (Ctrl-C stops)",
+                  soft_wrap=True)
+    uvicorn.run(web, host=host, port=port, log_level="warning")

@@ -1,0 +1,309 @@
+// The web chat: one client of the JSON API (see /docs). No framework, no build step.
+"use strict";
+
+const $ = (selector) => document.querySelector(selector);
+const state = { session: null, busy: false, token: null };
+
+// -- the API -------------------------------------------------------------------------------------------------
+function headers(extra) {
+  const out = Object.assign({ "Content-Type": "application/json" }, extra || {});
+  if (state.token) out.Authorization = "Bearer " + state.token;
+  return out;
+}
+
+async function api(method, path, body) {
+  const response = await fetch(path, { method, headers: headers(), body: body && JSON.stringify(body) });
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => ({ message: response.statusText }));
+  if (!response.ok) throw new Error(data.message || response.statusText);
+  return data;
+}
+
+// POST, then read the Server-Sent Events of the run as they come.
+async function stream(path, body, onEvent) {
+  const response = await fetch(path, { method: "POST", headers: headers(), body: JSON.stringify(body) });
+  if (!response.ok) {
+    const data = await response.json().catch(() => ({ message: response.statusText }));
+    throw new Error(data.message || response.statusText);
+  }
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const frame = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = frame.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+      if (data) onEvent(JSON.parse(data));
+    }
+  }
+}
+
+// -- drawing -------------------------------------------------------------------------------------------------
+function node(tag, className, text) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+function showError(message) {
+  const box = $("#error");
+  box.textContent = message || "";
+  box.hidden = !message;
+}
+
+function scrollDown() {
+  const box = $("#messages");
+  box.scrollTop = box.scrollHeight;
+}
+
+function userBubble(text) {
+  const bubble = node("div", "msg user");
+  bubble.append(node("div", "bubble", text));
+  $("#messages").append(bubble);
+  return bubble;
+}
+
+// An assistant answer: text parts, tool cards, handoff marks, approvals and usage, in the order they happen.
+class Answer {
+  constructor() {
+    this.el = node("div", "msg assistant");
+    this.cards = {};
+    this.text = null;
+    $("#messages").append(this.el);
+  }
+
+  addText(piece) {
+    if (!this.text) {
+      this.text = { raw: "", el: node("div", "text") };
+      this.el.append(this.text.el);
+    }
+    this.text.raw += piece;
+    this.text.el.replaceChildren(Markdown.render(this.text.raw));
+  }
+
+  toolCall(callId, name, args, agent) {
+    this.text = null;
+    if (name.startsWith("transfer_to_")) return;
+    const card = node("details", "tool-card");
+    const summary = node("summary");
+    summary.append(node("span", "tool-name", name), node("span", "tool-args", "(" + args + ")"));
+    const body = node("div", "tool-body");
+    body.append(node("div", "label", "arguments"), node("pre", "args", args),
+                node("div", "label", "result"), node("pre", "result", "running…"));
+    card.append(summary, body);
+    card.dataset.callId = callId;
+    this.cards[callId] = card;
+    this.el.append(card);
+  }
+
+  toolResult(callId, content, error) {
+    const card = this.cards[callId];
+    if (!card) return;
+    card.querySelector(".result").textContent = content;
+    card.classList.add(error ? "failed" : "done");
+  }
+
+  handoff(agent) {
+    this.text = null;
+    this.el.append(node("div", "handoff", "⇢ handed off to " + agent));
+  }
+
+  usage(usage) {
+    const cost = usage.cost_usd === null ? "cost n/a" : "$" + usage.cost_usd.toFixed(6);
+    const requests = usage.requests + (usage.requests === 1 ? " request" : " requests");
+    this.el.append(node("div", "usage",
+      `${requests} · ${usage.input_tokens} in / ${usage.output_tokens} out tokens · ${cost}`));
+  }
+
+  approvals(pending) {
+    const box = node("div", "approval");
+    box.append(node("div", "label", "Waiting for your approval"));
+    const decisions = {};
+    for (const item of pending) {
+      if (!this.cards[item.call_id]) this.toolCall(item.call_id, item.tool_name, item.arguments, item.agent);
+      const row = node("div", "approval-row");
+      row.dataset.callId = item.call_id;
+      const approve = node("button", "approve", "Approve");
+      const reject = node("button", "reject", "Reject");
+      const choose = (approved) => {
+        decisions[item.call_id] = { approved, reason: approved ? "" : "rejected in the web chat" };
+        row.replaceChildren(node("span", approved ? "decided approved" : "decided rejected",
+                                 (approved ? "✓ approved " : "✗ rejected ") + item.tool_name));
+        if (Object.keys(decisions).length === pending.length) {
+          box.querySelector(".label").textContent = "Decided";
+          resume(decisions, this);
+        }
+      };
+      approve.onclick = () => choose(true);
+      reject.onclick = () => choose(false);
+      row.append(node("span", "approval-call", `${item.tool_name}(${item.arguments})`), approve, reject);
+      box.append(row);
+    }
+    this.el.append(box);
+  }
+
+  event(event) {
+    if (event.type === "partial_output") this.addText(event.content);
+    else if (event.type === "tool_call") this.toolCall(event.call_id, event.name, event.arguments, event.agent);
+    else if (event.type === "tool_response") this.toolResult(event.call_id, event.content, event.error);
+    else if (event.type === "agent_handoff") this.handoff(event.agent_name);
+    else if (event.type === "final_result") this.usage(event.usage);
+    else if (event.type === "approval_required") this.approvals(event.pending_approvals);
+    else if (event.type === "error") this.el.append(node("div", "run-error", event.message));
+    scrollDown();
+  }
+}
+
+// History comes as OpenAI-format messages: replay them through the same Answer drawing.
+function drawHistory(messages, pending) {
+  $("#messages").replaceChildren();
+  let answer = null;
+  for (const message of messages) {
+    if (message.role === "user") {
+      userBubble(message.content);
+      answer = null;
+      continue;
+    }
+    answer = answer || new Answer();
+    if (message.role === "assistant") {
+      for (const call of message.tool_calls || []) {
+        answer.toolCall(call.id, call.function.name, call.function.arguments);
+        if (call.function.name.startsWith("transfer_to_")) answer.handoff(call.function.name.slice(12));
+      }
+      if (message.content) answer.addText(message.content);
+    } else if (message.role === "tool") {
+      answer.toolResult(message.tool_call_id, message.content, message.content.startsWith("Error"));
+    }
+  }
+  if (pending.length) (answer || new Answer()).approvals(pending);
+  scrollDown();
+}
+
+async function drawSessions() {
+  const { sessions } = await api("GET", "api/sessions");
+  const list = $("#sessions");
+  list.replaceChildren();
+  for (const row of sessions) {
+    const item = node("li", row.id === state.session ? "active" : "");
+    item.dataset.id = row.id;
+    const open = node("button", "open", row.title);
+    open.title = row.id;
+    open.onclick = () => openSession(row.id);
+    const remove = node("button", "delete", "×");
+    remove.title = "Delete this chat";
+    remove.onclick = () => deleteSession(row.id);
+    item.append(open, remove);
+    list.append(item);
+  }
+  return sessions;
+}
+
+// -- actions -------------------------------------------------------------------------------------------------
+async function openSession(id) {
+  state.session = id;
+  location.hash = "s=" + encodeURIComponent(id);
+  showError("");
+  const data = await api("GET", `api/sessions/${encodeURIComponent(id)}/messages`);
+  const first = data.messages.find((m) => m.role === "user");
+  $("#title").textContent = first ? first.content.slice(0, 80) : "New chat";
+  $("#session-id").textContent = id;
+  drawHistory(data.messages, data.pending_approvals);
+  await drawSessions();
+  $("#input").focus();
+}
+
+async function newSession() {
+  const { id } = await api("POST", "api/sessions", {});
+  await openSession(id);
+}
+
+async function deleteSession(id) {
+  await api("DELETE", `api/sessions/${encodeURIComponent(id)}`);
+  if (id === state.session) {
+    const sessions = await drawSessions();
+    if (sessions.length) await openSession(sessions[0].id);
+    else await newSession();
+  } else {
+    await drawSessions();
+  }
+}
+
+async function run(path, body, answer, onFail) {
+  state.busy = true;
+  $("#send").disabled = true;
+  showError("");
+  try {
+    await stream(path, body, (event) => answer.event(event));
+  } catch (error) {
+    answer.el.remove();
+    if (onFail) onFail();
+    showError(error.message);
+  } finally {
+    state.busy = false;
+    $("#send").disabled = false;
+    drawSessions().catch(() => {});
+  }
+}
+
+async function send(text) {
+  const id = state.session;
+  const bubble = userBubble(text);
+  const title = $("#title").textContent;
+  if (title === "New chat") $("#title").textContent = text.slice(0, 80);
+  const answer = new Answer();
+  scrollDown();
+  await run(`api/sessions/${encodeURIComponent(id)}/messages`, { content: text }, answer, () => {
+    bubble.remove();
+    $("#title").textContent = title;
+    $("#input").value = text;  // nothing was sent: give the text back
+  });
+}
+
+function resume(decisions, previous) {
+  previous.el.querySelectorAll(".approval button").forEach((b) => { b.disabled = true; });
+  run(`api/sessions/${encodeURIComponent(state.session)}/approvals`, { decisions }, new Answer());
+}
+
+// -- start ---------------------------------------------------------------------------------------------------
+async function start() {
+  const params = new URLSearchParams(location.search);
+  if (params.get("token")) {
+    sessionStorage.setItem("agentsilex-token", params.get("token"));
+    history.replaceState(null, "", location.pathname + location.hash);
+  }
+  state.token = sessionStorage.getItem("agentsilex-token");
+  $("#composer").onsubmit = (event) => {
+    event.preventDefault();
+    const text = $("#input").value.trim();
+    if (!text || state.busy) return;
+    $("#input").value = "";
+    send(text);
+  };
+  $("#input").onkeydown = (event) => {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      $("#composer").requestSubmit();
+    }
+  };
+  $("#new-session").onclick = () => newSession().catch((e) => showError(e.message));
+  try {
+    const info = await api("GET", "api/info");
+    $("#agent").textContent = `${info.agent} · ${info.model}`;
+    document.title = `${info.agent} · agentsilex`;
+    const sessions = await drawSessions();
+    const wanted = decodeURIComponent((location.hash.match(/s=([^&]+)/) || [])[1] || "");
+    if (sessions.some((s) => s.id === wanted)) await openSession(wanted);
+    else if (sessions.length) await openSession(sessions[0].id);
+    else await newSession();
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
+start();
