@@ -91,8 +91,6 @@ def test_a_paused_run_waits_with_the_session_and_resumes_after_a_restart(store_f
     conversation = Conversation(reopen("alice"))
     assert [(p.tool_name, p.agent) for p in conversation.pending_approvals] == [("refund", "billing")]
     state = conversation.paused
-    with pytest.raises(UserError, match="waiting for approval"):
-        run_in_mode(Runner(reopen("alice")), triage, "hello?", mode)  # a new prompt must not skip the decision
     state.approve(state.pending_approvals[0].call_id)
     finisher = Agent(name="billing", model=ScriptedModel(["Refunded order 7."]), tools=[refund])
     resumed, events = run_in_mode(Runner(reopen("alice")), triage.clone(handoffs=[finisher]), state, mode)
@@ -131,14 +129,27 @@ def test_pending_approvals_on_every_run_state_and_usage_before_and_after_the_pau
     assert paused.usage_before_pause is None and paused.total_usage is paused.usage
 
 
-def test_discarding_a_paused_run_lets_the_conversation_go_on():
+def test_a_new_prompt_drops_the_paused_run_which_can_then_never_run(mode):
     refunds.clear()
     agent = Agent(name="ops", model=ScriptedModel([call("refund", order_id=3), "Something else, then."]),
                   tools=[refund])
     session = Session()
+    paused, _ = run_in_mode(Runner(session), agent, "refund 3", mode)
+    result, _ = run_in_mode(Runner(session), agent, "never mind", mode)
+    assert result.final_output == "Something else, then." and Conversation(session).paused is None
+    with pytest.raises(UserError, match="moved on since this run paused"):
+        run_in_mode(Runner(session), agent, paused.state.approve_all(), mode)
+    assert refunds == []
+    assert_valid(session.dialogs)
+
+
+def test_discarding_a_paused_run():
+    agent = Agent(name="ops", model=ScriptedModel([call("refund", order_id=3)]), tools=[refund])
+    session = Session()
     Runner(session).run(agent, "refund 3")
+    assert Conversation(session).pending_approvals
     Conversation(session).discard_paused()
-    assert Runner(session).run(agent, "never mind").final_output == "Something else, then." and refunds == []
+    assert Conversation(session).paused is None and Conversation(session).pending_approvals == []
 
 
 def test_usage_accumulates_over_the_conversation(store_factory, kind):

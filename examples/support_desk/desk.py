@@ -69,6 +69,9 @@ class Desk:
     def chat(self, customer: str, text: str, write: Callable[[str], Any] = sys.stdout.write) -> RunResult | None:
         """One customer message; the answer is written as it streams. The conversation continues with whichever
         agent answered last."""
+        if Conversation(self.session(customer)).paused is not None:  # a new prompt would drop the waiting refund
+            write("[desk] A colleague is looking at your request; we will answer here as soon as it is decided.\n")
+            return None
         speaking = None  # the agent whose answer is being written
         try:
             stream = self.runner(customer).run_stream(self.triage, text)

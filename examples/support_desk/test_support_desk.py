@@ -40,6 +40,8 @@ def test_a_refund_waits_for_approval_across_a_restart_and_runs_exactly_once(tmp_
     asked = desk_process(tmp_path, "say", "alice", "please refund order 1, it arrived broken")
     assert "waiting for a colleague to approve refund_order" in asked.stdout
     assert refunds(tmp_path / "shop.db") == []
+    meanwhile = desk_process(tmp_path, "say", "alice", "any news?")  # the waiting refund is not dropped
+    assert meanwhile.stdout.startswith("[desk] A colleague is looking at your request")
     listed = desk_process(tmp_path, "waiting").stdout.split()
     assert listed[0] == "alice" and listed[2] == "refund_order"
     approved = desk_process(tmp_path, "approve", "alice", listed[1])

@@ -94,15 +94,11 @@ class AgentHandoffEvent(Event):
 
     agent: str
     from_agent: str = ""
+    agent_name: str = field(init=False, default="")  # the older name of `agent`, kept for existing code
     type: ClassVar[str] = "agent_handoff"
 
-    @property
-    def agent_name(self) -> str:
-        """The older name of `agent`."""
-        return self.agent
-
-    def _legacy(self) -> dict[str, Any]:
-        return {"agent_name": self.agent}
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "agent_name", self.agent)
 
 
 @dataclass(frozen=True)

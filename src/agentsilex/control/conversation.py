@@ -7,7 +7,9 @@ Kept with the session through its `get_state`/`set_state` (every store, and the 
   agent passed to `run` (that agent first, then its handoffs, breadth first). If no reachable agent has the
   name, or with `Runner(continue_agent=False)`, the agent passed to `run` answers.
 - `"agentsilex.paused"`: the run waiting for approval (`RunState` JSON), cleared once it is resumed. A new
-  prompt on a session with a paused run raises `UserError`: decide and resume it, or `discard_paused()`.
+  prompt on a session with a paused run drops that run (its calls never run; a web chat's "a new question
+  replaces the waiting one"); an app that must not lose the request checks `paused` before sending a prompt.
+  A run cannot be resumed once the conversation has moved on past it (a newer prompt was sent).
 - `"agentsilex.usage"`: the conversation's running usage (requests and tokens, per model).
 
 `Conversation(session)` reads and edits all three. `ConversationLimits` is a budget for the whole conversation,
@@ -185,16 +187,18 @@ def settle(meter: Meter | None, top: bool) -> None:
 
 
 def starting_agent(session: Any, agent: Any, prompt: Any, continue_agent: bool) -> Any:
-    """At the start of an outermost run: refuse a new prompt while a run waits; pick who answers."""
-    conversation = Conversation(session)
-    if not isinstance(prompt, RunState):
-        paused = conversation.paused
-        if paused is not None:
-            waiting = ", ".join(f"{p.call_id} ({p.tool_name})" for p in paused.pending_approvals)
-            raise UserError(f"A run on this session is waiting for approval of {waiting}. Decide and resume it: "
-                            "state = Conversation(session).paused; state.approve(call_id) or state.reject(call_id); "
-                            "runner.run(agent, state). Or drop it with Conversation(session).discard_paused().")
-    return conversation.agent_for(agent) if continue_agent and not isinstance(prompt, RunState) else agent
+    """At the start of an outermost run: a new prompt drops a paused run; a paused run resumes only where it
+    paused; then pick who answers."""
+    if isinstance(prompt, RunState):
+        last = next((m.get("content") for m in reversed(session.get_dialogs()) if m.get("role") == "user"), None)
+        if last is not None and last != prompt.input:  # a run adds no user message but its own prompt
+            raise UserError(f"The conversation moved on since this run paused (the last message is {last!r:.60}, "
+                            f"the paused run answered {prompt.input!r:.60}), so it cannot be resumed: its calls "
+                            "never run. Ask again.")
+        return agent
+    if _get(session, PAUSED) is not None:  # a new prompt replaces the run that was waiting
+        _set(session, PAUSED, None)
+    return Conversation(session).agent_for(agent) if continue_agent else agent
 
 
 def handed_off(session: Any, agent: Any, depth: int) -> None:
