@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).parent.parent / "src" / "agentsilex"
 CORE_MODULES = ["_loop", "runner", "_call_model", "_run_tools", "agent", "tool", "session", "result", "messages",
                 "events", "errors", "models/__init__", "models/stream", "models/retry", "models/litellm"]
 CORE = [PACKAGE / f"{name}.py" for name in CORE_MODULES]
-CORE_BUDGET = 2050  # STYLE.md aims at ~1,500; see the closing notes of issues 3-5 and 17 for where the rest went
+CORE_BUDGET = 2070  # STYLE.md aims at ~1,500; see the closing notes of issues 3-5 and 17 for where the rest went
 MODULE_BUDGET = 400         # lines in any one module
 FUNCTION_BUDGET = 50        # lines in any one function
 
