@@ -1,15 +1,16 @@
 """A typed run context: one object shared by tools, instructions, turns, handoffs and sub-agents.
 
     python examples/context.py
-A tool reaches it through a parameter annotated with its class (the model never sees that parameter);
-instructions may be a function of it. A plain dict works too (a parameter named `context`).
+A tool reaches it through a parameter annotated `Context[Cart]` (the model never sees that parameter, and a
+Runner with another kind of context is refused before any request); instructions may be a function of it.
+A plain dict works too (a parameter named `context`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agentsilex import Agent, Runner, Session, tool
+from agentsilex import Agent, Context, Runner, Session, tool
 from agentsilex.testing import ScriptedModel, call
 
 
@@ -20,7 +21,7 @@ class Cart:
 
 
 @tool
-def add_item(item: str, cart: Cart) -> str:
+def add_item(item: str, cart: Context[Cart]) -> str:
     """Put an item in the cart."""
     cart.items.append(item)
     return f"{len(cart.items)} items in the cart"

@@ -4,7 +4,8 @@
 
 `Runner(session, memory=[...])` runs the strategies, in order, before every model call. Each gets a copy of
 the history and returns what is sent. Compaction summarises old turns with any model and keeps the summary
-with the session; `TokenBudget(max_tokens, model=...)` counts with LiteLLM's token counter.
+with the session; `TokenBudget(max_tokens, model=...)` counts with LiteLLM's token counter. A history
+processor of your own, `fn(messages, context) -> messages`, goes in `Runner(history_processors=[...])`.
 """
 
 from __future__ import annotations
@@ -24,15 +25,20 @@ def main() -> None:
     memory = [Compaction(summarizer, keep_turns=2, trigger_turns=4),  # summary + the last 2 turns
               TrimToolOutputs(keep_recent=3, max_chars=200),  # old tool outputs shortened
               KeepLastTurns(10)]  # and never more than 10 turns
+    def tag_user(messages: list[dict], context: dict) -> list[dict]:  # a history processor: sees the context
+        return [{**m, "content": f"[{context['user']}] {m['content']}"} if m["role"] == "user" else m
+                for m in messages]
+
     model = ScriptedModel(["Your cat is 5."])
-    result = Runner(session, memory=memory).run(Agent(name="a", model=model), "How old is my cat?")
+    runner = Runner(session, context={"user": "ann"}, memory=memory, history_processors=[tag_user])
+    result = runner.run(Agent(name="a", model=model), "How old is my cat?")
 
     print(result.final_output)
     print("sent to the model:")
     for message in model.requests[0].messages:
         print(f"  {message['role']}: {message['content']}")
     print("stored messages:", len(session.dialogs), "(the stored history stays complete)")
-    print("summary kept with the session:", session.get_state("compaction")["summary"])
+    print("summary kept with the session:", session.memory_state["compaction"]["summary"])
 
 
 if __name__ == "__main__":

@@ -3,12 +3,71 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
+import socket
 from typing import Any
 
 import pytest
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+# -- the guard: no test reaches a real provider (or anything off this machine) --------------------------------
+# Every connection and name lookup for a host that is not loopback is refused and recorded; the test that
+# tried fails at teardown even if the code under test swallowed the error (as a model adapter would).
+BLOCKED: list[str] = []
+_real_connect, _real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _is_local(host: Any) -> bool:
+    if host is None or host in ("localhost", b"localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(str(host.decode() if isinstance(host, bytes) else host).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _refuse(what: str) -> OSError:
+    BLOCKED.append(what)
+    return ConnectionRefusedError(f"tests never reach the network: blocked {what}. Use ScriptedModel, "
+                                  "FunctionModel or the loopback server (agentsilex.testing).")
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> Any:
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(address[0]):
+        raise _refuse(f"a connection to {address!r}")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: Any) -> Any:
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(address[0]):
+        raise _refuse(f"a connection to {address!r}")
+    return _real_connect_ex(self, address)
+
+
+def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    if not _is_local(host):
+        BLOCKED.append(f"a name lookup of {host!r}")
+        raise socket.gaierror(socket.EAI_NONAME, f"tests never reach the network: blocked a lookup of {host!r}")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+socket.getaddrinfo = _guarded_getaddrinfo
+
+
+@pytest.fixture(autouse=True)
+def no_network() -> Any:
+    """Fail any test that tried to reach a host off this machine (a real provider, for instance)."""
+    start = len(BLOCKED)
+    yield BLOCKED
+    tried = BLOCKED[start:]
+    del BLOCKED[start:]
+    if tried:
+        pytest.fail("this test tried to reach the network: " + "; ".join(tried), pytrace=False)
 
 MODES = ["sync", "stream", "async", "async_stream"]
 

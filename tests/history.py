@@ -1,25 +1,15 @@
-"""Test helper: is a history valid for strict providers?"""
+"""Test helper: is a history valid for strict providers? The package's own validator, plus JSON safety."""
 
 from __future__ import annotations
 
 import json
 
+from agentsilex.history import history_problem
+
 
 def assert_valid_history(dialogs: list[dict]) -> None:
     """Every assistant tool call is answered by exactly one tool message right after it; no orphans;
-    every message is plain JSON."""
+    every message is plain JSON (agentsilex.history.history_problem, the validator the loop uses)."""
     json.dumps(dialogs)  # plain JSON-safe data only
-    pending: list[str] = []
-    for index, message in enumerate(dialogs):
-        role = message["role"]
-        if role == "tool":
-            assert message["tool_call_id"] in pending, f"orphan tool result at {index}: {message}"
-            pending.remove(message["tool_call_id"])
-            continue
-        assert not pending, f"tool calls {pending} unanswered before message {index}"
-        assert role in ("user", "assistant", "system"), role
-        if role == "assistant":
-            ids = [call["id"] for call in message.get("tool_calls") or []]
-            assert len(ids) == len(set(ids))
-            pending = ids
-    assert not pending, f"tool calls {pending} unanswered at the end"
+    problem = history_problem(dialogs)
+    assert problem is None, f"invalid history at {problem}"

@@ -9,20 +9,9 @@ import time
 import pytest
 
 from agentsilex import Agent, Runner, Session, tool
-from agentsilex._loop import INTERRUPTED
+from agentsilex.messages import INTERRUPTED
 from agentsilex.testing import LoopbackServer, ScriptedModel, call
-
-
-def assert_valid(dialogs: list[dict]) -> None:
-    """Every tool call is answered exactly once, right after the message that made it."""
-    pending: list[str] = []
-    for message in dialogs:
-        if message["role"] == "tool":
-            assert message["tool_call_id"] == pending.pop(0)
-        else:
-            assert pending == [], f"unanswered tool calls {pending} before {message}"
-            pending = [c["id"] for c in message.get("tool_calls") or []]
-    assert pending == []
+from history import assert_valid_history as assert_valid
 
 
 def test_cancelling_the_task_mid_tool_interrupts_every_call():

@@ -217,19 +217,13 @@ def test_conversation_cost_limit():
     assert len(agent.model.requests) == 2
 
 
-def test_the_in_memory_session_keeps_json_state_like_a_store():
+def test_clean_forgets_the_conversation_state_too():
     session = Session()
-    value = {"a": [1, 2]}
-    session.set_state("k", value)
-    value["a"].append(3)  # kept as JSON: later changes to the object do not leak in
-    assert session.get_state("k") == {"a": [1, 2]} and session.get_state("missing") is None
-    with pytest.raises(TypeError):
-        session.set_state("bad", object())
-    session.set_state("k", None)
-    assert session.get_state("k") is None
-    session.set_state("k", 1)
+    Runner(session).run(Agent(name="a", model=ScriptedModel(["hi"])), "hello")
+    Conversation(session).set_agent("billing")
+    assert Conversation(session).usage.requests == 1
     session.clean()
-    assert session.get_state("k") is None
+    assert Conversation(session).usage.requests == 0 and Conversation(session).agent_name is None
 
 
 def test_usage_is_kept_when_a_run_pauses_fails_or_is_stopped(mode):

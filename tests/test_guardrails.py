@@ -1,5 +1,5 @@
 from conftest import run_in_mode
-from transcript_check import assert_valid
+from history import assert_valid_history as assert_valid
 
 import pytest
 

@@ -12,12 +12,28 @@ from agentsilex import Agent, Runner, Session, tool
 from agentsilex.callbacks import keep_most_recent_2_turns, keep_most_recent_turns
 from agentsilex.errors import ContextBudgetError, UserError
 from agentsilex.history import blocks, pairs_intact, repair_history, turn_starts
-from agentsilex.memory import (SUMMARY_PREFIX, Compaction, KeepLastTurns, TokenBudget, TrimToolOutputs,
-                               prepare_history)
+from agentsilex._request import build_request, session_processors
+from agentsilex.control.hooks import RunHooks
+from agentsilex.memory import SUMMARY_PREFIX, Compaction, KeepLastTurns, TokenBudget, TrimToolOutputs
+from agentsilex.messages import INTERRUPTED
 from agentsilex.stores import SQLiteSession
 from agentsilex.testing import ScriptedModel, call
 
-INTERRUPTED = "Error: the tool call was interrupted before it finished; its result is unknown."
+
+def prepare_history(session, strategies):
+    """What build_request sends for `session` through `strategies` (no instructions, no tools): its model
+    calls (a compaction summary) answered by a plain blocking call, as the sync driver would."""
+    agent = Agent(name="probe", model=ScriptedModel([]))
+    processors = session_processors(session, callbacks=[], memory=list(strategies), history_processors=[])
+    steps = build_request(agent, agent.model, session, None, processors=processors, hooks=RunHooks(),
+                          timeout=None, idle_timeout=None)
+    reply = None
+    while True:
+        try:
+            model_call = steps.send(reply)
+        except StopIteration as done:
+            return done.value.messages
+        reply = model_call.model.complete(model_call.request)
 
 
 def varied_history(seed: int, turns: int = 12) -> list[dict]:

@@ -130,6 +130,16 @@ def test_script_exhausted_fails_loudly():
         runner.run(agent, "hi")
 
 
+def test_assert_complete_fails_while_scripted_replies_are_left(mode):
+    model, _, runner, agent = make([call("add", a=1, b=2), "3", "a reply the run never asks for"])
+    run_in_mode(runner, agent, "1+2?", mode)
+    with pytest.raises(AssertionError, match="1 scripted reply was never used: \\['a reply the run never"):
+        model.assert_complete()
+    model.replies.clear()
+    model.assert_complete()
+    ScriptedModel([Fail(500, "down", forever=True)]).assert_complete()  # a reply for ever is never used up
+
+
 def test_keyboard_interrupt_in_a_tool_propagates_and_answers_the_call(mode):
     @tool
     def interrupt() -> str:

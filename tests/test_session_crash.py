@@ -13,7 +13,7 @@ from agentsilex.history import pairs_intact
 from agentsilex.stores import SQLiteSession
 from agentsilex.testing import LoopbackServer
 
-INTERRUPTED = "Error: the tool call was interrupted before it finished; its result is unknown."
+from agentsilex.messages import INTERRUPTED
 
 SCRIPT = textwrap.dedent("""
     import sys, time

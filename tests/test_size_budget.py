@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
-PACKAGE = Path(__file__).parent.parent / "src" / "agentsilex"
-# The core as STYLE.md defines it: the loop, the runner and its drivers, agents, tools, the session and the
-# model layer (protocol, streaming, retries, LiteLLM), with the leaf modules they stand on. Optional layers
-# (control/, stores/, memory, testing/, the opt-in native OpenAI transport) are read on demand.
-CORE_MODULES = ["_loop", "runner", "_call_model", "_run_tools", "agent", "tool", "session", "result", "messages",
-                "events", "errors", "models/__init__", "models/stream", "models/retry", "models/litellm"]
-CORE = [PACKAGE / f"{name}.py" for name in CORE_MODULES]
-CORE_BUDGET = 2070  # STYLE.md aims at ~1,500; see the closing notes of issues 3-5 and 17 for where the rest went
+from imports import PACKAGE, import_graph, modules, reachable
+
+# The core is what a run actually loads: the runner and every module it imports, directly or not, at the top
+# or lazily inside a function (the loop, the drivers, control/, the model layer with LiteLLM and the native
+# transport). Optional layers nothing in a run imports (memory, stores/, testing/, ...) are read on demand.
+# Measured: 3,693 lines in 29 modules before issue 8, 3,660 in 27 after it, 3,905 in 28 with issue 14's
+# models/recording.py (which resolve_model imports lazily). STYLE.md aims at ~1,500.
+CORE_BUDGET = 4000
 MODULE_BUDGET = 400         # lines in any one module
 FUNCTION_BUDGET = 50        # lines in any one function
 
 
+def core() -> dict[str, int]:
+    known = modules()
+    return {name: len(known[name].read_text().splitlines()) for name in reachable("agentsilex.runner", import_graph())}
+
+
 def test_core_fits_the_budget():
-    total = sum(len(path.read_text().splitlines()) for path in CORE)
-    assert total <= CORE_BUDGET, f"core is {total} lines (budget {CORE_BUDGET}): move a feature into an optional module"
+    lines = core()
+    assert {"agentsilex._loop", "agentsilex._request", "agentsilex.control.planning",
+            "agentsilex.models.litellm"} <= set(lines)  # what a run loads, lazily or not, is counted
+    total = sum(lines.values())
+    biggest = ", ".join(f"{name} {n}" for name, n in sorted(lines.items(), key=lambda item: -item[1])[:5])
+    assert total <= CORE_BUDGET, (f"what a run imports is {total} lines (budget {CORE_BUDGET}; biggest: {biggest}): "
+                                  "move a feature into an optional module")
 
 
 def test_no_module_or_function_is_too_long():

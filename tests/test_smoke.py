@@ -15,6 +15,7 @@ def test_tool_call_then_answer_in_every_mode(mode):
     session = Session()
     result, events = run_in_mode(Runner(session), Agent(name="a", model=model, tools=[add]), "1+2?", mode)
     assert result.final_output == "3"
+    model.assert_complete()
     assert [m["role"] for m in session.dialogs] == ["user", "assistant", "tool", "assistant"]
     if mode in ("stream", "async_stream"):
         assert [e.type for e in events].count("final_result") == 1

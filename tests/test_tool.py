@@ -10,7 +10,7 @@ from typing import Literal, Optional
 import pytest
 from pydantic import BaseModel
 
-from agentsilex import Tool, tool
+from agentsilex import Context, Tool, tool
 from agentsilex.errors import ToolArgumentsError, UserError
 
 
@@ -194,17 +194,73 @@ class Deps:
     user: str
 
 
-def test_typed_context_parameter_detected_by_annotation():
+class Connection:
+    """Not describable as JSON: a parameter annotated with it can only be the run context."""
+
+    def __init__(self, user: str) -> None:
+        self.user = user
+
+
+def test_context_parameter_is_decided_when_the_tool_is_defined():
     @tool
-    def whoami(greeting: str, deps: Deps) -> str:
-        """Who am I."""
+    def marked(greeting: str, deps: Context[Deps]) -> str:
+        """Marked explicitly."""
         return f"{greeting} {deps.user}"
 
-    bound = whoami.for_context(Deps("ann"))
-    assert set(props(bound)) == {"greeting"}
-    assert bound.invoke(bound.parse_arguments('{"greeting": "hi"}'), Deps("ann")) == "hi ann"
-    assert whoami.for_context({"a": 1}) is whoami  # a dict context is only ever passed by name
-    assert whoami.for_context(Deps("bob")) is bound  # cached per context type
+    @tool
+    def by_class(greeting: str, conn: Connection) -> str:
+        """A class pydantic cannot describe."""
+        return f"{greeting} {conn.user}"
+
+    @tool
+    def plain(greeting: str, deps: Deps) -> str:
+        """A dataclass is an ordinary (JSON) argument unless marked Context[...]."""
+        return f"{greeting} {deps.user}"
+
+    assert set(props(marked)) == {"greeting"} and marked.context_type is Deps
+    assert marked.invoke(marked.parse_arguments('{"greeting": "hi"}'), Deps("ann")) == "hi ann"
+    assert set(props(by_class)) == {"greeting"} and by_class.context_type is Connection
+    assert set(props(plain)) == {"greeting", "deps"} and plain.context_param is None
+    # The schema is the same whatever context a Runner will pass.
+    with pytest.raises(UserError, match="takes the run context as a Deps"):
+        marked.check_context({"a": 1})
+    marked.check_context(Deps("bob"))
+
+
+def test_two_context_parameters_are_refused():
+    with pytest.raises(UserError, match="would all receive the run context"):
+        @tool
+        def both(context, deps: Context[Deps]) -> str:
+            """Two."""
+            return ""
+
+
+def test_tool_from_schema_validates_required_and_unknown_arguments():
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
+              "additionalProperties": False}
+    weather = Tool.from_schema("weather", "Weather in a city.", schema, lambda city: f"sunny in {city}")
+    assert weather.spec()["function"] == {"name": "weather", "description": "Weather in a city.",
+                                          "parameters": schema}
+    assert weather.invoke(weather.parse_arguments('{"city": "Oslo"}'), None) == "sunny in Oslo"
+    with pytest.raises(ToolArgumentsError, match="city: Field required"):
+        weather.parse_arguments("{}")
+    with pytest.raises(ToolArgumentsError, match="country: not a parameter"):
+        weather.parse_arguments('{"city": "Oslo", "country": "NO"}')
+    with pytest.raises(ToolArgumentsError, match="not valid JSON"):
+        weather.parse_arguments("{")
+
+
+def test_hand_built_tools_are_checked_when_built():
+    ok = Tool(name="echo", description="Echo.", function=lambda text="": text, parameters={"type": "object"})
+    assert ok.parse_arguments('{"text": "x"}') == {"text": "x"}
+    with pytest.raises(UserError, match="Tool name"):
+        Tool.from_schema("bad name", "", {"type": "object"}, print)
+    with pytest.raises(UserError, match="JSON schema of an object"):
+        Tool.from_schema("t", "", {"type": "string"}, print)
+    with pytest.raises(UserError, match="must be callable"):
+        Tool.from_schema("t", "", {"type": "object"}, "not a function")  # type: ignore[arg-type]
+    with pytest.raises(UserError, match="context_param"):
+        Tool.from_schema("t", "", {"type": "object"}, print, context_param="not a name")
 
 
 def test_tool_stays_callable_like_the_function():

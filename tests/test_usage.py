@@ -2,7 +2,7 @@ import subprocess
 import sys
 
 from conftest import run_in_mode
-from transcript_check import assert_valid
+from history import assert_valid_history as assert_valid
 
 import pytest
 

@@ -21,12 +21,12 @@ from .models.retry import RetryPolicy
 from .result import FunctionCall, RunResult
 from .runner import AsyncRunStream, Runner, RunStream
 from .session import Session
-from .tool import Tool, tool
+from .tool import Context, Tool, tool
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Agent", "Runner", "Session", "tool", "Tool", "RunResult", "FunctionCall", "RunStream", "AsyncRunStream",
+    "Agent", "Runner", "Session", "tool", "Tool", "Context", "RunResult", "FunctionCall", "RunStream", "AsyncRunStream",
     "Model", "ModelBase", "ModelRequest", "ModelResponse", "ModelSettings", "Usage", "RetryPolicy",
     "Event", "RawChunkEvent", "PartialOutputEvent", "ToolCallDeltaEvent", "ToolCallEvent", "ToolResponseEvent",
     "AgentHandoffEvent", "ApprovalRequestedEvent", "FinalResultEvent",

@@ -11,7 +11,7 @@ import asyncio
 import time
 from typing import Any, AsyncGenerator, Generator
 
-from ._loop import ModelCall
+from ._request import ModelCall
 from ._run_tools import Limits
 from .errors import ModelError, ModelTimeoutError
 from .events import Event
@@ -26,15 +26,10 @@ def candidates(call: ModelCall) -> list[Any]:
     return [call.model, *(resolve_model(model) for model in fallbacks)]
 
 
-def _prepare(call: ModelCall, limits: Limits) -> None:
-    # Models that talk HTTP enforce these themselves (the only way to stop a blocking read in sync code).
-    call.request.timeout = limits.model_timeout
-    call.request.idle_timeout = limits.stream_idle_timeout
-
-
 def call_model_sync(call: ModelCall, limits: Limits, stream: bool) -> Generator[Event, None, ModelResponse]:
-    """Blocking model call; yields stream events (if streaming) and returns the reply."""
-    _prepare(call, limits)
+    """Blocking model call; yields stream events (if streaming) and returns the reply.
+
+    The model enforces the request's timeouts itself (the only way to stop a blocking read in sync code)."""
     plan = attempt_plan(candidates(call), limits.retry)
     model, delay = next(plan)
     while True:
@@ -62,7 +57,6 @@ def call_model_sync(call: ModelCall, limits: Limits, stream: bool) -> Generator[
 
 async def call_model_async(call: ModelCall, limits: Limits, stream: bool) -> AsyncGenerator[Event | ModelResponse, None]:
     """Async model call; yields stream events (if streaming), then the reply as the last item."""
-    _prepare(call, limits)
     plan = attempt_plan(candidates(call), limits.retry)
     model, delay = next(plan)
     while True:
@@ -71,14 +65,14 @@ async def call_model_async(call: ModelCall, limits: Limits, stream: bool) -> Asy
         emitted = False
         try:
             if not stream:
-                async with asyncio.timeout(limits.model_timeout):
+                async with asyncio.timeout(call.request.timeout):
                     response = await model.complete_async(call.request)
                 yield response
                 return
             accumulator = StreamAccumulator(call.agent.name)
             chunks = aiter(model.stream_async(call.request))
             try:
-                timeout = limits.model_timeout  # for the first chunk; then the idle timeout between chunks
+                timeout = call.request.timeout  # for the first chunk; then the idle timeout between chunks
                 while True:
                     async with asyncio.timeout(timeout):
                         chunk = await anext(chunks, None)
@@ -88,14 +82,14 @@ async def call_model_async(call: ModelCall, limits: Limits, stream: bool) -> Asy
                     emitted = True
                     for event in events:
                         yield event
-                    timeout = limits.stream_idle_timeout
+                    timeout = call.request.idle_timeout
             finally:
                 if hasattr(chunks, "aclose"):
                     await chunks.aclose()  # hang up now: no background reader left behind
             yield _complete(accumulator, model)
             return
         except TimeoutError:
-            error: ModelError = _timeout_error(model, limits, emitted)
+            error: ModelError = _timeout_error(model, call, emitted)
         except ModelError as exc:
             error = exc
         if emitted:
@@ -103,9 +97,9 @@ async def call_model_async(call: ModelCall, limits: Limits, stream: bool) -> Asy
         model, delay = plan.send(error)
 
 
-def _timeout_error(model: Any, limits: Limits, streaming: bool) -> ModelTimeoutError:
-    which, seconds = (("stream_idle_timeout", limits.stream_idle_timeout) if streaming
-                      else ("model_timeout", limits.model_timeout))
+def _timeout_error(model: Any, call: ModelCall, streaming: bool) -> ModelTimeoutError:
+    which, seconds = (("stream_idle_timeout", call.request.idle_timeout) if streaming
+                      else ("model_timeout", call.request.timeout))
     name = getattr(model, "name", None)
     waited = f"sent nothing for {seconds:g} s ({which})" if seconds is not None else "timed out"
     return ModelTimeoutError(f"Model {name!r} {waited}; raise Runner({which}=...) if the model is just slow.",

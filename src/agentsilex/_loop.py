@@ -5,9 +5,10 @@
 RunResult. Drivers in runner.py do the I/O (sync, async, streaming or not). The session is written
 only here, and always in whole steps, so it stays valid whatever fails.
 
-Each feature is a call out to its module in control/: handoffs, subagents (an agent used as a tool runs
-here as a nested `yield from agent_loop(...)`), output, guardrails, approval, usage, hooks; planning
-decides how each tool call of a step is answered.
+What the next request holds is decided in one place, `build_request` (_request.py). Each feature is a call
+out to its module in control/: handoffs, subagents (an agent used as a tool runs here as a nested
+`yield from agent_loop(...)`), output, guardrails, approval, usage, hooks; planning decides, with one typed
+decision per call, how each tool call of a step is answered.
 """
 
 from __future__ import annotations
@@ -16,33 +17,27 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Generator
 
 from . import messages
+from ._request import ModelCall, Processor, build_request, input_filter, output_mode, retry_note, session_processors
+from .agent import check_context
 from .control import conversation, guardrails, handoffs, output, planning
-from .control.approval import RunState, check_resumable
+from .control.approval import PendingApproval, RunState, check_resumable
 from .control.hooks import RunHooks
+from .control.planning import AlreadyAnswered, AwaitApproval, FinalAnswer, HandOff, RunIt
 from .control.subagents import AgentTool, check_depth
 from .control.usage import Budget, RunLimits
 from .errors import (GuardrailTripped, HandoffLoopError, MaxAgentDepthExceeded, MaxTurnsExceeded,
-                     UsageLimitExceeded, UserError)
+                     ModelBehaviorError, UsageLimitExceeded, UserError)
 from .events import AgentHandoffEvent, ApprovalRequestedEvent, Event, FinalResultEvent, ToolCallEvent, ToolResponseEvent
-from .memory import prepare_history
-from .models import Model, ModelRequest, ModelResponse, resolve_model
+from .messages import INTERRUPTED
+from .models import ModelRequest, ModelResponse, resolve_model
 from .result import RunResult
 from .session import Session
 from .tool import Tool
 
-INTERRUPTED = "Error: the tool call was interrupted before it finished; its result is unknown."
+__all__ = ["ModelCall", "RunTools", "Emit", "ToolRun", "Outcome", "LoopOptions", "agent_loop", "INTERRUPTED"]
 # Errors that stop the whole run, also from inside a nested agent (other failures of a nested agent
 # become an "Error: ..." tool message for the calling agent, like any failing tool).
 _RUN_STOPPERS = (GuardrailTripped, UsageLimitExceeded, HandoffLoopError, MaxAgentDepthExceeded, UserError)
-
-
-@dataclass
-class ModelCall:
-    """Ask `model` for the next assistant message."""
-
-    model: Model
-    request: ModelRequest
-    agent: Any
 
 
 @dataclass
@@ -89,7 +84,10 @@ class LoopOptions:
     limits: RunLimits | None = None
     max_handoffs: int = 10
     max_agent_depth: int = 3
-    memory: list[Callable[[list[dict], Any], list[dict]]] = field(default_factory=list)  # see memory.py
+    memory: list[Callable[[list[dict], Any], Any]] = field(default_factory=list)  # see memory.py
+    history_processors: list[Processor] = field(default_factory=list)  # see _request.py
+    model_timeout: float | None = None  # carried on each request (see the Model protocol)
+    stream_idle_timeout: float | None = None
     conversation_limits: conversation.ConversationLimits | None = None
     continue_agent: bool = True  # start with the conversation's current agent (control/conversation.py)
 
@@ -109,8 +107,9 @@ class _Run:
     budget: Budget
     lineage: list[str]  # the nesting of agents used as tools, outermost first
     chain: list[str] = field(default_factory=list)  # the agents this run handed off through
-    view: Callable[[list[dict]], list[dict]] | None = None  # the input filter of the handoff in effect
-    feedback: list[dict] = field(default_factory=list)  # a retry note for the next request only
+    processors: list[Processor] = field(default_factory=list)  # callbacks, memory, the Runner's processors
+    view: Processor | None = None  # the input filter of the handoff in effect
+    feedback: Processor | None = None  # a retry note for the next request only
     output_retries: int = 0
 
     @property
@@ -126,9 +125,12 @@ def agent_loop(agent: Any, prompt: str | RunState, *, session: Any, context: Any
         agent = conversation.starting_agent(session, agent, prompt, options.continue_agent)
         budget = Budget(options.limits, conversation.Meter(session, options.conversation_limits))
     run = _Run(agent, session, context, options, RunResult(input=str(prompt), last_agent=agent),
-               budget, [*(lineage or []), agent.name], [agent.name])
+               budget, [*(lineage or []), agent.name], [agent.name],
+               session_processors(session, callbacks=options.before_llm_call_callbacks, memory=options.memory,
+                                  history_processors=options.history_processors))
     top = run.depth == 0
     if top:
+        check_context(agent, context)  # a tool declaring another context type: refused before any request
         options.hooks.on_run_start(context, agent, prompt)
     try:
         check_depth(run.lineage, options.max_agent_depth)
@@ -156,12 +158,12 @@ def _turns(run: _Run, prompt: str | RunState) -> Generator[Request, Any, RunResu
     for _ in range(run.options.max_turns):
         if done is not None:
             break
-        response = yield from _model_call(run)
+        request, response = yield from _model_call(run)
         message = response.message
         if message.get("tool_calls"):
-            done = yield from _tool_step(run, message, {})
+            done = yield from _tool_step(run, message, request.output_mode, {})
         else:
-            done = _final(run, message)
+            done = _final(run, message, request.output_mode)
     if done is None:
         raise MaxTurnsExceeded(
             f"Agent {run.agent.name!r} did not give a final answer within max_turns={run.options.max_turns}. "
@@ -172,36 +174,31 @@ def _turns(run: _Run, prompt: str | RunState) -> Generator[Request, Any, RunResu
     return done
 
 
-def _model_call(run: _Run) -> Generator[Request, Any, ModelResponse]:
-    agent, context, hooks = run.agent, run.context, run.options.hooks
-    for callback in run.options.before_llm_call_callbacks:
-        callback(run.session)
-    instructions = agent.render_instructions(context)
-    history = [messages.system(instructions)] if instructions else []
-    dialogs = prepare_history(run.session, run.options.memory)  # a repaired copy, through the memory strategies
-    history.extend(run.view(dialogs) if run.view else dialogs)
-    history.extend(run.feedback)
-    tools = agent.tool_specs(context) + [h.spec() for h in handoffs.handoffs_of(agent)]
+def _model_call(run: _Run) -> Generator[Request, Any, tuple[ModelRequest, ModelResponse]]:
+    """Build the request (_request.py: everything that decides what is sent), call the model, count usage."""
+    agent, context, options = run.agent, run.context, run.options
     model = resolve_model(agent.model)
-    request = output.prepare(ModelRequest(history, tools, agent.model_settings), agent, model)
-    request = hooks.before_model_call(context, agent, request) or request
+    processors = run.processors
+    if run.view is not None or run.feedback is not None:  # this agent's view, then the retry note
+        processors = [*processors, *(p for p in (run.view, run.feedback) if p is not None)]
+    request = yield from build_request(agent, model, run.session, context, processors=processors,
+                                       hooks=options.hooks, timeout=options.model_timeout,
+                                       idle_timeout=options.stream_idle_timeout)
     run.budget.check_request(request, model.name)  # before sending, from an estimate
     response = yield ModelCall(model, request, agent)
-    run.feedback = []
+    run.feedback = None
     entry = run.result.usage.add_request(response.usage, agent=agent.name, model=model.name)
-    hooks.after_model_call(context, agent, response)
+    options.hooks.after_model_call(context, agent, response)
     run.budget.charge_request(entry)
-    return response
+    return request, response
 
 
-def _final(run: _Run, message: dict) -> RunResult | None:
+def _final(run: _Run, message: dict, mode: str | None) -> RunResult | None:
     """The model answered without tool calls: validate, guard, commit. None means "retry"."""
     value, problem = output.parse(run.agent, message.get("content"))
     if problem is not None:
-        planning.count_output_retry(run, problem)
-        has_tools = bool(run.agent.tools or run.agent.handoffs)
-        mode = output.mode_for(run.agent, resolve_model(run.agent.model), has_tools)
-        run.feedback = [message, messages.user(output.retry_note(problem, mode))]
+        _count_output_retry(run, problem)
+        run.feedback = retry_note(message, output.retry_note(problem, mode))
         return None
     guardrails.check_output(run.agent, run.context, value)
     _commit(run, [message])
@@ -209,51 +206,88 @@ def _final(run: _Run, message: dict) -> RunResult | None:
     return run.result
 
 
-def _tool_step(run: _Run, message: dict, decisions: dict[str, dict],
+def _count_output_retry(run: _Run, problem: str) -> None:
+    """Allow one retry of an invalid structured output per agent; the second failure raises."""
+    if run.output_retries >= 1:
+        raise ModelBehaviorError(
+            f"Agent {run.agent.name!r} gave an invalid final output again after one retry: {problem} "
+            "Simplify the output_type, describe it in the instructions, or use a stronger model.")
+    run.output_retries += 1
+
+
+def _tool_step(run: _Run, message: dict, mode: str | None, approvals: dict[str, dict],
                resumed: bool = False) -> Generator[Request, Any, RunResult | None]:
-    """Run one assistant message's tool calls; commit the message together with every answer."""
+    """One assistant message's tool calls: decide -> pause? -> guard -> execute -> record -> commit -> emit."""
     calls = message["tool_calls"]
     for call in calls if not resumed else ():  # a resumed step's calls were announced at the pause
         yield Emit(ToolCallEvent(call["id"], call["function"]["name"], call["function"]["arguments"],
                                  run.agent.name))
-    plan = planning.plan(run, calls, decisions)
-    if plan.pending:  # nothing runs and nothing is committed until a human decides
-        run.result.pending_approvals = plan.pending
-        run.result.state = RunState(run.agent.name, run.result.input, message, plan.pending,
-                                    run.result.total_usage, list(run.chain), run.budget.spent())
-        conversation.paused(run.session, run.result.state)
-        for item in plan.pending:
-            yield Emit(ApprovalRequestedEvent(item.call_id, item.tool_name, item.arguments, item.agent))
-        return run.result
-    ready = [ToolRun(call_id, found, arguments, run.context) for call_id, found, arguments in plan.ready]
-    run.budget.charge_tool_calls(len(ready))
-    for item in ready:  # every guardrail before any hook or tool: a trip leaves nothing half-started
-        guardrails.check_tool(item.tool, run.context, item.call_id, item.arguments)
-    for item in ready:
-        run.options.hooks.before_tool_call(run.context, run.agent, item.tool.name, item.arguments)
+    # Decide: one typed decision per call (control/planning.py).
+    view = planning.StepView(run.agent, run.context, tuple(run.chain), run.options.max_handoffs, mode, run.depth > 0)
+    decided = planning.decide(calls, view, approvals)
+    for decision in decided:
+        if isinstance(decision, AlreadyAnswered) and decision.invalid_output is not None:
+            _count_output_retry(run, decision.invalid_output)
+    # Pause? Nothing runs and nothing is committed until a human decides.
+    waiting = [d.pending for d in decided if isinstance(d, AwaitApproval)]
+    if waiting:
+        return (yield from _pause(run, message, waiting))
+    # Guard: every guardrail before any hook or tool, so a trip leaves nothing half-started.
+    ready = [ToolRun(d.call["id"], d.tool, d.arguments, run.context) for d in decided if isinstance(d, RunIt)]
+    answer = next((d for d in decided if isinstance(d, FinalAnswer)), None)
+    _guard_before(run, ready)
+    # Execute.
     outcomes = yield from _execute(run, message, ready)
-    for item in ready:
-        if outcomes[item.call_id].error is None:
-            guardrails.check_tool(item.tool, run.context, item.call_id, item.arguments,
-                                  result=outcomes[item.call_id].value, after=True)
-    if plan.answer:  # a final_answer tool call: its output is checked before the step is committed
-        guardrails.check_output(run.agent, run.context, plan.answer[0])
-    records = [plan.done.get(c["id"]) or planning.record(c, outcomes[c["id"]].value, outcomes[c["id"]].error)
-               for c in calls]
+    _guard_after(run, ready, outcomes, answer)
+    # Record and commit: the message together with every answer, in one step.
+    records = [planning.record(d, *_value_and_error(outcomes.get(d.call["id"]))) for d in decided]
     _commit(run, [message] + [messages.tool_result(r.call_id, r.content) for r in records])
     run.result.function_calls.extend(records)
+    # Emit.
     for record in records:
         if record.call_id in outcomes:
             run.options.hooks.after_tool_call(run.context, run.agent, record.name, record)
         yield Emit(ToolResponseEvent(record.call_id, record.name, record.content, record.error, run.agent.name))
     if run.options.raise_tool_errors:
-        planning.raise_first_error(records, {i: o.error for i, o in outcomes.items()}, plan.errors)
-    if plan.handoff is not None:
-        yield from _hand_off(run, plan.handoff)
-    if plan.answer:
-        run.result.final_output = plan.answer[0]
+        planning.raise_first_error(decided, {i: o.error for i, o in outcomes.items()}, records)
+    handoff = next((d for d in decided if isinstance(d, HandOff)), None)
+    if handoff is not None:
+        yield from _hand_off(run, handoff.handoff)
+    if answer is not None:
+        run.result.final_output = answer.value
         return run.result
     return None
+
+
+def _pause(run: _Run, message: dict, waiting: list[PendingApproval]) -> Generator[Request, Any, RunResult]:
+    run.result.pending_approvals = waiting
+    run.result.state = RunState(run.agent.name, run.result.input, message, waiting, run.result.total_usage,
+                                list(run.chain), run.budget.spent())
+    conversation.paused(run.session, run.result.state)  # kept with the session, to resume in any process
+    for item in waiting:
+        yield Emit(ApprovalRequestedEvent(item.call_id, item.tool_name, item.arguments, item.agent))
+    return run.result
+
+
+def _guard_before(run: _Run, ready: list[ToolRun]) -> None:
+    run.budget.charge_tool_calls(len(ready))
+    for item in ready:
+        guardrails.check_tool(item.tool, run.context, item.call_id, item.arguments)
+    for item in ready:
+        run.options.hooks.before_tool_call(run.context, run.agent, item.tool.name, item.arguments)
+
+
+def _guard_after(run: _Run, ready: list[ToolRun], outcomes: dict[str, Outcome], answer: Any) -> None:
+    for item in ready:
+        if outcomes[item.call_id].error is None:
+            guardrails.check_tool(item.tool, run.context, item.call_id, item.arguments,
+                                  result=outcomes[item.call_id].value, after=True)
+    if answer is not None:  # a final_answer tool call: its output is checked before the step is committed
+        guardrails.check_output(run.agent, run.context, answer.value)
+
+
+def _value_and_error(outcome: Outcome | None) -> tuple[Any, BaseException | None]:
+    return (None, None) if outcome is None else (outcome.value, outcome.error)
 
 
 def _execute(run: _Run, message: dict, ready: list[ToolRun]) -> Generator[Request, Any, dict[str, Outcome]]:
@@ -296,7 +330,8 @@ def _hand_off(run: _Run, chosen: handoffs.Handoff) -> Generator[Request, Any, No
     run.options.hooks.on_handoff(run.context, source, target)
     if chosen.on_handoff is not None:
         chosen.on_handoff(run.context)
-    run.agent, run.view, run.output_retries = target, chosen.input_filter, 0
+    run.agent, run.output_retries = target, 0
+    run.view = input_filter(chosen.input_filter) if chosen.input_filter is not None else None
     run.chain.append(target.name)
     run.result.last_agent = target
     conversation.handed_off(run.session, target, run.depth)  # later runs continue with the target too
@@ -309,8 +344,9 @@ def _resume(run: _Run, state: RunState) -> Generator[Request, Any, RunResult | N
     run.agent = run.result.last_agent = handoffs.find_agent(run.agent, state.agent)
     run.chain, run.result.input, run.result.usage_before_pause = list(state.chain), state.input, state.usage
     run.budget.restore(state.spent)  # a resumed run is the same run: its limits count what was spent before
+    mode = output_mode(run.agent, resolve_model(run.agent.model))  # the mode the paused step was asked in
     try:
-        return (yield from _tool_step(run, state.message, state.decisions, resumed=True))
+        return (yield from _tool_step(run, state.message, mode, state.decisions, resumed=True))
     finally:
         conversation.resumed(run.session, state, run.result.new_messages)
 

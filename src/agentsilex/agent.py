@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import operator
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .control.handoffs import check_handoffs
+from .control.handoffs import check_handoffs, handoffs_of
 from .control.output import spec_for
+from .control.subagents import AgentTool, agent_as_tool
 from .errors import UnknownToolError, UserError
 from .models import Model, ModelSettings
 from .tool import Tool, as_tool
@@ -68,15 +70,14 @@ class Agent:
     def _index(self) -> dict[str, Tool]:
         """Tools by name, following `agent.tools` if it was edited after the agent was made."""
         index = self._tools_by_name
-        if len(index) != len(self.tools) or any(a is not b for a, b in zip(index.values(), self.tools)):
-            self.tools[:] = [as_tool(item) for item in self.tools]
-            self._tools_by_name = {item.name: item for item in self.tools}
+        if len(index) == len(self.tools) and all(map(operator.is_, index.values(), self.tools)):
+            return index  # the common case, checked in C: this runs on every request
+        self.tools[:] = [as_tool(item) for item in self.tools]
+        self._tools_by_name = {item.name: item for item in self.tools}
         return self._tools_by_name
 
     def as_tool(self, tool_name: str | None = None, tool_description: str | None = None) -> Tool:
         """This agent as a tool another agent can call; it runs nested, in the caller's mode and context."""
-        from .control.subagents import agent_as_tool
-
         return agent_as_tool(self, tool_name, tool_description)
 
     def clone(self, **changes: Any) -> Agent:
@@ -99,11 +100,31 @@ class Agent:
         return {"role": "system", "content": self.render_instructions(context)}
 
     def tool_specs(self, context: Any = None) -> list[dict]:
-        return [item.for_context(context).spec() for item in self._index().values()]
+        """The tools as the model sees them (`context` is accepted for agentsilex 1.0 callers; unused)."""
+        return [item.spec() for item in self._index().values()]
 
     def find_tool(self, name: str, context: Any = None) -> Tool:
         found = self._index().get(name)
         if found is None:
             available = ", ".join(self._tools_by_name) or "none"
             raise UnknownToolError(f"Unknown tool {name!r}. Available tools: {available}.", tool_name=name)
-        return found.for_context(context)
+        return found
+
+
+def check_context(agent: Agent, context: Any) -> None:
+    """Before any request: every tool this run may reach (through handoffs and agents used as tools) accepts
+    the run context it will be given; a tool that declares another context type raises UserError."""
+    seen: set[int] = set()
+    todo = [agent]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        for item in current._index().values():
+            if item.context_type is not None:
+                item.check_context(context)
+            if isinstance(item, AgentTool):
+                todo.append(item.agent)
+        if current.handoffs:
+            todo.extend(h.agent for h in handoffs_of(current))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .messages import tool_call_ids, tool_result
+from .messages import INTERRUPTED, tool_call_ids, tool_result
+
 
 def turn_starts(messages: list[dict]) -> list[int]:
     """Indexes of the user messages, oldest first."""
@@ -40,7 +41,7 @@ def _answers(block: list[dict], message: dict) -> bool:
 
 def pairs_intact(messages: list[dict]) -> bool:
     """True when every tool call is answered exactly once, right after its call, and no result is orphaned."""
-    return repair_history(messages) == messages
+    return history_problem(messages) is None
 
 
 def repair_history(messages: list[dict]) -> list[dict]:
@@ -53,10 +54,8 @@ def repair_history(messages: list[dict]) -> list[dict]:
       an empty `tool_calls` list is removed.
     The messages themselves are not modified; changed ones are copies.
     """
-    if _healthy(messages):  # the common case, checked in one tight pass
+    if history_problem(messages) is None:  # the common case, checked in one tight pass
         return messages
-    from ._loop import INTERRUPTED  # the loop's own marker; imported here because _loop imports this module
-
     repaired: list[dict] = []
     index = 0
     while index < len(messages):
@@ -81,28 +80,34 @@ def repair_history(messages: list[dict]) -> list[dict]:
     return repaired if repaired != messages else messages
 
 
-def _healthy(messages: list[dict]) -> bool:
-    """True when repair would change nothing (the same rules as repair_history, without building anything)."""
+def history_problem(messages: list[dict]) -> str | None:
+    """The first thing strict providers would reject, or None for a valid history.
+
+    The one validator (the loop, the stores and the tests all use it), with exactly the rules
+    `repair_history` enforces: valid means repair changes nothing.
+    """
     pending: set | None = None  # call ids still waiting for their result
-    for message in messages:
+    for index, message in enumerate(messages):
         role = message.get("role")
         if role == "tool":
             call_id = message.get("tool_call_id")
             if not pending or call_id not in pending:
-                return False
+                return f"message {index}: tool result {call_id!r} answers no open tool call"
             pending.discard(call_id)
             continue
         if pending:
-            return False
+            return f"message {index}: tool calls {sorted(pending)} are not answered before it"
         if role == "assistant":
             calls = message.get("tool_calls")
             if calls:
                 pending = {call.get("id") for call in calls}
                 if len(pending) != len(calls):
-                    return False
-            elif calls is not None or message.get("content") is None:
-                return False
-    return not pending
+                    return f"message {index}: an assistant message repeats a tool call id"
+            elif calls is not None:
+                return f"message {index}: an assistant message has an empty tool_calls list"
+            elif message.get("content") is None:
+                return f"message {index}: an assistant message has neither content nor tool calls"
+    return f"the end: tool calls {sorted(pending)} are not answered" if pending else None
 
 
 def _fix_assistant(message: dict) -> dict:

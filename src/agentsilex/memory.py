@@ -2,8 +2,9 @@
 
     Runner(session, memory=[TrimToolOutputs(keep_recent=4), TokenBudget(100_000, model="gpt-4o")])
 
-A strategy is any callable `strategy(messages, session) -> messages`. It gets a copy of the (repaired)
-history and returns what is sent; the stored history stays complete. Only two things ever rewrite stored
+A strategy is any callable `strategy(messages, session) -> messages`: a history processor (step 4 of
+`build_request` in _request.py) that also sees the session, to keep state with it. It gets a copy of the
+(repaired) history and returns what is sent; the stored history stays complete. Only two things ever rewrite stored
 history, and only when you ask for them: `Compaction(..., rewrite=True)`, and seed-style
 `before_llm_call_callbacks` such as `callbacks.keep_most_recent_2_turns`, which edit the session itself.
 Every shipped strategy cuts only between whole blocks, so a tool call never loses its result.
@@ -13,26 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Generator
 
-from .errors import ContextBudgetError, UserError
+from ._request import ModelCall
+from .errors import ContextBudgetError, ModelBehaviorError, UserError
 from .history import blocks, keep_last_turns, repair_history, turn_starts
-
-Strategy = Callable[[list[dict], Any], list[dict]]
-
-
-def prepare_history(session: Any, strategies: Iterable[Strategy] = ()) -> list[dict]:
-    """The history to send: the session's messages, repaired, then passed through each strategy in order."""
-    history = repair_history(list(session.get_dialogs()))
-    if not strategies:
-        return history
-    for strategy in strategies:
-        history = strategy(history, session)
-        if not isinstance(history, list):
-            raise UserError(f"Memory strategy {strategy!r} returned {type(history).__name__}; it must return "
-                            "the list of messages to send.")
-    # A strategy of your own may cut carelessly; the provider must still get a valid history.
-    return repair_history(history)
+from .messages import system, user
+from .models import ModelRequest, ModelResponse, ModelSettings, resolve_model
+from .session import get_state, set_state
+from .utils import format_message
 
 
 class KeepLastTurns:
@@ -144,8 +134,8 @@ class Compaction:
     By default the summary is kept with the session (its state, key "compaction") and sent in place of the
     turns it covers, while the stored history stays complete. With `rewrite=True` the stored history itself
     is replaced by the summary plus the kept turns (smaller stores; the old turns are gone for good).
-    The summary call is a plain blocking `model.complete`; it happens once per `trigger_turns - keep_turns`
-    turns, never on the other model calls.
+    The summary call goes through the Runner's drivers like any model call (retries, timeouts, fallbacks,
+    awaited in the async modes, never streamed); it happens once per `trigger_turns - keep_turns` turns.
     """
 
     def __init__(self, model: Any, *, keep_turns: int = 4, trigger_turns: int = 8, rewrite: bool = False,
@@ -157,41 +147,37 @@ class Compaction:
         self.rewrite, self.instructions = rewrite, instructions
         self.max_summary_tokens, self.state_key = max_summary_tokens, state_key
 
-    def __call__(self, messages: list[dict], session: Any) -> list[dict]:
+    def __call__(self, messages: list[dict], session: Any) -> Generator[ModelCall, ModelResponse, list[dict]]:
+        """A generator: the loop sends its summary call through the driver (see _request.py)."""
         covered, summary = self._load(messages, session)
         starts = [s for s in turn_starts(messages) if s >= covered]
         if len(starts) > self.trigger_turns:
             cut = starts[-self.keep_turns]
-            summary = self.summarise(summary, messages[covered:cut])
+            summary = yield from self.summarise(summary, messages[covered:cut])
             if self.rewrite:
                 return self._rewrite(session, summary)
             covered = cut
-            _set_state(session, self.state_key, {"covered": covered, "summary": summary,
-                                                  "fingerprint": _fingerprint(messages, covered)})
+            set_state(session, self.state_key, {"covered": covered, "summary": summary,
+                                                "fingerprint": _fingerprint(messages, covered)})
         if summary is None:
             return messages
         return [{"role": "system", "content": SUMMARY_PREFIX + summary}] + messages[covered:]
 
-    def summarise(self, previous: str | None, messages: list[dict]) -> str:
+    def summarise(self, previous: str | None, messages: list[dict]) -> Generator[ModelCall, ModelResponse, str]:
         """One model call: the earlier summary (if any) and a plain-text transcript in, a summary out."""
-        from .messages import system, user
-        from .models import ModelRequest, ModelSettings, resolve_model
-        from .utils import format_message
-
         transcript = "\n".join(format_message(message, max_content_len=2000) for message in messages)
         prompt = (f"Earlier summary:\n{previous}\n\n" if previous else "") + f"Transcript:\n{transcript}"
         request = ModelRequest([system(self.instructions), user(prompt)], [],
                                ModelSettings(max_tokens=self.max_summary_tokens))
-        content = resolve_model(self.model).complete(request).message.get("content")
+        response = yield ModelCall(resolve_model(self.model), request, agent=None, quiet=True)
+        content = response.message.get("content")
         if not isinstance(content, str) or not content.strip():
-            from .errors import ModelBehaviorError
-
             raise ModelBehaviorError(f"The compaction model answered {content!r} instead of a summary. Check "
                                      "the model given to Compaction(...) answers plain text.")
         return content.strip()
 
     def _load(self, messages: list[dict], session: Any) -> tuple[int, str | None]:
-        state = _get_state(session, self.state_key)
+        state = get_state(session, self.state_key)
         if not isinstance(state, dict):
             return 0, None
         covered = state.get("covered")
@@ -206,26 +192,10 @@ class Compaction:
         starts = turn_starts(stored)
         kept = stored[starts[-self.keep_turns]:] if len(starts) >= self.keep_turns else list(stored)
         session.dialogs = [{"role": "system", "content": SUMMARY_PREFIX + summary}] + kept
-        _set_state(session, self.state_key, None)
+        set_state(session, self.state_key, None)
         return repair_history(list(session.get_dialogs()))
 
 
 def _fingerprint(messages: list[dict], covered: int) -> str:
     last = json.dumps(messages[covered - 1], sort_keys=True, ensure_ascii=True)
     return hashlib.sha256(f"{covered}:{last}".encode()).hexdigest()
-
-
-def _get_state(session: Any, key: str) -> Any:
-    if hasattr(session, "get_state"):
-        return session.get_state(key)
-    return vars(session).get("memory_state", {}).get(key)
-
-
-def _set_state(session: Any, key: str, value: Any) -> None:
-    """Stores keep state in the database; a plain `Session` keeps it on the object (`session.memory_state`)."""
-    if hasattr(session, "set_state"):
-        session.set_state(key, value)
-    elif value is None:
-        vars(session).get("memory_state", {}).pop(key, None)
-    else:
-        vars(session).setdefault("memory_state", {})[key] = value

@@ -8,6 +8,10 @@ from typing import Any
 
 Message = dict[str, Any]
 
+# The answer recorded for a tool call whose result is unknown (a crash or an interrupt mid-tool), so the
+# history stays valid for strict providers.
+INTERRUPTED = "Error: the tool call was interrupted before it finished; its result is unknown."
+
 
 def system(content: str) -> Message:
     return {"role": "system", "content": content}

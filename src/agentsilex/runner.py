@@ -17,8 +17,7 @@ from .events import Event
 from .models import ModelResponse
 from .models.retry import RetryPolicy
 from .result import RunResult
-from .session import Session
-from .stores.locking import hold_writer_lock
+from .session import Session, hold_writer_lock
 
 
 class Runner:
@@ -28,6 +27,7 @@ class Runner:
                  before_llm_call_callbacks: list[Callable[[Any], Any]] | None = None,
                  raise_tool_errors: bool = False, hooks: RunHooks | None = None, limits: RunLimits | None = None,
                  max_handoffs: int = 10, max_agent_depth: int = 3, memory: Any = None,
+                 history_processors: list[Callable[[list[dict], Any], list[dict]]] | None = None,
                  max_parallel_tools: int = 8, tool_timeout: float | None = None, model_timeout: float | None = None,
                  stream_idle_timeout: float | None = None, retry: RetryPolicy | None = None,
                  conversation_limits: ConversationLimits | None = None, continue_agent: bool = True) -> None:
@@ -35,26 +35,31 @@ class Runner:
             raise UserError(f"max_turns must be at least 1, got {max_turns}.")
         if hooks is not None and not isinstance(hooks, RunHooks):
             raise UserError(f"hooks must be a RunHooks (subclass it), got {type(hooks).__name__}.")
+        if not all(callable(p) for p in history_processors or []):
+            raise UserError("history_processors must be functions fn(messages, context) -> messages.")
         self.session = session if session is not None else Session()
         # Shared and mutable: tools, turns and sub-agents all see (and may change) the same object.
         self.context = context if context is not None else {}
+        # How the drivers do I/O (concurrency, timeouts, retries); the loop's limits are in `options`.
+        self.execution = Limits(max_parallel_tools=max_parallel_tools, tool_timeout=tool_timeout,
+                                model_timeout=model_timeout, stream_idle_timeout=stream_idle_timeout,
+                                retry=retry if retry is not None else RetryPolicy())
         self.options = LoopOptions(max_turns=max_turns, raise_tool_errors=raise_tool_errors,
                                    before_llm_call_callbacks=list(before_llm_call_callbacks or []),
                                    hooks=hooks or RunHooks(), limits=limits, max_handoffs=max_handoffs,
                                    max_agent_depth=max_agent_depth,
                                    memory=[memory] if callable(memory) else list(memory or []),
+                                   history_processors=list(history_processors or []),
+                                   model_timeout=self.execution.model_timeout,
+                                   stream_idle_timeout=self.execution.stream_idle_timeout,
                                    conversation_limits=conversation_limits, continue_agent=continue_agent)
-        # How the drivers do I/O (concurrency, timeouts, retries); the loop's limits are in `options`.
-        self.execution = Limits(max_parallel_tools=max_parallel_tools, tool_timeout=tool_timeout,
-                                model_timeout=model_timeout, stream_idle_timeout=stream_idle_timeout,
-                                retry=retry if retry is not None else RetryPolicy())
 
     def _loop(self, agent: Any, prompt: str | RunState) -> Generator:
         # A RunState (a run paused for approval, with decisions taken) resumes that run.
         if not isinstance(prompt, (str, RunState)):
             raise UserError(f"prompt must be a str or a RunState, got {type(prompt).__name__}.")
         loop = agent_loop(agent, prompt, session=self.session, context=self.context, options=self.options)
-        return hold_writer_lock(self.session, loop)  # one run at a time per session (stores/locking.py)
+        return hold_writer_lock(self.session, loop)  # one run at a time per session (session.py)
 
     def run(self, agent: Any, prompt: str | RunState) -> RunResult:
         """Run to the final answer and return the result."""
@@ -126,7 +131,7 @@ class RunStream(_Stream):
                     if isinstance(request, Emit):
                         yield request.event
                     elif isinstance(request, ModelCall):
-                        reply = yield from call_model_sync(request, limits, stream_model)
+                        reply = yield from call_model_sync(request, limits, stream_model and not request.quiet)
                     elif isinstance(request, RunTools):
                         reply = run_tools_sync(request.calls, limits)
                 except GeneratorExit:
@@ -174,7 +179,8 @@ class AsyncRunStream(_Stream):
                     if isinstance(request, Emit):
                         yield request.event
                     elif isinstance(request, ModelCall):
-                        async with aclosing(call_model_async(request, limits, stream_model)) as items:
+                        streamed = stream_model and not request.quiet
+                        async with aclosing(call_model_async(request, limits, streamed)) as items:
                             async for item in items:
                                 if isinstance(item, ModelResponse):
                                     reply = item

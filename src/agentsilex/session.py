@@ -1,17 +1,75 @@
-"""`Session`: conversation memory as a plain list of OpenAI-format messages. Deliberately simple."""
+"""`Session`: conversation memory as a plain list of OpenAI-format messages, and the contract of every store.
+
+Everything the Runner needs from a session is written here, in two protocols:
+
+- `SessionStore` (required): the seed's methods. The in-memory `Session` below is the whole of it.
+- `StoreCapabilities` (optional, all or nothing): a store that keeps its data elsewhere (a file, Redis, a
+  database) also names itself, locks itself across processes and keeps small JSON state next to the
+  history. `stores.PersistentSession` implements it; any other session gets the in-process fallbacks below.
+
+One writer at a time: the Runner holds the session's writer lock for the whole run (`hold_writer_lock`).
+"""
 
 from __future__ import annotations
 
-import json
-from typing import Any
+import asyncio
+import threading
+import weakref
+from typing import Any, Callable, Generator, Protocol, runtime_checkable
+
+from .errors import SessionBusyError
+
+DEFAULT_LOCK_TIMEOUT = 10.0  # seconds a second run waits for a busy session before SessionBusyError
+
+
+@runtime_checkable
+class SessionStore(Protocol):
+    """What the Runner needs from a session. The in-memory `Session` and every store satisfy it.
+
+    `get_dialogs()` returns the history, oldest first, as plain JSON-safe OpenAI-format dicts (treat them as
+    read-only); `add_new_messages` appends (a list is one step: store it whole or not at all); assigning
+    `dialogs` replaces the whole history (seed-style callbacks and `Compaction(rewrite=True)` do this).
+    """
+
+    @property
+    def dialogs(self) -> list[dict]: ...
+
+    def get_dialogs(self) -> list[dict]: ...
+
+    def add_new_messages(self, messages: dict | list[dict]) -> None: ...
+
+    def pop_turn(self) -> list[dict]: ...
+
+    def clean(self) -> None: ...
+
+
+@runtime_checkable
+class StoreCapabilities(Protocol):
+    """Optional: what a store that lives outside this process adds. Implement all of it or none."""
+
+    session_id: str
+    lock_timeout: float  # seconds a run waits for the writer lock
+
+    def acquire_writer(self, timeout: float) -> Callable[[], None]:
+        """Take the writer lock (waiting up to `timeout` s, else SessionBusyError); return its release."""
+        ...
+
+    def get_state(self, key: str) -> Any:
+        """The JSON value kept with the session under `key`, or None."""
+        ...
+
+    def set_state(self, key: str, value: Any) -> None:
+        """Keep a JSON value with the session; None deletes it."""
+        ...
 
 
 class Session:
     """In-memory conversation history. `dialogs` is a plain list you may read, copy or replace."""
 
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT  # seconds a second run on this session waits for the first
+
     def __init__(self, dialogs: list[dict] | None = None) -> None:
         self.dialogs: list[dict] = list(dialogs or [])
-        self.state: dict[str, Any] = {}  # JSON values kept with the conversation (next agent, usage, ...)
 
     def get_dialogs(self) -> list[dict]:
         """The whole history, oldest first (what the Runner sends to the model after the system prompt)."""
@@ -31,17 +89,9 @@ class Session:
         return turn
 
     def clean(self) -> None:
-        """Forget everything."""
+        """Forget everything (the history and any state kept with it)."""
         self.dialogs = []
-        self.state = {}
-
-    def get_state(self, key: str) -> Any:
-        """A JSON value kept with the session under `key`, or None (the same contract as every store)."""
-        return json.loads(self.state[key]) if key in self.state else None
-
-    def set_state(self, key: str, value: Any) -> None:
-        """Keep a JSON value with the session (as JSON text, as a store does); None deletes it."""
-        self.state.pop(key, None) if value is None else self.state.update({key: json.dumps(value)})
+        vars(self).pop("memory_state", None)
 
     def __len__(self) -> int:
         return len(self.dialogs)
@@ -56,3 +106,91 @@ def last_turn_start(dialogs: list[Any]) -> int | None:
         if dialogs[index].get("role") == "user":
             return index
     return None
+
+
+_capable_types: dict[type, bool] = {}
+
+
+def has_capabilities(session: Any) -> bool:
+    """Whether the session implements StoreCapabilities (decided once per class: a protocol check is slow)."""
+    kind = type(session)
+    found = _capable_types.get(kind)
+    if found is None:
+        found = _capable_types[kind] = isinstance(session, StoreCapabilities)
+    return found
+
+
+# -- state kept with a session (a compaction summary, for instance) ----------------------------------------
+def get_state(session: Any, key: str) -> Any:
+    """A store keeps state in its database; any other session keeps it on the object (`memory_state`)."""
+    if has_capabilities(session):
+        return session.get_state(key)
+    return vars(session).get("memory_state", {}).get(key)
+
+
+def set_state(session: Any, key: str, value: Any) -> None:
+    if has_capabilities(session):
+        session.set_state(key, value)
+    elif value is None:
+        vars(session).get("memory_state", {}).pop(key, None)
+    else:
+        vars(session).setdefault("memory_state", {})[key] = value
+
+
+# -- one writer per session ----------------------------------------------------------------------------------
+# Stores lock where the data lives (a file lock for SQLite, a lease key in Redis, an advisory lock in
+# PostgreSQL), so runs in other threads, tasks and processes are kept out too. Any other session gets a lock
+# in this process. Inside a running event loop the lock is tried once, never waited for: waiting would block
+# the loop, and with it the very task that holds the lock. Catch SessionBusyError there and retry after
+# `await asyncio.sleep(...)`.
+_local_locks: weakref.WeakKeyDictionary[Any, threading.Lock] = weakref.WeakKeyDictionary()
+_local_guard = threading.Lock()
+
+
+def hold_writer_lock(session: Any, loop: Generator[Any, Any, Any]) -> Generator[Any, Any, Any]:
+    """Wrap an agent loop so it holds the session's writer lock from its first step to its end."""
+    release = acquire_writer(session)
+    try:
+        return (yield from loop)
+    finally:
+        release()
+
+
+def acquire_writer(session: Any) -> Callable[[], None]:
+    """Take the session's writer lock (bounded wait) and return its release function, or raise SessionBusyError."""
+    store = session if has_capabilities(session) else None
+    own = store is not None or isinstance(session, Session)  # only these declare their lock_timeout
+    timeout = 0.0 if _in_event_loop() else float(session.lock_timeout if own else DEFAULT_LOCK_TIMEOUT)
+    if store is not None:
+        return store.acquire_writer(timeout)
+    lock = _local_lock(session)
+    if not lock.acquire(timeout=timeout):
+        raise busy(None, timeout)
+    return lock.release
+
+
+def busy(session_id: str | None, timeout: float) -> SessionBusyError:
+    name = f"Session {session_id!r}" if session_id else "This session"
+    return SessionBusyError(
+        f"{name} is in use by another run (waited {timeout:g} s). Runs on one session take turns: wait for the "
+        "other run to finish, raise the store's lock_timeout, or fork the session to run in parallel.",
+        session_id=session_id)
+
+
+def _local_lock(session: Any) -> threading.Lock:
+    with _local_guard:
+        try:
+            return _local_locks.setdefault(session, threading.Lock())
+        except TypeError:  # not weak-referenceable or not hashable: keep the lock on the object itself
+            lock = session.__dict__.get("_agentsilex_writer_lock")
+            if lock is None:
+                lock = session.__dict__["_agentsilex_writer_lock"] = threading.Lock()
+            return lock
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

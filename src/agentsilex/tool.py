@@ -1,23 +1,45 @@
-"""`@tool`: a typed, documented function becomes a tool with a JSON schema and validated arguments."""
+"""`@tool`: a typed, documented function becomes a tool with a JSON schema and validated arguments.
+
+The `Tool` contract (what the loop uses): `name` (1-64 letters, digits, `_`, `-`), `description`,
+`parameters` (the JSON schema of the arguments object), `parse_arguments(raw) -> dict` (raises
+ToolArgumentsError, which the model reads as an "Error: ..." result) and `invoke(arguments, context)` (calls the
+function with the arguments as keyword arguments; async functions return a coroutine). Build one with
+`@tool` from a typed function, or with `Tool.from_schema(...)` from a schema you already have (MCP tools).
+
+The run context reaches a tool through one parameter, decided when the tool is defined: a parameter named
+`context`, one annotated `Context[T]`, or one annotated with a class pydantic cannot describe as JSON. The
+model never sees that parameter; a Runner whose context is not a `T` is refused before any request.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import json
 import re
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Annotated, Any, Callable, TypeVar, overload
 
 import docstring_parser
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
 from .errors import ToolArgumentsError, UserError
 
 _NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 # Annotations that can never be a typed run context (they describe ordinary arguments).
 _PLAIN_TYPES = (str, int, float, bool, bytes, list, dict, tuple, set, frozenset, type(None))
+
+T = TypeVar("T")
+
+
+class _ContextMarker:
+    def __repr__(self) -> str:
+        return "agentsilex.Context"
+
+
+CONTEXT_MARKER = _ContextMarker()
+# `def add(item: str, cart: Context[Cart])`: `cart` receives the run context (Runner(context=...)).
+Context = Annotated[T, CONTEXT_MARKER]
 
 
 @dataclass
@@ -34,8 +56,28 @@ class Tool:
     input_guardrails: list[Callable[..., Any]] = field(default_factory=list)
     output_guardrails: list[Callable[..., Any]] = field(default_factory=list)
     timeout: float | None = None  # seconds for one call; overrides Runner(tool_timeout=...)
+    context_type: type | None = None  # the class the run context must be an instance of, if declared
     _arguments_model: type[BaseModel] | None = field(default=None, repr=False)
-    _variants: dict[type, Tool] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME_PATTERN.match(self.name):
+            raise UserError(f"Tool name {self.name!r} is invalid: use 1-64 letters, digits, '_' or '-'.")
+        if not callable(self.function):
+            raise UserError(f"Tool {self.name!r}: function must be callable, got {self.function!r}.")
+        if not isinstance(self.parameters, dict) or self.parameters.get("type", "object") != "object":
+            raise UserError(f"Tool {self.name!r}: parameters must be a JSON schema of an object, e.g. "
+                            '{"type": "object", "properties": {...}}.')
+
+    @classmethod
+    def from_schema(cls, name: str, description: str, parameters: dict[str, Any], fn: Callable[..., Any], *,
+                    context_param: str | None = None) -> Tool:
+        """A tool from a JSON schema you already have (MCP tools, generated APIs): `fn(**arguments)`, sync or
+        async. Arguments are checked against the schema's `required` and `additionalProperties`; their types
+        are left to `fn`. `context_param` names the keyword that receives the run context, if any."""
+        if context_param is not None and not (isinstance(context_param, str) and context_param.isidentifier()):
+            raise UserError(f"Tool {name!r}: context_param must be a parameter name, got {context_param!r}.")
+        return cls(name=name, description=description or "", function=fn, parameters=dict(parameters),
+                   context_param=context_param)
 
     @property
     def parameters_specification(self) -> dict[str, Any]:
@@ -57,7 +99,8 @@ class Tool:
     def parse_arguments(self, raw: str | dict | None) -> dict[str, Any]:
         """Validate the model's arguments (a JSON string) against the signature; return keyword arguments."""
         data = _decode_arguments(self.name, raw)
-        assert self._arguments_model is not None
+        if self._arguments_model is None:  # built by hand: the schema is all there is to check against
+            return _check_against_schema(self.name, self.parameters, data, raw)
         try:
             validated = self._arguments_model.model_validate(data)
         except ValidationError as exc:
@@ -71,33 +114,40 @@ class Tool:
             arguments = {**arguments, self.context_param: context}
         return self.function(**arguments)
 
-    def for_context(self, context: Any) -> Tool:
-        """This tool with a parameter annotated with the context's type bound to the run context."""
-        if self.context_param is not None or context is None or isinstance(context, dict):
-            return self
-        kind = type(context)
-        if kind not in self._variants:
-            param = _typed_context_param(self.function, kind)
-            bound = None if param is None else _build(self.function, self.name, self.description,
-                                                      context_param=param)
-            self._variants[kind] = self if bound is None else dataclasses.replace(
-                self, parameters=bound.parameters, context_param=param, _arguments_model=bound._arguments_model,
-                _variants={})
-        return self._variants[kind]
+    def check_context(self, context: Any) -> None:
+        """Refuse a run context that is not what the tool's context parameter declares."""
+        if self.context_type is not None and not isinstance(context, self.context_type):
+            raise UserError(f"Tool {self.name!r} takes the run context as a {self.context_type.__name__} (parameter "
+                            f"{self.context_param!r}), but Runner(context=...) is a {type(context).__name__}. Pass "
+                            "the right context, or change the tool's annotation.")
 
 
-def tool(function: Callable[..., Any] | None = None, *, name: str | None = None,
+@overload
+def tool(function: Callable[..., Any], /, *, name: str | None = None, description: str | None = None,
+         needs_approval: bool | Callable[[Any, dict], bool] = False,
+         input_guardrails: list[Callable[..., Any]] | None = None,
+         output_guardrails: list[Callable[..., Any]] | None = None, timeout: float | None = None) -> Tool: ...
+
+
+@overload
+def tool(function: None = None, /, *, name: str | None = None, description: str | None = None,
+         needs_approval: bool | Callable[[Any, dict], bool] = False,
+         input_guardrails: list[Callable[..., Any]] | None = None,
+         output_guardrails: list[Callable[..., Any]] | None = None,
+         timeout: float | None = None) -> Callable[[Callable[..., Any]], Tool]: ...
+
+
+def tool(function: Callable[..., Any] | None = None, /, *, name: str | None = None,
          description: str | None = None, needs_approval: bool | Callable[[Any, dict], bool] = False,
          input_guardrails: list[Callable[..., Any]] | None = None,
-         output_guardrails: list[Callable[..., Any]] | None = None, timeout: float | None = None) -> Any:
+         output_guardrails: list[Callable[..., Any]] | None = None,
+         timeout: float | None = None) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Turn a function into a `Tool`; use bare (`@tool`) or with options (`@tool(name=..., description=...)`)."""
     def wrap(func: Callable[..., Any]) -> Tool:
         if isinstance(func, Tool):
             return func
         if not callable(func):
             raise UserError(f"@tool needs a function, got {type(func).__name__}.")
-        params = inspect.signature(func).parameters
-        context_param = "context" if "context" in params else None
         if not (isinstance(needs_approval, bool) or callable(needs_approval)):
             raise UserError(f"@tool(needs_approval=...) must be True/False or fn(context, arguments) -> bool, "
                             f"got {needs_approval!r}.")
@@ -105,7 +155,7 @@ def tool(function: Callable[..., Any] | None = None, *, name: str | None = None,
             raise UserError("@tool guardrails must be functions.")
         if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
             raise UserError(f"@tool(timeout=...) must be a positive number of seconds, got {timeout!r}.")
-        built = _build(func, name, description, context_param=context_param)
+        built = _build(func, name, description)
         built.needs_approval = needs_approval
         built.input_guardrails = list(input_guardrails or [])
         built.output_guardrails = list(output_guardrails or [])
@@ -125,12 +175,12 @@ def as_tool(item: Any) -> Tool:
                     "Decorate the function with @tool or pass the function itself.")
 
 
-def _build(func: Callable[..., Any], name: str | None, description: str | None, *,
-           context_param: str | None) -> Tool:
+def _build(func: Callable[..., Any], name: str | None, description: str | None) -> Tool:
     tool_name: str = name or getattr(func, "__name__", None) or ""
     if not _NAME_PATTERN.match(tool_name):
         raise UserError(f"Tool name {tool_name!r} is invalid: use 1-64 letters, digits, '_' or '-'. "
                         "Pass @tool(name=...) to choose another.")
+    context_param, context_type = _context_param(func, tool_name)
     doc = docstring_parser.parse(inspect.getdoc(func) or "")
     if description is None:
         description = "\n\n".join(part for part in (doc.short_description, doc.long_description) if part)
@@ -143,7 +193,7 @@ def _build(func: Callable[..., Any], name: str | None, description: str | None, 
                         "level.") from exc
     schema.setdefault("properties", {})
     return Tool(name=tool_name, description=description, function=func, parameters=schema,
-                context_param=context_param, _arguments_model=model)
+                context_param=context_param, context_type=context_type, _arguments_model=model)
 
 
 def _arguments_model(func: Callable[..., Any], tool_name: str, docs: dict[str, str | None],
@@ -173,16 +223,49 @@ def _field(param_name: str) -> str:
     return f"p_{param_name}"
 
 
-def _typed_context_param(func: Callable[..., Any], kind: type) -> str | None:
+def _context_param(func: Callable[..., Any], tool_name: str) -> tuple[str | None, type | None]:
+    """The parameter that receives the run context, and the class it declares (decided here, once)."""
     try:
-        hints = typing.get_type_hints(func)
+        hints = typing.get_type_hints(func, include_extras=True)
+    except Exception:  # unresolvable forward references: fall back to the raw annotations
+        hints = getattr(func, "__annotations__", {})
+    found: list[tuple[str, type | None]] = []
+    for pname in inspect.signature(func).parameters:
+        annotation: Any = hints.get(pname)
+        if typing.get_origin(annotation) is Annotated and CONTEXT_MARKER in annotation.__metadata__:
+            base = annotation.__origin__
+            found.append((pname, base if isinstance(base, type) else None))
+        elif pname == "context":  # by name, whatever its annotation says (agentsilex 1.0 behaviour)
+            found.append((pname, None))
+        elif _is_context_class(annotation):
+            found.append((pname, annotation))
+    if len(found) > 1:
+        raise UserError(f"Tool {tool_name!r}: parameters {[p for p, _ in found]} would all receive the run context; "
+                        "keep one (named `context` or annotated Context[T]).")
+    return found[0] if found else (None, None)
+
+
+def _is_context_class(annotation: Any) -> bool:
+    """A class pydantic cannot describe as JSON (not a model, not a plain type) can only be the context."""
+    if not isinstance(annotation, type) or annotation in _PLAIN_TYPES or issubclass(annotation, BaseModel):
+        return False
+    try:
+        TypeAdapter(annotation).json_schema()
     except Exception:
-        return None
-    for pname, annotation in hints.items():
-        if (pname != "return" and isinstance(annotation, type) and annotation not in _PLAIN_TYPES
-                and issubclass(kind, annotation)):
-            return pname
-    return None
+        return True
+    return False
+
+
+def _check_against_schema(tool_name: str, schema: dict, data: dict, raw: Any) -> dict[str, Any]:
+    known = schema.get("properties") or {}
+    missing = [name for name in schema.get("required") or [] if name not in data]
+    unknown = [name for name in data if name not in known] if schema.get("additionalProperties") is False else []
+    if missing or unknown:
+        problems = [f"{name}: Field required" for name in missing] + [f"{name}: not a parameter" for name in unknown]
+        raise ToolArgumentsError(f"Invalid arguments for tool {tool_name!r}: " + "; ".join(problems)
+                                 + ". Fix them and call again.", tool_name=tool_name,
+                                 arguments=raw if isinstance(raw, str) else None)
+    return data
 
 
 def _decode_arguments(tool_name: str, raw: str | dict | None) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """A conversation that lasts: what a session keeps between runs besides its messages.
 
-Kept with the session through its `get_state`/`set_state` (every store, and the in-memory `Session`):
+Kept with the session (`session.get_state`/`set_state`: a store's database, or `memory_state` on any other
+session object):
 
 - `"agentsilex.agent"`: the name of the agent that answers next. A handoff sets it; the next run on the
   session starts with that agent, looked up by name among the agents reachable through handoffs from the
@@ -23,6 +24,7 @@ from typing import Any
 
 from ..errors import UserError
 from ..models import Usage
+from ..session import get_state, set_state
 from . import handoffs
 from .approval import PendingApproval, RunState
 from .usage import RequestUsage, check_limit, cost_usd
@@ -65,7 +67,7 @@ class ConversationUsage(Usage):
 
     def to_dict(self) -> dict[str, Any]:
         return {"requests": self.requests, "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
-                "by_model": self.by_model}
+                "by_model": {model: list(totals) for model, totals in self.by_model.items()}}
 
     @classmethod
     def from_dict(cls, data: Any) -> ConversationUsage:
@@ -219,11 +221,8 @@ def resumed(session: Any, state: RunState, committed: list[dict]) -> None:
 
 
 def _get(session: Any, key: str) -> Any:
-    get_state = getattr(session, "get_state", None)
-    return get_state(key) if callable(get_state) else None
+    return get_state(session, key)
 
 
 def _set(session: Any, key: str, value: Any) -> None:
-    set_state = getattr(session, "set_state", None)
-    if callable(set_state):  # a session class without state keeps no conversation state
-        set_state(key, value)
+    set_state(session, key, value)

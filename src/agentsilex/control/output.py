@@ -5,8 +5,9 @@ Three ways to ask the model for it, chosen per request:
 - "tool": a `final_answer` tool whose arguments are the output, for providers that cannot combine
   `response_format` with tools;
 - "prompted": the schema in the system prompt, for providers without `response_format` at all.
-A model object may declare `supports_response_format` / `supports_response_format_with_tools` (both
-default to True); for LiteLLM models the answer comes from LiteLLM's model table. Force a way with
+A model declares `supports_response_format` / `supports_response_format_with_tools` itself (both default
+to True; `LiteLLMModel` answers from LiteLLM's model table). The mode is decided once per request, in
+`build_request`, and carried on it (`ModelRequest.output_mode`). Force a way with
 `output_type=OutputSpec(MyType, mode="tool")`.
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -94,47 +95,31 @@ def mode_for(agent: Any, model: Any, has_tools: bool) -> str | None:
 
 
 def _supports(model: Any, capability: str) -> bool:
-    declared = getattr(model, capability, None)
-    if declared is not None:
-        return bool(declared)
-    if type(model).__name__ == "LiteLLMModel":
-        from ..models.litellm import load_litellm
-
-        try:
-            return bool(load_litellm().supports_response_schema(model=model.name))
-        except Exception:
-            return False
-    return True
+    # Declared by the model itself (see the Model protocol); a model that says nothing supports it.
+    return bool(getattr(model, capability, True))
 
 
-def prepare(request: Any, agent: Any, model: Any) -> Any:
-    """The request, changed to ask for the agent's output type (unchanged without an output_type)."""
-    mode = mode_for(agent, model, bool(request.tools))
-    if mode is None:
-        return request
+def response_format(agent: Any) -> dict:
+    """"native" mode: the JSON schema as `response_format` (the provider enforces it)."""
     spec = spec_for(agent.output_type)
-    if mode == "native":
-        name = re.sub(r"[^a-zA-Z0-9_-]", "_", getattr(spec.type, "__name__", "final_output"))[:64]
-        return replace(request, response_format={
-            "type": "json_schema", "json_schema": {"name": name, "schema": spec.schema, "strict": False}})
-    if mode == "tool":
-        answer = {"type": "function", "function": {
-            "name": ANSWER_TOOL, "description": "Give your final answer. Call this exactly once, when done.",
-            "parameters": spec.schema}}
-        return replace(request, tools=[*request.tools, answer])
-    prompt = ("Answer with a single JSON value and nothing else, matching this JSON schema:\n"
-              + json.dumps(spec.schema))
-    return replace(request, messages=_with_system_note(request.messages, prompt))
+    name = re.sub(r"[^a-zA-Z0-9_-]", "_", getattr(spec.type, "__name__", "final_output"))[:64]
+    return {"type": "json_schema", "json_schema": {"name": name, "schema": spec.schema, "strict": False}}
 
 
-def _with_system_note(history: list[dict], note: str) -> list[dict]:
+def answer_tool(agent: Any) -> dict:
+    """"tool" mode: the `final_answer` tool whose arguments are the output."""
+    return {"type": "function", "function": {
+        "name": ANSWER_TOOL, "description": "Give your final answer. Call this exactly once, when done.",
+        "parameters": spec_for(agent.output_type).schema}}
+
+
+def with_schema_note(history: list[dict], agent: Any) -> list[dict]:
+    """"prompted" mode: the schema in the system prompt (merged into the first system message)."""
+    note = ("Answer with a single JSON value and nothing else, matching this JSON schema:\n"
+            + json.dumps(spec_for(agent.output_type).schema))
     if history and history[0].get("role") == "system":
         return [messages.system(history[0]["content"] + "\n\n" + note), *history[1:]]
     return [messages.system(note), *history]
-
-
-def is_answer_call(agent: Any, model: Any, name: str) -> bool:
-    return name == ANSWER_TOOL and structured(agent) and mode_for(agent, model, True) == "tool"
 
 
 def parse(agent: Any, text: Any) -> tuple[Any, str | None]:

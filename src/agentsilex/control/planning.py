@@ -1,105 +1,131 @@
-"""How each tool call of one assistant message is answered: run it, or answer it straight away.
+"""How each tool call of one assistant message is answered: one typed decision per call.
 
-A call is a handoff (the first wins, later ones are declined), the structured-output `final_answer`, a
-rejected call (unknown tool, bad arguments), a call waiting for or refused by a human, or a call ready
-to run (an ordinary tool, or an agent used as a tool). Every call gets exactly one answer.
+    RunIt            an ordinary tool (or an agent used as a tool) with validated arguments: run it
+    AlreadyAnswered  answered without running: an unknown tool, bad arguments, a refused or unavailable
+                     approval, a declined second handoff, an invalid or repeated final answer
+    AwaitApproval    waits for a human: the whole step pauses before anything runs
+    HandOff          the first handoff call: the conversation goes to another agent after this step
+    FinalAnswer      the structured-output `final_answer` call, validated
+
+`decide` reads what it needs and changes nothing; the loop acts on the decisions. Every call gets exactly
+one decision, so every call gets exactly one answer.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .. import messages
-from ..errors import ModelBehaviorError, ToolError
-from ..models import resolve_model
+from ..errors import ToolError
 from ..result import FunctionCall
+from ..tool import Tool
 from . import handoffs, output
 from .approval import PendingApproval, needs_approval, refused, unavailable
 
 
-@dataclass
-class Plan:
-    """The answers decided before anything runs, and the calls that will run."""
-
-    ready: list[tuple[str, Any, dict]] = field(default_factory=list)  # (call id, tool, arguments)
-    done: dict[str, FunctionCall] = field(default_factory=dict)  # answered without running
-    errors: dict[str, ToolError] = field(default_factory=dict)  # rejected (unknown tool, bad arguments)
-    pending: list[PendingApproval] = field(default_factory=list)
-    handoff: handoffs.Handoff | None = None
-    answer: list[Any] = field(default_factory=list)  # the validated final_answer output, if given
+@dataclass(slots=True)
+class RunIt:
+    call: dict
+    tool: Tool
+    arguments: dict[str, Any]
 
 
-def plan(run: Any, calls: list[dict], decisions: dict[str, dict]) -> Plan:
-    """Decide every call of one assistant message (`run` is the loop's _Run)."""
-    decided = Plan()
+@dataclass(slots=True)
+class AlreadyAnswered:
+    call: dict
+    record: FunctionCall
+    error: ToolError | None = None  # a rejected call (unknown tool, bad arguments): raise_tool_errors raises it
+    invalid_output: str | None = None  # an invalid final answer: what was wrong (counts as an output retry)
+
+
+@dataclass(slots=True)
+class AwaitApproval:
+    call: dict
+    pending: PendingApproval
+
+
+@dataclass(slots=True)
+class HandOff:
+    call: dict
+    handoff: handoffs.Handoff
+    record: FunctionCall
+
+
+@dataclass(slots=True)
+class FinalAnswer:
+    call: dict
+    value: Any
+    record: FunctionCall
+
+
+Decision = RunIt | AlreadyAnswered | AwaitApproval | HandOff | FinalAnswer
+
+
+@dataclass(slots=True)
+class StepView:
+    """What deciding a step needs to know about the run (a read-only view, not the run itself)."""
+
+    agent: Any
+    context: Any
+    chain: tuple[str, ...]  # the agents this run handed off through
+    max_handoffs: int
+    output_mode: str | None  # the mode of the request this message answers
+    nested: bool  # an agent used as a tool: no human can be asked for approval
+
+
+def decide(calls: list[dict], view: StepView, approvals: dict[str, dict]) -> list[Decision]:
+    """One decision per call, in call order; `approvals` are a human's decisions by call id (on resume)."""
+    decided: list[Decision] = []
     for call in calls:
-        call_id, name, raw = call["id"], call["function"]["name"], call["function"]["arguments"]
-        target = handoffs.find(run.agent, name)
+        name = call["function"]["name"]
+        target = handoffs.find(view.agent, name)
         if target is not None:
-            _plan_handoff(run, decided, call, target)
-        elif output.is_answer_call(run.agent, resolve_model(run.agent.model), name):
-            _plan_answer(run, decided, call)
+            decided.append(_handoff(view, decided, call, target))
+        elif name == output.ANSWER_TOOL and view.output_mode == "tool":
+            decided.append(_answer(view, decided, call))
         else:
-            try:
-                found = run.agent.find_tool(name, run.context)
-                arguments = found.parse_arguments(raw)
-            except ToolError as exc:
-                exc.call_id, exc.arguments = call_id, raw
-                decided.errors[call_id] = exc
-                decided.done[call_id] = answered(call, f"Error: {exc}", failed=True)
-                continue
-            if _approved(run, decided, call, found, arguments, decisions):
-                decided.ready.append((call_id, found, arguments))
+            decided.append(_tool(view, call, approvals))
     return decided
 
 
-def _approved(run: Any, decided: Plan, call: dict, found: Any, arguments: dict,
-              decisions: dict[str, dict]) -> bool:
-    """Whether the call may run now; otherwise it is refused or left pending. Enforced here, in code."""
-    if not needs_approval(found, run.context, arguments):
-        return True
-    decision = decisions.get(call["id"])
+def _tool(view: StepView, call: dict, approvals: dict[str, dict]) -> Decision:
+    try:
+        found = view.agent.find_tool(call["function"]["name"], view.context)
+        arguments = found.parse_arguments(call["function"]["arguments"])
+    except ToolError as exc:
+        exc.call_id, exc.arguments = call["id"], call["function"]["arguments"]
+        return AlreadyAnswered(call, answered(call, f"Error: {exc}", failed=True), error=exc)
+    # Approval is enforced here, in code: the call runs only with an explicit approval of its id.
+    if not needs_approval(found, view.context, arguments):
+        return RunIt(call, found, arguments)
+    decision = approvals.get(call["id"])
     if decision is not None and decision.get("approved") is True:
-        return True
+        return RunIt(call, found, arguments)
     if decision is not None:
-        decided.done[call["id"]] = answered(call, refused(found.name, decision.get("reason", "")), failed=True)
-    elif run.depth > 0:
-        decided.done[call["id"]] = answered(call, unavailable(found.name), failed=True)
-    else:
-        decided.pending.append(PendingApproval(call["id"], found.name, call["function"]["arguments"],
-                                                  run.agent.name))
-    return False
+        return AlreadyAnswered(call, answered(call, refused(found.name, decision.get("reason", "")), failed=True))
+    if view.nested:
+        return AlreadyAnswered(call, answered(call, unavailable(found.name), failed=True))
+    return AwaitApproval(call, PendingApproval(call["id"], found.name, call["function"]["arguments"],
+                                               view.agent.name))
 
 
-def _plan_handoff(run: Any, decided: Plan, call: dict, target: handoffs.Handoff) -> None:
-    if decided.handoff is not None:  # the first handoff wins; the others are answered, not dropped
-        decided.done[call["id"]] = answered(call, handoffs.declined(decided.handoff.agent))
-        return
-    handoffs.check_chain(run.chain, target.agent, run.options.max_handoffs)
-    decided.handoff = target
-    decided.done[call["id"]] = answered(call, handoffs.accepted(target.agent))
+def _handoff(view: StepView, decided: list[Decision], call: dict, target: handoffs.Handoff) -> Decision:
+    first = next((d for d in decided if isinstance(d, HandOff)), None)
+    if first is not None:  # the first handoff wins; the others are answered, not dropped
+        return AlreadyAnswered(call, answered(call, handoffs.declined(first.handoff.agent)))
+    handoffs.check_chain(list(view.chain), target.agent, view.max_handoffs)
+    return HandOff(call, target, answered(call, handoffs.accepted(target.agent)))
 
 
-def _plan_answer(run: Any, decided: Plan, call: dict) -> None:
-    value, problem = output.parse(run.agent, call["function"]["arguments"])
+def _answer(view: StepView, decided: list[Decision], call: dict) -> Decision:
+    value, problem = output.parse(view.agent, call["function"]["arguments"])
     if problem is not None:
-        count_output_retry(run, problem)
-        decided.done[call["id"]] = answered(call, f"Error: {output.retry_note(problem, 'tool')}", failed=True)
-    elif not decided.answer:
-        decided.answer.append(value)
-        decided.done[call["id"]] = answered(call, "Final answer received.")
-    else:
-        decided.done[call["id"]] = answered(call, "Ignored: a final answer was already given.")
-
-
-def count_output_retry(run: Any, problem: str) -> None:
-    """Allow one retry of an invalid structured output per agent; the second failure raises."""
-    if run.output_retries >= 1:
-        raise ModelBehaviorError(
-            f"Agent {run.agent.name!r} gave an invalid final output again after one retry: {problem} "
-            "Simplify the output_type, describe it in the instructions, or use a stronger model.")
-    run.output_retries += 1
+        note = f"Error: {output.retry_note(problem, 'tool')}"
+        return AlreadyAnswered(call, answered(call, note, failed=True), invalid_output=problem)
+    if any(isinstance(d, FinalAnswer) for d in decided):
+        return AlreadyAnswered(call, answered(call, "Ignored: a final answer was already given."))
+    return FinalAnswer(call, value, answered(call, "Final answer received."))
 
 
 def answered(call: dict, content: str, *, failed: bool = False) -> FunctionCall:
@@ -107,23 +133,28 @@ def answered(call: dict, content: str, *, failed: bool = False) -> FunctionCall:
     return FunctionCall(name, raw, content, call["id"], error=content if failed else None)
 
 
-def record(call: dict, value: Any, error: Exception | None) -> FunctionCall:
-    """The record of a call that ran: its value as text, or its exception as an "Error: ..." message."""
-    name = call["function"]["name"]
+def record(decision: Decision, value: Any = None, error: BaseException | None = None) -> FunctionCall:
+    """The answer to one call: decided in advance, or what the call that ran gave (its value as text, or
+    its exception as an "Error: ..." message)."""
+    if not isinstance(decision, RunIt):
+        assert not isinstance(decision, AwaitApproval)  # a step with a waiting call is never recorded
+        return decision.record
+    call = decision.call
     if error is not None:
-        return answered(call, f"Error: tool {name!r} raised {type(error).__name__}: {error}", failed=True)
+        return answered(call, f"Error: tool {call['function']['name']!r} raised {type(error).__name__}: {error}",
+                        failed=True)
     done = answered(call, messages.to_text(value))
     done.result = value
     return done
 
 
-def raise_first_error(records: list[FunctionCall], errors_by_id: dict[str, Exception | None],
-                      rejected: dict[str, ToolError]) -> None:
+def raise_first_error(decided: list[Decision], errors: dict[str, BaseException | None],
+                      records: list[FunctionCall]) -> None:
     """For `Runner(raise_tool_errors=True)`: raise the first failed call's error, in call order."""
-    for item in records:
-        if item.call_id in rejected:
-            raise rejected[item.call_id]
-        error = errors_by_id.get(item.call_id)
+    for decision, item in zip(decided, records):
+        if isinstance(decision, AlreadyAnswered) and decision.error is not None:
+            raise decision.error
+        error = errors.get(item.call_id)
         if error is not None:
             raise ToolError(item.content.removeprefix("Error: "), tool_name=item.name,
                             call_id=item.call_id, arguments=item.arguments) from error

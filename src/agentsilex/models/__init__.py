@@ -1,88 +1,15 @@
-"""The model layer: a small protocol, plain-data requests and responses, and string -> model resolution."""
+"""The model layer: the `Model` protocol and its plain-data request and response (models/base.py, where the
+whole contract is written), `ModelBase`, and string -> model resolution."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import threading
-from dataclasses import dataclass, field, replace
-from typing import Any, AsyncIterator, Iterator, Protocol, runtime_checkable
+from typing import Any, AsyncIterator, Iterator
 
 from ..errors import UserError
-
-
-@dataclass
-class Usage:
-    """Token counts, summed over requests."""
-
-    requests: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
-
-    def add(self, other: Usage) -> None:
-        self.requests += other.requests
-        self.input_tokens += other.input_tokens
-        self.output_tokens += other.output_tokens
-
-
-@dataclass(frozen=True)
-class ModelSettings:
-    """Sampling options sent with every request; `extra` is passed to the provider as-is."""
-
-    temperature: float | None = None
-    max_tokens: int | None = None
-    top_p: float | None = None
-    tool_choice: str | dict | None = None
-    parallel_tool_calls: bool | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_kwargs(self) -> dict[str, Any]:
-        known = {"temperature": self.temperature, "max_tokens": self.max_tokens, "top_p": self.top_p,
-                 "tool_choice": self.tool_choice, "parallel_tool_calls": self.parallel_tool_calls}
-        return {**{k: v for k, v in known.items() if v is not None}, **self.extra}
-
-    def merged(self, **changes: Any) -> ModelSettings:
-        return replace(self, **changes)
-
-
-@dataclass
-class ModelRequest:
-    """Exactly what goes to the model: messages (system first), tool specs, settings."""
-
-    messages: list[dict]
-    tools: list[dict] = field(default_factory=list)
-    settings: ModelSettings = field(default_factory=ModelSettings)
-    response_format: Any = None
-    timeout: float | None = None  # seconds to wait for the reply (streams: for the first chunk)
-    idle_timeout: float | None = None  # streams: seconds to wait between chunks
-
-
-@dataclass
-class ModelResponse:
-    """The model's reply: one assistant message as a plain dict, and the tokens it cost."""
-
-    message: dict
-    usage: Usage = field(default_factory=Usage)
-    finish_reason: str | None = None
-
-
-@runtime_checkable
-class Model(Protocol):
-    """What the runner needs from a model. `stream` yields OpenAI-format chunk dicts."""
-
-    name: str
-
-    def complete(self, request: ModelRequest) -> ModelResponse: ...
-
-    async def complete_async(self, request: ModelRequest) -> ModelResponse: ...
-
-    def stream(self, request: ModelRequest) -> Iterator[dict]: ...
-
-    def stream_async(self, request: ModelRequest) -> AsyncIterator[dict]: ...
+from .base import Model, ModelRequest, ModelResponse, ModelSettings, Usage, wrappers
 
 
 class ModelBase:
@@ -109,7 +36,6 @@ class ModelBase:
 
 
 _cache: dict[Any, Model] = {}
-wrappers: list[Any] = []  # what record()/replay() wrap every resolved model in (see models/recording.py)
 _cache_lock = threading.Lock()
 
 

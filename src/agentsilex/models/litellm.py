@@ -9,7 +9,7 @@ from typing import Any, AsyncIterator, Iterator
 
 from ..errors import ModelError, ModelTimeoutError
 from ..messages import assistant, tool_call
-from . import ModelRequest, ModelResponse, Usage
+from .base import ModelRequest, ModelResponse, Usage
 from .retry import error_for_status, parse_retry_after
 
 _litellm: Any = None
@@ -43,6 +43,18 @@ class LiteLLMModel:
 
     def __repr__(self) -> str:
         return f"LiteLLMModel({self.name!r}, base_url={self.base_url!r})"
+
+    @property
+    def supports_response_format(self) -> bool:
+        """Capability (see the Model protocol), from LiteLLM's model table; unknown models say no."""
+        try:
+            return bool(load_litellm().supports_response_schema(model=self.name))
+        except Exception:
+            return False
+
+    @property
+    def supports_response_format_with_tools(self) -> bool:
+        return self.supports_response_format
 
     def _kwargs(self, request: ModelRequest, stream: bool) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"model": self.name, "messages": request.messages,

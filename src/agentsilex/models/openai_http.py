@@ -17,7 +17,7 @@ from typing import Any, AsyncIterator, Iterator
 
 from ..errors import ModelError, ModelTimeoutError
 from ..messages import assistant, tool_call
-from . import ModelRequest, ModelResponse, Usage
+from .base import ModelRequest, ModelResponse, Usage
 from .litellm import redact
 from .retry import error_for_status, parse_retry_after
 

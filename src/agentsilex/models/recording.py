@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator
 
-from . import ModelRequest, ModelResponse, wrappers
+from .base import ModelRequest, ModelResponse, wrappers
 
 CASSETTE_VERSION = 1
 _SECRET_KEY = re.compile(r"^(api[_-]?key|x-api-key|authorization|proxy-authorization|secret|client[_-]secret|"

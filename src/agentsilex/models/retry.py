@@ -45,9 +45,6 @@ class RetryPolicy:
         return min(self.max_delay, backoff * (1 - self.jitter + 2 * self.jitter * rand()))
 
 
-NO_RETRY = RetryPolicy(max_retries=0)
-
-
 def attempt_plan(models: Sequence[Any], policy: RetryPolicy,
                  rand: Callable[[], float] = random.random) -> Generator[tuple[Any, float], ModelError, None]:
     """Yield (model, delay) attempts; send each attempt's ModelError back in; raises when all are spent."""

@@ -6,7 +6,7 @@ from typing import Any, Iterator
 
 from ..events import Event, PartialOutputEvent, RawChunkEvent, ToolCallDeltaEvent
 from ..messages import assistant, tool_call
-from . import ModelResponse, Usage
+from .base import ModelResponse, Usage
 
 
 class StreamAccumulator:

@@ -1,4 +1,4 @@
-"""The session-store protocol, and the base class that gives every persistent store the same behaviour.
+"""The base class that gives every persistent store the same behaviour.
 
 A persistent store implements a handful of row primitives (`_read_since`, `_append`, `_truncate`, ...); everything
 users call -- the seed's methods, turn-level editing, forking, state for memory strategies -- is written
@@ -12,33 +12,20 @@ import json
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Callable
 
 from ..errors import UserError
 from ..history import turn_starts
+from ..session import DEFAULT_LOCK_TIMEOUT, SessionStore
 from . import codec
 
-DEFAULT_LOCK_TIMEOUT = 10.0  # seconds a second run waits for a busy session before SessionBusyError
-
-
-@runtime_checkable
-class SessionStore(Protocol):
-    """What the Runner needs from a session. The in-memory `Session` and every store satisfy it."""
-
-    @property
-    def dialogs(self) -> list[dict]: ...
-
-    def get_dialogs(self) -> list[dict]: ...
-
-    def add_new_messages(self, messages: dict | list[dict]) -> None: ...
-
-    def pop_turn(self) -> list[dict]: ...
-
-    def clean(self) -> None: ...
+__all__ = ["DEFAULT_LOCK_TIMEOUT", "PersistentSession", "SessionStore"]
 
 
 class PersistentSession(ABC):
-    """A session kept in a database under `session_id`. Subclasses implement the `_` primitives only."""
+    """A session kept in a database under `session_id`. Subclasses implement the `_` primitives only.
+
+    It satisfies both protocols of session.py: `SessionStore` and `StoreCapabilities`."""
 
     session_id: str
     lock_timeout: float

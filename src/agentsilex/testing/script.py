@@ -123,6 +123,14 @@ class ScriptedModel(ModelBase):
     def remaining(self) -> int:
         return len(self.replies)
 
+    def assert_complete(self) -> None:
+        """Fail the test if the script was not used up: the agent made fewer model calls than it was written for."""
+        left = [reply for reply in self.replies if not getattr(reply, "forever", False)]
+        if left:
+            raise AssertionError(f"ScriptedModel {self.name!r} answered {len(self.requests)} request(s) but "
+                                 f"{len(left)} scripted repl{'y was' if len(left) == 1 else 'ies were'} never used: "
+                                 f"{left!r:.300}")
+
     def complete(self, request: ModelRequest) -> ModelResponse:
         with self._lock:
             self.requests.append(request)

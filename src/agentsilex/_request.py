@@ -1,0 +1,163 @@
+"""What is sent to the model, and why: the request for the next model call is built here, in one function.
+
+`build_request` reads top to bottom, one step after the other:
+
+1. instructions       the agent's system prompt (a function of the run context, if it is one);
+2. stored history     `session.get_dialogs()`, as stored;
+3. repair             a tool call with no result gets a marked "interrupted" result, orphans go (history.py);
+4. history processors `(messages, context) -> messages`, in order: everything that edits what is sent. The
+                      seed's `before_llm_call_callbacks`, the memory strategies, `Runner(history_processors=)`,
+                      the input filter of the handoff in effect and a structured-output retry note are all
+                      processors (the adapters below); the result is repaired again;
+5. output mode        how a structured `output_type` is asked for, decided once and carried on the request;
+6. tools              the agent's tools, its handoffs, and `final_answer` in "tool" output mode;
+7. hook               `RunHooks.before_model_call` may change or replace the request.
+
+The model timeouts travel on the request too. A feature that changes what is sent adds a step (or a
+processor) here, never a tweak somewhere else.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any, Callable, Generator
+
+from . import messages
+from .control import handoffs, output
+from .control.hooks import RunHooks
+from .errors import UserError
+from .history import repair_history
+from .models import Model, ModelRequest, ModelResponse
+
+# A history processor: messages in, the messages to send out. It gets a copy; the stored history stays
+# whole. One that needs a model (Compaction) returns a generator that yields ModelCalls instead.
+Processor = Callable[[list[dict], Any], Any]
+
+
+@dataclass
+class ModelCall:
+    """Ask `model` for the next assistant message (answered by the driver with a ModelResponse).
+
+    `quiet` calls (a compaction summary) are never streamed: they make no events for the caller.
+    """
+
+    model: Model
+    request: ModelRequest
+    agent: Any
+    quiet: bool = False
+
+
+def build_request(agent: Any, model: Model, session: Any, context: Any, *, processors: list[Processor],
+                  hooks: RunHooks, timeout: float | None, idle_timeout: float | None
+                  ) -> Generator[ModelCall, ModelResponse, ModelRequest]:
+    """The request for the next model call, from the ordered steps in this module's docstring."""
+    # 1. Instructions
+    instructions = agent.render_instructions(context)
+    # 2. Stored history (a copy: nothing below changes the session through it)
+    history = list(session.get_dialogs())
+    # 3. Repair
+    history = repair_history(history)
+    # 4. History processors
+    if processors:
+        history = yield from _process(history, processors, context, timeout)
+    sent = [messages.system(instructions), *history] if instructions else history
+    # 5. Output mode
+    mode = output_mode(agent, model)
+    response_format = output.response_format(agent) if mode == "native" else None
+    if mode == "prompted":
+        sent = output.with_schema_note(sent, agent)
+    # 6. Tools
+    tools = agent.tool_specs(context) + [item.spec() for item in handoffs.handoffs_of(agent)]
+    if mode == "tool":
+        tools.append(output.answer_tool(agent))
+    request = ModelRequest(sent, tools, agent.model_settings, response_format=response_format, timeout=timeout,
+                           idle_timeout=idle_timeout, output_mode=mode)
+    # 7. Hook
+    return hooks.before_model_call(context, agent, request) or request
+
+
+def output_mode(agent: Any, model: Model) -> str | None:
+    """Step 5 alone: None for plain text, else "native", "tool" or "prompted" (control/output.py)."""
+    if not output.structured(agent):
+        return None
+    return output.mode_for(agent, model, bool(agent.tools or agent.handoffs))
+
+
+def _process(history: list[dict], processors: list[Processor], context: Any, timeout: float | None
+             ) -> Generator[ModelCall, ModelResponse, list[dict]]:
+    for processor in processors:
+        result = processor(history, context)
+        if inspect.isgenerator(result):  # it needs a model: its calls go through the driver like any other
+            result = yield from _with_timeout(result, timeout)
+        if not isinstance(result, list):
+            raise UserError(f"History processor {processor!r} returned {type(result).__name__}; it must return "
+                            "the list of messages to send.")
+        history = result
+    # A processor of your own may cut carelessly; the provider must still get a valid history.
+    return repair_history(history)
+
+
+def _with_timeout(calls: Generator[Any, Any, Any], timeout: float | None) -> Generator[ModelCall, ModelResponse, Any]:
+    """`yield from calls`, giving each model call the Runner's model timeout, like the loop's own calls."""
+    step: Callable[[Any], Any] = calls.send
+    value: Any = None
+    while True:
+        try:
+            call = step(value)
+        except StopIteration as done:
+            return done.value
+        if call.request.timeout is None:
+            call.request.timeout = timeout
+        try:
+            step, value = calls.send, (yield call)
+        except BaseException as exc:  # the driver's failure goes to the processor, as with `yield from`
+            step, value = calls.throw, exc
+
+
+# -- adapters: every way to edit what is sent, as a history processor ------------------------------------
+def session_processors(session: Any, *, callbacks: list[Callable[[Any], Any]], memory: list[Callable],
+                       history_processors: list[Processor]) -> list[Processor]:
+    """The processors of one run, in order: seed callbacks, memory strategies, the Runner's own processors."""
+    found: list[Processor] = []
+    if callbacks:
+        found.append(_CallbackProcessor(session, callbacks))
+    found.extend(_MemoryProcessor(session, strategy) for strategy in memory)
+    found.extend(history_processors)
+    return found
+
+
+class _CallbackProcessor:
+    """The seed's `before_llm_call_callbacks`: each receives the session and may edit the stored history
+    itself; what is sent is then the stored history, read again (they run first, so nothing is lost)."""
+
+    def __init__(self, session: Any, callbacks: list[Callable[[Any], Any]]) -> None:
+        self.session, self.callbacks = session, callbacks
+
+    def __call__(self, history: list[dict], context: Any) -> list[dict]:
+        for callback in self.callbacks:
+            callback(self.session)
+        return repair_history(list(self.session.get_dialogs()))
+
+
+class _MemoryProcessor:
+    """A memory strategy `strategy(messages, session)`: it may keep state with the session (Compaction)."""
+
+    def __init__(self, session: Any, strategy: Callable) -> None:
+        self.session, self.strategy = session, strategy
+
+    def __call__(self, history: list[dict], context: Any) -> Any:
+        return self.strategy(history, self.session)
+
+    def __repr__(self) -> str:
+        return repr(self.strategy)
+
+
+def input_filter(chosen: Callable[[list[dict]], list[dict]]) -> Processor:
+    """The input filter of the handoff in effect, `fn(messages) -> messages`: what the target agent sees."""
+    return lambda history, context: chosen(history)
+
+
+def retry_note(answer: dict, note: str) -> Processor:
+    """For one request: the invalid structured answer and what to fix, after the history."""
+    return lambda history, context: [*history, answer, messages.user(note)]
