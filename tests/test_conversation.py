@@ -8,7 +8,7 @@ import json
 import pytest
 from conftest import run_in_mode
 from session_stores import kind, store_factory  # noqa: F401
-from transcript_check import assert_valid
+from history import assert_valid_history as assert_valid
 
 from agentsilex import (Agent, ApprovalRequestedEvent, Conversation, ConversationLimits, ModelResponse, RunState,
                         Runner, Session, Usage, UsageLimitExceeded, UserError, tool)
