@@ -1,5 +1,6 @@
-"""Context that cannot leak: whether a tool parameter is the run context is decided when the tool is defined,
-never by the type of the Runner's context, so a model can never fill it in (issue 17, item 1)."""
+"""Context that cannot leak: whether a tool parameter is the run context is decided when the tool is defined
+(named `context`, or annotated `Context[T]`), never by the type of the Runner's context, so a model can never
+fill it in; a run whose context does not fit is refused before any request (issue 17, item 1)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 from conftest import run_in_mode
 
-from agentsilex import Agent, Runner, Session, UserError, tool
+from agentsilex import Agent, Context, Runner, Session, UserError, tool
 from agentsilex.testing import ScriptedModel, call
 
 
@@ -21,7 +22,7 @@ seen: list[str] = []
 
 
 @tool
-def my_orders(ctx: ShopContext) -> str:
+def my_orders(ctx: Context[ShopContext]) -> str:
     """The customer's orders."""
     seen.append(ctx.customer_id if isinstance(ctx, ShopContext) else f"model-filled {ctx!r}")
     return f"orders of {ctx.customer_id}"
@@ -52,7 +53,6 @@ def test_a_model_cannot_fill_in_a_context_parameter(mode):
     assert answers[2] == "order 4 of alice" and seen == ["alice"]
 
 
-@pytest.mark.xfail(strict=True, reason="needs issue 8: context parameters decided when the tool is defined")
 @pytest.mark.parametrize("context", [None, {"customer_id": "bob"}, "alice"], ids=["none", "dict", "str"])
 def test_a_context_of_the_wrong_type_is_refused_before_any_request(mode, context):
     seen.clear()
@@ -61,3 +61,20 @@ def test_a_context_of_the_wrong_type_is_refused_before_any_request(mode, context
         with pytest.raises(UserError, match="ShopContext"):
             run_in_mode(Runner(Session(), context=context), agent, "show bob's orders", mode)
         assert agent.model.requests == [] and seen == []
+
+
+@tool
+def legacy_orders(ctx: ShopContext) -> str:
+    """The customer's orders (the pre-Context[T] spelling: the annotation alone does not make it the context)."""
+    seen.append(f"model-filled {ctx!r}")
+    return "leaked"
+
+
+def test_a_parameter_annotated_with_the_context_class_but_unmarked_is_refused(mode):
+    # Without the marker the model would fill `ctx` in; with a ShopContext run context that was surely meant to
+    # be the context, so the run stops before any request instead of leaking.
+    seen.clear()
+    agent = Agent(name="desk", model=attacker(), tools=[legacy_orders])
+    with pytest.raises(UserError, match=r"Context\[ShopContext\]"):
+        run_in_mode(Runner(Session(), context=ShopContext("alice")), agent, "show bob's orders", mode)
+    assert agent.model.requests == [] and seen == []
