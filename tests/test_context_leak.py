@@ -78,3 +78,19 @@ def test_a_parameter_annotated_with_the_context_class_but_unmarked_is_refused(mo
     with pytest.raises(UserError, match=r"Context\[ShopContext\]"):
         run_in_mode(Runner(Session(), context=ShopContext("alice")), agent, "show bob's orders", mode)
     assert agent.model.requests == [] and seen == []
+
+
+def test_untyped_and_any_parameters_are_left_alone():
+    from typing import Any
+
+    loose = tool(lambda id, value: f"{id}:{value}", name="loose")
+
+    @tool
+    def anything(value: Any, context) -> str:
+        """Any value."""
+        return repr(value)
+
+    agent = Agent(name="a", model=ScriptedModel([[call("loose", id=1, value=2), call("anything", value=3)], "ok"]),
+                  tools=[loose, anything])
+    result = Runner(Session(), context=ShopContext("alice")).run(agent, "go")
+    assert [c.content for c in result.function_calls] == ["1:2", "3"]

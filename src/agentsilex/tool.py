@@ -124,7 +124,7 @@ class Tool:
         fields = self._arguments_model.model_fields if self._arguments_model is not None else {}
         for name, found in fields.items():
             kind = found.annotation
-            if isinstance(kind, type) and kind not in _PLAIN_TYPES and isinstance(context, kind):
+            if isinstance(kind, type) and kind not in (*_PLAIN_TYPES, Any, object) and isinstance(context, kind):
                 raise UserError(f"Tool {self.name!r}: parameter {found.alias or name!r} is annotated with the run "
                                 f"context's class {kind.__name__}, but the model would fill it in. Annotate it "
                                 f"Context[{kind.__name__}] (or name it `context`) to receive the run context.")
@@ -244,7 +244,7 @@ def _context_param(func: Callable[..., Any], tool_name: str) -> tuple[str | None
             base = annotation.__origin__
             found.append((pname, base if isinstance(base, type) else None))
         elif pname == "context":  # by name (agentsilex 1.0 behaviour); a class it declares is checked at run start
-            declared = isinstance(annotation, type) and annotation not in _PLAIN_TYPES and annotation is not object
+            declared = isinstance(annotation, type) and annotation not in (*_PLAIN_TYPES, Any, object)
             found.append((pname, annotation if declared else None))
         elif _is_context_class(annotation):
             found.append((pname, annotation))

@@ -23,6 +23,11 @@ class ToolCallReply:
     arguments: str
     call_id: str | None = None  # None: the model makes up a unique one
 
+    @property
+    def id(self) -> str | None:
+        """The older name of `call_id`."""
+        return self.call_id
+
 
 @dataclass(frozen=True)
 class Fail:
