@@ -38,6 +38,8 @@ EXPECTED = {
                                  "[FAIL] expects_another_answer"],
     "record_replay.py": ["same answer: True", "changed agent: Request #1 does not match"],
     "cli_agent.py": ["5 + 3 = **8**", "2 requests"],
+    "mcp_demo.py": ['add({"a": 123, "b": 456}) -> 579', 'multiply({"a": 579, "b": 2}) -> 1158'],
+    "mcp_serve.py": ["answer: Summary: The Model Context Protocol connects"],
 }
 
 
