@@ -3,11 +3,14 @@
     python examples/approval.py
 Process 1 runs until the model asks for `delete_file` and exits: the paused run is kept with the SQLite
 session. Process 2 (started here for you) opens the same session, lists what waits, approves one call,
-rejects the other and finishes the run. Nothing is saved by hand: the session store keeps it all.
+rejects the other and finishes the run. Nothing is saved by hand: the session store keeps it all. The kept
+state is signed with the application's approval key, which both processes share (here from
+AGENTSILEX_APPROVAL_KEY, or a demo key): an edited or foreign state is refused.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -24,6 +27,9 @@ def delete_file(path: str) -> str:
     return f"deleted {path}"
 
 
+APPROVAL_KEY = os.environ.get("AGENTSILEX_APPROVAL_KEY", "demo key -- keep yours in a secret store")
+
+
 def agent(replies: list) -> Agent:
     return Agent(name="ops", model=ScriptedModel(replies), tools=[delete_file])
 
@@ -31,7 +37,7 @@ def agent(replies: list) -> Agent:
 def ask(database: Path) -> None:
     """Process 1: the run pauses; its stream says what waits."""
     session = SQLiteSession("ops-chat", database)
-    stream = Runner(session).run_stream(
+    stream = Runner(session, approval_key=APPROVAL_KEY).run_stream(
         agent([[call("delete_file", path="old.log"), call("delete_file", path="db.sqlite")]]), "Clean up the disk")
     for event in stream:
         if event.type == "approval_requested":
@@ -42,18 +48,18 @@ def ask(database: Path) -> None:
 def decide(database: Path) -> None:
     """Process 2 (after a restart, say): load the session, list what waits, decide, run."""
     session = SQLiteSession("ops-chat", database)
-    state = Conversation(session).paused
+    state = Conversation(session, approval_key=APPROVAL_KEY).paused  # its signature is checked here
     for pending in state.pending_approvals:
         if "db.sqlite" in pending.arguments:
             state.reject(pending.call_id, "the database stays")
         else:
             state.approve(pending.call_id)
-    result = Runner(session).run(agent(["Deleted old.log; kept the database."]), state)
+    result = Runner(session, approval_key=APPROVAL_KEY).run(agent(["Deleted old.log; kept the database."]), state)
     for message in session.get_dialogs():
         if message["role"] == "tool":
             print("tool answer:", message["content"])
     print("final output:", result.final_output)
-    print("still waiting:", Conversation(session).pending_approvals)
+    print("still waiting:", Conversation(session, approval_key=APPROVAL_KEY).pending_approvals)
     session.close()
 
 

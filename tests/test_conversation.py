@@ -103,6 +103,30 @@ def test_a_paused_run_waits_with_the_session_and_resumes_after_a_restart(store_f
     assert_valid(reopen("alice").get_dialogs())
 
 
+def test_the_kept_paused_run_is_signed_with_the_approval_key(mode):
+    from agentsilex.session import get_state, set_state
+
+    refunds.clear()
+    agent = Agent(name="ops", model=ScriptedModel([call("refund", order_id=3), "Refunded."]), tools=[refund])
+    session = Session()
+    key = "the application's approval key"
+    paused, _ = run_in_mode(Runner(session, approval_key=key), agent, "refund 3", mode)
+    kept = json.loads(get_state(session, "agentsilex.paused"))
+    assert kept["seal"] and kept["nonce"] == paused.state.nonce  # signed before the session kept it
+    with pytest.raises(UserError, match="does not match its signature"):
+        Conversation(session).paused  # another key (this process's own): refused when read
+    with pytest.raises(UserError, match="does not match its signature"):
+        Conversation(session, approval_key="somebody else's approval key").paused
+    set_state(session, "agentsilex.paused", json.dumps({**kept, "message": {**kept["message"], "content": "x"}}))
+    with pytest.raises(UserError, match="does not match its signature"):
+        Conversation(session, approval_key=key).paused  # edited in the store
+    set_state(session, "agentsilex.paused", json.dumps(kept))
+    state = Conversation(session, approval_key=key).paused.approve_all()
+    resumed, _ = run_in_mode(Runner(session, approval_key=key), agent, state, mode)
+    assert resumed.final_output == "Refunded." and refunds == [3]
+    assert Conversation(session, approval_key=key).paused is None
+
+
 @pytest.mark.parametrize("mode", ["stream", "async_stream"])  # events are streamed only
 def test_tool_call_events_are_not_repeated_on_resume(mode):
     agent = Agent(name="ops", model=ScriptedModel([[call("refund", order_id=1), call("refund", order_id=2)], "ok"]),

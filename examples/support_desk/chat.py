@@ -14,6 +14,7 @@ In the interactive chat: /customer bob, /waiting, /approve <call_id>, /reject <c
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -22,11 +23,15 @@ from desk import BUDGET, Desk
 
 from agentsilex import ConversationLimits
 
+# Every process of the app signs and checks the refunds waiting for a human with one key.
+APPROVAL_KEY = os.environ.get("AGENTSILEX_APPROVAL_KEY", "support desk demo key -- keep yours in a secret store")
+
 
 def make_desk(folder: str, model: str | None, max_tokens: int | None = None) -> Desk:
     Path(folder).mkdir(parents=True, exist_ok=True)
     limits = ConversationLimits(max_total_tokens=max_tokens) if max_tokens else BUDGET
-    return Desk(Path(folder), (lambda name: model) if model else brain.model_for, limits=limits)
+    return Desk(Path(folder), (lambda name: model) if model else brain.model_for, limits=limits,
+                approval_key=APPROVAL_KEY)
 
 
 def command(desk: Desk, words: list[str]) -> None:

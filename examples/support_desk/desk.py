@@ -52,8 +52,11 @@ class Desk:
     """One shop's support desk: the orders database and the conversations live in `folder`."""
 
     def __init__(self, folder: Path, model_for: Callable[[str], Any], *,
-                 limits: ConversationLimits = BUDGET) -> None:
+                 limits: ConversationLimits = BUDGET, approval_key: str | bytes | None = None) -> None:
         self.folder = Path(folder)
+        # Signs the refunds waiting for a human; every process of the app must share it (None: the
+        # AGENTSILEX_APPROVAL_KEY environment variable, else a key of this process only).
+        self.approval_key = approval_key
         self.shop, self.conversations = self.folder / "shop.db", self.folder / "conversations.db"
         create_shop(self.shop)
         self.triage, self.summarizer = build_agents(model_for)
@@ -64,12 +67,15 @@ class Desk:
 
     def runner(self, customer: str) -> Runner:
         return Runner(self.session(customer), context=ShopContext(customer, self.shop),
-                      conversation_limits=self.limits)
+                      conversation_limits=self.limits, approval_key=self.approval_key)
+
+    def conversation(self, customer: str) -> Conversation:
+        return Conversation(self.session(customer), approval_key=self.approval_key)
 
     def chat(self, customer: str, text: str, write: Callable[[str], Any] = sys.stdout.write) -> RunResult | None:
         """One customer message; the answer is written as it streams. The conversation continues with whichever
         agent answered last."""
-        if Conversation(self.session(customer)).paused is not None:  # a new prompt would drop the waiting refund
+        if self.conversation(customer).paused is not None:  # a new prompt would drop the waiting refund
             write("[desk] A colleague is looking at your request; we will answer here as soon as it is decided.\n")
             return None
         speaking = None  # the agent whose answer is being written
@@ -99,14 +105,14 @@ class Desk:
         """(customer, call) for every call waiting for a human, over all conversations: the operator's list."""
         found = []
         for session_id in self.session("operator").list_sessions():
-            for item in Conversation(self.session(session_id.removeprefix("customer-"))).pending_approvals:
+            for item in self.conversation(session_id.removeprefix("customer-")).pending_approvals:
                 found.append((session_id.removeprefix("customer-"), item))
         return found
 
     def decide(self, customer: str, call_id: str, *, approve: bool, reason: str = "",
                write: Callable[[str], Any] = sys.stdout.write) -> RunResult:
         """Approve or reject a waiting call, and let the agent finish its answer to the customer."""
-        state = Conversation(self.session(customer)).paused
+        state = self.conversation(customer).paused
         if state is None:
             raise LookupError(f"nothing waits for a decision in {customer}'s conversation")
         state.approve(call_id) if approve else state.reject(call_id, reason)
@@ -120,4 +126,4 @@ class Desk:
         return Runner(copy).run(self.summarizer, "Summarise this ticket.").final_output
 
     def usage(self, customer: str) -> Any:
-        return Conversation(self.session(customer)).usage
+        return self.conversation(customer).usage

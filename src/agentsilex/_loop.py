@@ -14,13 +14,14 @@ decision per call, how each tool call of a step is answered.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generator
+from typing import TYPE_CHECKING, Any, Callable, Generator
 
 from . import messages
 from ._request import ModelCall, Processor, build_request, input_filter, output_mode, retry_note, session_processors
 from .agent import check_context
+from .content import attachment_message
 from .control import conversation, guardrails, handoffs, output, planning
-from .control.approval import PendingApproval, RunState, check_resumable
+from .control.approval import PendingApproval, RunState, check_resumable, sign
 from .control.hooks import RunHooks
 from .control.planning import AlreadyAnswered, AwaitApproval, FinalAnswer, HandOff, RunIt
 from .control.subagents import AgentTool, check_depth
@@ -33,6 +34,10 @@ from .models import ModelRequest, ModelResponse, resolve_model
 from .result import RunResult
 from .session import Session
 from .tool import Tool
+from .tracing import setup as tracing
+
+if TYPE_CHECKING:  # the spans module loads only when tracing is on (tracing/spans.py)
+    from .tracing.spans import RunTrace
 
 __all__ = ["ModelCall", "RunTools", "Emit", "ToolRun", "Outcome", "LoopOptions", "agent_loop", "INTERRUPTED"]
 # Errors that stop the whole run, also from inside a nested agent (other failures of a nested agent
@@ -48,6 +53,7 @@ class ToolRun:
     tool: Tool
     arguments: dict[str, Any]
     context: Any
+    trace: RunTrace | None = None  # the run's spans, when tracing is on (the driver opens the tool's span)
 
     def start(self) -> Any:
         return self.tool.invoke(self.arguments, self.context)
@@ -88,8 +94,10 @@ class LoopOptions:
     history_processors: list[Processor] = field(default_factory=list)  # see _request.py
     model_timeout: float | None = None  # carried on each request (see the Model protocol)
     stream_idle_timeout: float | None = None
+    connect_timeout: float | None = None
     conversation_limits: conversation.ConversationLimits | None = None
     continue_agent: bool = True  # start with the conversation's current agent (control/conversation.py)
+    approval_key: bytes | None = None  # signs a paused run's state (Runner(approval_key=...))
 
 
 Request = ModelCall | RunTools | Emit
@@ -111,44 +119,54 @@ class _Run:
     view: Processor | None = None  # the input filter of the handoff in effect
     feedback: Processor | None = None  # a retry note for the next request only
     output_retries: int = 0
+    trace: RunTrace | None = None  # this run's spans, when tracing is on (tracing/spans.py)
 
     @property
     def depth(self) -> int:
         return len(self.lineage) - 1
 
 
-def agent_loop(agent: Any, prompt: str | RunState, *, session: Any, context: Any, options: LoopOptions,
-               budget: Budget | None = None, lineage: list[str] | None = None
+def agent_loop(agent: Any, prompt: str | list[dict] | RunState, *, session: Any, context: Any, options: LoopOptions,
+               budget: Budget | None = None, lineage: list[str] | None = None, trace_parent: Any = None
                ) -> Generator[Request, Any, RunResult]:
     """Model call -> tool calls -> model call ... until the model answers without tool calls."""
     if budget is None:  # the outermost run: the conversation decides who answers and counts what is spent
         agent = conversation.starting_agent(session, agent, prompt, options.continue_agent)
         budget = Budget(options.limits, conversation.Meter(session, options.conversation_limits))
-    run = _Run(agent, session, context, options, RunResult(input=str(prompt), last_agent=agent),
+    run = _Run(agent, session, context, options,
+               RunResult(input=prompt if isinstance(prompt, list) else str(prompt), last_agent=agent),
                budget, [*(lineage or []), agent.name], [agent.name],
                session_processors(session, callbacks=options.before_llm_call_callbacks, memory=options.memory,
                                   history_processors=options.history_processors))
     top = run.depth == 0
+    if trace_parent is not None or (top and tracing.active_tracer() is not None):
+        from .tracing.spans import RunTrace
+
+        run.trace = RunTrace(agent, session, trace_parent, prompt)
     if top:
         check_context(agent, context)  # a tool declaring another context type: refused before any request
         options.hooks.on_run_start(context, agent, prompt)
     try:
         check_depth(run.lineage, options.max_agent_depth)
         result = yield from _turns(run, prompt)
-    except Exception as exc:
-        if top:
+    except BaseException as exc:
+        if run.trace is not None:
+            run.trace.end(exc)
+        if top and isinstance(exc, Exception):
             if isinstance(exc, (GuardrailTripped, UsageLimitExceeded, HandoffLoopError)):
                 exc.result = run.result  # the outermost run's partial result, whichever level raised
             options.hooks.on_error(context, run.agent, exc)
         raise
     finally:
         conversation.settle(run.budget.meter, top)  # store the conversation's usage, once per run
+    if run.trace is not None:
+        run.trace.end()
     if top:
         options.hooks.on_run_end(context, run.agent, result)
     return result
 
 
-def _turns(run: _Run, prompt: str | RunState) -> Generator[Request, Any, RunResult]:
+def _turns(run: _Run, prompt: str | list[dict] | RunState) -> Generator[Request, Any, RunResult]:
     done = None
     if isinstance(prompt, RunState):
         done = yield from _resume(run, prompt)
@@ -183,9 +201,10 @@ def _model_call(run: _Run) -> Generator[Request, Any, tuple[ModelRequest, ModelR
         processors = [*processors, *(p for p in (run.view, run.feedback) if p is not None)]
     request = yield from build_request(agent, model, run.session, context, processors=processors,
                                        hooks=options.hooks, timeout=options.model_timeout,
-                                       idle_timeout=options.stream_idle_timeout)
+                                       idle_timeout=options.stream_idle_timeout,
+                                       connect_timeout=options.connect_timeout, trace=run.trace)
     run.budget.check_request(request, model.name)  # before sending, from an estimate
-    response = yield ModelCall(model, request, agent)
+    response = yield ModelCall(model, request, agent, trace=run.trace)
     run.feedback = None
     entry = run.result.usage.add_request(response.usage, agent=agent.name, model=model.name)
     options.hooks.after_model_call(context, agent, response)
@@ -233,7 +252,8 @@ def _tool_step(run: _Run, message: dict, mode: str | None, approvals: dict[str, 
     if waiting:
         return (yield from _pause(run, message, waiting))
     # Guard: every guardrail before any hook or tool, so a trip leaves nothing half-started.
-    ready = [ToolRun(d.call["id"], d.tool, d.arguments, run.context) for d in decided if isinstance(d, RunIt)]
+    ready = [ToolRun(d.call["id"], d.tool, d.arguments, run.context, run.trace)
+             for d in decided if isinstance(d, RunIt)]
     answer = next((d for d in decided if isinstance(d, FinalAnswer)), None)
     _guard_before(run, ready)
     # Execute.
@@ -241,13 +261,15 @@ def _tool_step(run: _Run, message: dict, mode: str | None, approvals: dict[str, 
     _guard_after(run, ready, outcomes, answer)
     # Record and commit: the message together with every answer, in one step.
     records = [planning.record(d, *_value_and_error(outcomes.get(d.call["id"]))) for d in decided]
-    _commit(run, [message] + [messages.tool_result(r.call_id, r.content) for r in records])
+    _commit(run, [message] + [messages.tool_result(r.call_id, r.content) for r in records]
+            + attachment_message(records))  # parts a tool returned, after the results (content.py)
     run.result.function_calls.extend(records)
     # Emit.
     for record in records:
         if record.call_id in outcomes:
             run.options.hooks.after_tool_call(run.context, run.agent, record.name, record)
-        yield Emit(ToolResponseEvent(record.call_id, record.name, record.content, record.error, run.agent.name))
+        yield Emit(ToolResponseEvent(record.call_id, record.name, record.content, record.error, run.agent.name,
+                                     record.attachments))
     if run.options.raise_tool_errors:
         planning.raise_first_error(decided, {i: o.error for i, o in outcomes.items()}, records)
     handoff = next((d for d in decided if isinstance(d, HandOff)), None)
@@ -260,9 +282,13 @@ def _tool_step(run: _Run, message: dict, mode: str | None, approvals: dict[str, 
 
 
 def _pause(run: _Run, message: dict, waiting: list[PendingApproval]) -> Generator[Request, Any, RunResult]:
+    if run.trace is not None:
+        run.trace.paused(waiting)
     run.result.pending_approvals = waiting
     run.result.state = RunState(run.agent.name, run.result.input, message, waiting, run.result.total_usage,
                                 list(run.chain), run.budget.spent())
+    if run.options.approval_key is not None:  # signed before the session keeps it (control/approval.py)
+        sign(run.result.state, run.options.approval_key)
     conversation.paused(run.session, run.result.state)  # kept with the session, to resume in any process
     for item in waiting:
         yield Emit(ApprovalRequestedEvent(item.call_id, item.tool_name, item.arguments, item.agent))
@@ -309,18 +335,24 @@ def _execute(run: _Run, message: dict, ready: list[ToolRun]) -> Generator[Reques
 
 def _run_agent_tool(run: _Run, item: ToolRun) -> Generator[Request, Any, Outcome]:
     """An agent used as a tool: the same loop, nested, on a scratch session, in the caller's mode."""
+    trace = run.trace
+    span = None if trace is None else trace.tool(item.tool, item.call_id, item.arguments)
     try:
         assert isinstance(item.tool, AgentTool)
         child = yield from agent_loop(item.tool.agent, item.arguments["input"], session=Session(),
                                       context=run.context, options=run.options, budget=run.budget,
-                                      lineage=run.lineage)
-    except _RUN_STOPPERS:
-        raise
-    except Exception as exc:
+                                      lineage=run.lineage, trace_parent=span)
+    except BaseException as exc:
+        if trace is not None:
+            trace.tool_done(span, error=exc)
+        if isinstance(exc, _RUN_STOPPERS) or not isinstance(exc, Exception):
+            raise
         partial = getattr(exc, "result", None)  # e.g. MaxTurnsExceeded: what the sub-agent spent still counts
         if isinstance(partial, RunResult):
             run.result.usage.merge(partial.usage)
         return Outcome(error=exc)
+    if trace is not None:
+        trace.tool_done(span, child.final_output)
     run.result.usage.merge(child.usage)
     return Outcome(value=child.final_output)
 
@@ -328,6 +360,8 @@ def _run_agent_tool(run: _Run, item: ToolRun) -> Generator[Request, Any, Outcome
 def _hand_off(run: _Run, chosen: handoffs.Handoff) -> Generator[Request, Any, None]:
     source, target = run.agent, chosen.agent
     run.options.hooks.on_handoff(run.context, source, target)
+    if run.trace is not None:
+        run.trace.handoff(source, target)
     if chosen.on_handoff is not None:
         chosen.on_handoff(run.context)
     run.agent, run.output_retries = target, 0

@@ -9,6 +9,8 @@
                       seed's `before_llm_call_callbacks`, the memory strategies, `Runner(history_processors=)`,
                       the input filter of the handoff in effect and a structured-output retry note are all
                       processors (the adapters below); the result is repaired again;
+4b. reasoning         reasoning fields (`reasoning_content`, thinking blocks, provider fields) go back only to
+                      the provider that wrote them, stripped for any other (models/reasoning.py);
 5. output mode        how a structured `output_type` is asked for, decided once and carried on the request;
 6. tools              the agent's tools, its handoffs, and `final_answer` in "tool" output mode;
 7. hook               `RunHooks.before_model_call` may change or replace the request.
@@ -28,7 +30,7 @@ from .control import handoffs, output
 from .control.hooks import RunHooks
 from .errors import UserError
 from .history import repair_history
-from .models import Model, ModelRequest, ModelResponse
+from .models import Model, ModelRequest, ModelResponse, reasoning
 
 # A history processor: messages in, the messages to send out. It gets a copy; the stored history stays
 # whole. One that needs a model (Compaction) returns a generator that yields ModelCalls instead.
@@ -46,10 +48,12 @@ class ModelCall:
     request: ModelRequest
     agent: Any
     quiet: bool = False
+    trace: Any = None  # the run's spans (tracing/spans.py RunTrace) when tracing is on: the call's span parent
 
 
 def build_request(agent: Any, model: Model, session: Any, context: Any, *, processors: list[Processor],
-                  hooks: RunHooks, timeout: float | None, idle_timeout: float | None
+                  hooks: RunHooks, timeout: float | None, idle_timeout: float | None,
+                  connect_timeout: float | None = None, trace: Any = None
                   ) -> Generator[ModelCall, ModelResponse, ModelRequest]:
     """The request for the next model call, from the ordered steps in this module's docstring."""
     # 1. Instructions
@@ -60,7 +64,9 @@ def build_request(agent: Any, model: Model, session: Any, context: Any, *, proce
     history = repair_history(history)
     # 4. History processors
     if processors:
-        history = yield from _process(history, processors, context, timeout)
+        history = yield from _process(history, processors, context, timeout, trace)
+    # 4b. Reasoning
+    history = reasoning.for_provider(history, reasoning.provider_of(model))
     sent = [messages.system(instructions), *history] if instructions else history
     # 5. Output mode
     mode = output_mode(agent, model)
@@ -72,7 +78,7 @@ def build_request(agent: Any, model: Model, session: Any, context: Any, *, proce
     if mode == "tool":
         tools.append(output.answer_tool(agent))
     request = ModelRequest(sent, tools, agent.model_settings, response_format=response_format, timeout=timeout,
-                           idle_timeout=idle_timeout, output_mode=mode)
+                           idle_timeout=idle_timeout, connect_timeout=connect_timeout, output_mode=mode)
     # 7. Hook
     return hooks.before_model_call(context, agent, request) or request
 
@@ -84,12 +90,12 @@ def output_mode(agent: Any, model: Model) -> str | None:
     return output.mode_for(agent, model, bool(agent.tools or agent.handoffs))
 
 
-def _process(history: list[dict], processors: list[Processor], context: Any, timeout: float | None
-             ) -> Generator[ModelCall, ModelResponse, list[dict]]:
+def _process(history: list[dict], processors: list[Processor], context: Any, timeout: float | None,
+             trace: Any = None) -> Generator[ModelCall, ModelResponse, list[dict]]:
     for processor in processors:
         result = processor(history, context)
         if inspect.isgenerator(result):  # it needs a model: its calls go through the driver like any other
-            result = yield from _with_timeout(result, timeout)
+            result = yield from _with_timeout(result, timeout, trace)
         if not isinstance(result, list):
             raise UserError(f"History processor {processor!r} returned {type(result).__name__}; it must return "
                             "the list of messages to send.")
@@ -98,7 +104,8 @@ def _process(history: list[dict], processors: list[Processor], context: Any, tim
     return repair_history(history)
 
 
-def _with_timeout(calls: Generator[Any, Any, Any], timeout: float | None) -> Generator[ModelCall, ModelResponse, Any]:
+def _with_timeout(calls: Generator[Any, Any, Any], timeout: float | None,
+                  trace: Any = None) -> Generator[ModelCall, ModelResponse, Any]:
     """`yield from calls`, giving each model call the Runner's model timeout, like the loop's own calls."""
     step: Callable[[Any], Any] = calls.send
     value: Any = None
@@ -109,6 +116,8 @@ def _with_timeout(calls: Generator[Any, Any, Any], timeout: float | None) -> Gen
             return done.value
         if call.request.timeout is None:
             call.request.timeout = timeout
+        if call.trace is None:  # a processor's model call (Compaction) hangs under the run's agent span
+            call.trace = trace
         try:
             step, value = calls.send, (yield call)
         except BaseException as exc:  # the driver's failure goes to the processor, as with `yield from`

@@ -9,19 +9,18 @@ call order; a failing call becomes an error Outcome and never stops its siblings
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import inspect
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._loop import Outcome, ToolRun
-from .errors import UserError
+from ._tool_threads import in_thread
+from .validation import check_limits
 from .models.retry import RetryPolicy
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
+# Model timeouts (s): connect; the reply or a stream's first chunk; between chunks. Not the clients' 600-6,000 s.
+DEFAULT_CONNECT_TIMEOUT, DEFAULT_MODEL_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT = 10.0, 300.0, 60.0
 
 
 @dataclass(frozen=True)
@@ -30,28 +29,13 @@ class Limits:
 
     max_parallel_tools: int = 8
     tool_timeout: float | None = None
-    model_timeout: float | None = None
-    stream_idle_timeout: float | None = None
+    model_timeout: float | None = DEFAULT_MODEL_TIMEOUT
+    stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT
 
     def __post_init__(self) -> None:
-        if self.max_parallel_tools < 1:
-            raise UserError(f"max_parallel_tools must be at least 1, got {self.max_parallel_tools}.")
-        for name in ("tool_timeout", "model_timeout", "stream_idle_timeout"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise UserError(f"{name} must be a positive number of seconds or None, got {value!r}.")
-        if not isinstance(self.retry, RetryPolicy):
-            raise UserError(f"retry must be a RetryPolicy, got {type(self.retry).__name__}.")
-
-
-def tool_pool() -> ThreadPoolExecutor:
-    """One process-wide pool for sync tools (threads start on demand; asyncio's default pool is too small)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="agentsilex-tool")
-        return _pool
+        check_limits(self)
 
 
 def run_tools_sync(calls: list[ToolRun], limits: Limits) -> list[Outcome]:
@@ -88,35 +72,57 @@ def _timeout(run: ToolRun, limits: Limits) -> tuple[float | None, str]:
 
 
 def _invoke_inline(run: ToolRun) -> Outcome:
+    span = run.trace.tool_started(run) if run.trace is not None else None
     try:
         value = run.start()
         if inspect.isawaitable(value):
             value = run_coroutine_sync(value)
-        return Outcome(value=value)
+        outcome = Outcome(value=value)
     except Exception as exc:
-        return Outcome(error=exc)
+        outcome = Outcome(error=exc)
+    except BaseException as exc:
+        if span is not None:
+            run.trace.tool_finished(span, error=exc)
+        raise
+    if span is not None:
+        run.trace.tool_finished(span, outcome.value, outcome.error)
+    return outcome
 
 
 async def _invoke_async(run: ToolRun, gate: asyncio.Semaphore, timeout: float | None, setting: str) -> Outcome:
     async with gate:
+        if run.trace is None:
+            return await _invoke_timed(run, timeout, setting)
+        span = run.trace.tool_started(run)  # current in this task, and in the worker thread through the copied context
         try:
-            async with asyncio.timeout(timeout) as scope:
-                if run.tool.is_async:
-                    value = await run.start()
-                else:
-                    context = contextvars.copy_context()  # what asyncio.to_thread does, on our own pool
-                    value = await asyncio.get_running_loop().run_in_executor(tool_pool(), context.run, run.start)
-                if inspect.isawaitable(value):
-                    value = await value
-            return Outcome(value=value)
-        except TimeoutError as exc:
-            if not scope.expired():
-                return Outcome(error=exc)
-            return Outcome(error=TimeoutError(
-                f"the call did not finish within {setting}={timeout:g} s and was abandoned. "
-                "Try fewer or smaller inputs, or raise @tool(timeout=...) or Runner(tool_timeout=...)"))
-        except (Exception, KeyboardInterrupt, SystemExit) as exc:  # interrupts: see _raise_interrupt
-            return Outcome(error=exc)  # type: ignore[arg-type]
+            outcome = await _invoke_timed(run, timeout, setting)
+        except BaseException as exc:  # cancelled
+            run.trace.tool_finished(span, error=exc)
+            raise
+        run.trace.tool_finished(span, outcome.value, outcome.error)
+        return outcome
+
+
+async def _invoke_timed(run: ToolRun, timeout: float | None, setting: str) -> Outcome:
+    try:
+        async with asyncio.timeout(timeout) as scope:
+            if run.tool.is_async:
+                value = await run.start()
+            else:
+                value, error = await in_thread(run.start)  # in a copy of this task's context
+                if error is not None:  # returned, not raised: a StopIteration raised here would change
+                    return Outcome(error=error)  # type: ignore[arg-type]
+            if inspect.isawaitable(value):
+                value = await value
+        return Outcome(value=value)
+    except TimeoutError as exc:
+        if not scope.expired():
+            return Outcome(error=exc)
+        return Outcome(error=TimeoutError(
+            f"the call did not finish within {setting}={timeout:g} s and was abandoned. "
+            "Try fewer or smaller inputs, or raise @tool(timeout=...) or Runner(tool_timeout=...)"))
+    except (Exception, KeyboardInterrupt, SystemExit) as exc:  # interrupts: see _raise_interrupt
+        return Outcome(error=exc)  # type: ignore[arg-type]
 
 
 def run_coroutine_sync(coroutine: Any) -> Any:

@@ -25,7 +25,7 @@ from typing import Any
 from ..errors import UserError
 from ..models import Usage
 from ..session import get_state, set_state
-from . import handoffs
+from . import approval, handoffs
 from .approval import PendingApproval, RunState
 from .usage import RequestUsage, check_limit, cost_usd
 
@@ -80,8 +80,9 @@ class ConversationUsage(Usage):
 class Conversation:
     """What a session remembers between runs: who answers next, the run waiting for approval, what was spent."""
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Any, *, approval_key: str | bytes | None = None) -> None:
         self.session = session
+        self.approval_key = approval_key  # the Runner's; None: $AGENTSILEX_APPROVAL_KEY (see control/approval.py)
 
     @property
     def agent_name(self) -> str | None:
@@ -105,11 +106,13 @@ class Conversation:
 
     @property
     def paused(self) -> RunState | None:
-        """The run waiting for approval on this session (decide its calls, then `runner.run(agent, state)`)."""
+        """The run waiting for approval on this session (decide its calls, then `runner.run(agent, state)`).
+        Its signature is checked with the approval key here already: a state edited in the store is refused."""
         text = _get(self.session, PAUSED)
         if not isinstance(text, str):
             return None
         state = RunState.from_json(text)
+        approval.verify(state, approval.resolve_key(self.approval_key))
         if state.message in self.session.get_dialogs():  # resumed, but stopped before the pause was cleared
             return None
         return state
