@@ -38,6 +38,9 @@ EXPECTED = {
                                  "[FAIL] expects_another_answer"],
     "record_replay.py": ["same answer: True", "changed agent: Request #1 does not match"],
     "cli_agent.py": ["5 + 3 = **8**", "2 requests"],
+    "tool_control.py": ["tool_choice per request: ['required', None]", "stop_on_first_tool: Rome: 4 C, light snow",
+                        "offered: ['weather']", "Error: Unknown tool 'reset_database'. Available tools: weather.",
+                        "stopped: RunTimeoutError after 1 request", "stopped: weather repeated 3 times"],
 }
 
 

@@ -50,7 +50,7 @@ def call_model_sync(call: ModelCall, limits: Limits, stream: bool) -> Generator[
                 getattr(chunks, "close", lambda: None)()  # hang up now, not when garbage-collected
             return _complete(accumulator, model)
         except ModelError as exc:
-            if emitted:
+            if emitted or _past(call):
                 raise
             model, delay = plan.send(exc)
 
@@ -92,9 +92,14 @@ async def call_model_async(call: ModelCall, limits: Limits, stream: bool) -> Asy
             error: ModelError = _timeout_error(model, call, emitted)
         except ModelError as exc:
             error = exc
-        if emitted:
+        if emitted or _past(call):
             raise error
         model, delay = plan.send(error)
+
+
+def _past(call: ModelCall) -> bool:
+    """The run's deadline (Runner(run_timeout=...)) has passed: no retry, no fallback."""
+    return call.deadline is not None and time.monotonic() >= call.deadline
 
 
 def _timeout_error(model: Any, call: ModelCall, streaming: bool) -> ModelTimeoutError:

@@ -21,12 +21,13 @@ from ._request import ModelCall, Processor, build_request, input_filter, output_
 from .agent import check_context
 from .control import guardrails, handoffs, output, planning
 from .control.approval import PendingApproval, RunState, check_resumable
+from .control.guards import Deadline, RepeatPolicy, RepeatTracker
 from .control.hooks import RunHooks
 from .control.planning import AlreadyAnswered, AwaitApproval, FinalAnswer, HandOff, RunIt
 from .control.subagents import AgentTool, check_depth
 from .control.usage import Budget, RunLimits
 from .errors import (GuardrailTripped, HandoffLoopError, MaxAgentDepthExceeded, MaxTurnsExceeded,
-                     ModelBehaviorError, UsageLimitExceeded, UserError)
+                     ModelBehaviorError, RunTimeoutError, UsageLimitExceeded, UserError)
 from .events import AgentHandoffEvent, Event, FinalResultEvent, ToolCallEvent, ToolResponseEvent
 from .messages import INTERRUPTED
 from .models import ModelRequest, ModelResponse, resolve_model
@@ -37,7 +38,8 @@ from .tool import Tool
 __all__ = ["ModelCall", "RunTools", "Emit", "ToolRun", "Outcome", "LoopOptions", "agent_loop", "INTERRUPTED"]
 # Errors that stop the whole run, also from inside a nested agent (other failures of a nested agent
 # become an "Error: ..." tool message for the calling agent, like any failing tool).
-_RUN_STOPPERS = (GuardrailTripped, UsageLimitExceeded, HandoffLoopError, MaxAgentDepthExceeded, UserError)
+_RUN_STOPPERS = (GuardrailTripped, UsageLimitExceeded, HandoffLoopError, MaxAgentDepthExceeded, UserError,
+                 RunTimeoutError)
 
 
 @dataclass
@@ -58,6 +60,7 @@ class RunTools:
     """Execute these calls (concurrently if the driver likes); answer with Outcomes in the same order."""
 
     calls: list[ToolRun]
+    deadline: float | None = None  # time.monotonic() by which every call must end (Runner(run_timeout=...))
 
 
 @dataclass
@@ -88,6 +91,8 @@ class LoopOptions:
     history_processors: list[Processor] = field(default_factory=list)  # see _request.py
     model_timeout: float | None = None  # carried on each request (see the Model protocol)
     stream_idle_timeout: float | None = None
+    run_timeout: float | None = None  # seconds for the whole run (control/guards.py)
+    repeats: RepeatPolicy | None = None  # identical consecutive tool calls (control/guards.py)
 
 
 Request = ModelCall | RunTools | Emit
@@ -109,6 +114,8 @@ class _Run:
     view: Processor | None = None  # the input filter of the handoff in effect
     feedback: Processor | None = None  # a retry note for the next request only
     output_retries: int = 0
+    repeats: RepeatTracker = field(default_factory=lambda: RepeatTracker(None))
+    first: bool = True  # the current agent has not made a request yet (its tool_choice may force a call)
 
     @property
     def depth(self) -> int:
@@ -124,7 +131,9 @@ def agent_loop(agent: Any, prompt: str | RunState, *, session: Any, context: Any
                session_processors(session, callbacks=options.before_llm_call_callbacks, memory=options.memory,
                                   history_processors=options.history_processors))
     top = run.depth == 0
+    run.repeats = RepeatTracker(options.repeats)
     if top:
+        run.budget.deadline = Deadline(options.run_timeout)
         check_context(agent, context)  # a tool declaring another context type: refused before any request
         options.hooks.on_run_start(context, agent, prompt)
     try:
@@ -132,7 +141,7 @@ def agent_loop(agent: Any, prompt: str | RunState, *, session: Any, context: Any
         result = yield from _turns(run, prompt)
     except Exception as exc:
         if top:
-            if isinstance(exc, (GuardrailTripped, UsageLimitExceeded, HandoffLoopError)):
+            if isinstance(exc, (GuardrailTripped, UsageLimitExceeded, HandoffLoopError, RunTimeoutError)):
                 exc.result = run.result  # the outermost run's partial result, whichever level raised
             options.hooks.on_error(context, run.agent, exc)
         raise
@@ -154,7 +163,8 @@ def _turns(run: _Run, prompt: str | RunState) -> Generator[Request, Any, RunResu
         request, response = yield from _model_call(run)
         message = response.message
         if message.get("tool_calls"):
-            done = yield from _tool_step(run, message, request.output_mode, {})
+            offered = tuple(spec["function"]["name"] for spec in request.tools)
+            done = yield from _tool_step(run, message, request.output_mode, {}, offered)
         else:
             done = _final(run, message, request.output_mode)
     if done is None:
@@ -171,14 +181,24 @@ def _model_call(run: _Run) -> Generator[Request, Any, tuple[ModelRequest, ModelR
     """Build the request (_request.py: everything that decides what is sent), call the model, count usage."""
     agent, context, options = run.agent, run.context, run.options
     model = resolve_model(agent.model)
+    deadline = run.budget.deadline
+    deadline.check(run.result)
     processors = run.processors
     if run.view is not None or run.feedback is not None:  # this agent's view, then the retry note
         processors = [*processors, *(p for p in (run.view, run.feedback) if p is not None)]
     request = yield from build_request(agent, model, run.session, context, processors=processors,
                                        hooks=options.hooks, timeout=options.model_timeout,
-                                       idle_timeout=options.stream_idle_timeout)
-    response = yield ModelCall(model, request, agent)
-    run.feedback = None
+                                       idle_timeout=options.stream_idle_timeout, first=run.first)
+    if deadline.at is not None:  # no wait outlives the run: cap the model's timeouts at what is left
+        left = max(deadline.remaining() or 0.0, 0.001)
+        request.timeout = min(request.timeout or left, left)
+        request.idle_timeout = min(request.idle_timeout or left, left)
+    try:
+        response = yield ModelCall(model, request, agent, deadline=deadline.at)
+    except Exception as exc:
+        deadline.check(run.result, exc)  # a wait cut short by the deadline is the run's timeout
+        raise
+    run.feedback, run.first = None, False
     entry = run.result.usage.add_request(response.usage, agent=agent.name, model=model.name)
     options.hooks.after_model_call(context, agent, response)
     run.budget.charge_request(entry)
@@ -207,15 +227,20 @@ def _count_output_retry(run: _Run, problem: str) -> None:
     run.output_retries += 1
 
 
-def _tool_step(run: _Run, message: dict, mode: str | None,
-               approvals: dict[str, dict]) -> Generator[Request, Any, RunResult | None]:
+def _tool_step(run: _Run, message: dict, mode: str | None, approvals: dict[str, dict],
+               offered: tuple[str, ...] | None) -> Generator[Request, Any, RunResult | None]:
     """One assistant message's tool calls: decide -> pause? -> guard -> execute -> record -> commit -> emit."""
     calls = message["tool_calls"]
     for call in calls:
         yield Emit(ToolCallEvent(call["id"], call["function"]["name"], call["function"]["arguments"],
                                  run.agent.name))
+    repeated = run.repeats.repeats(calls) if not approvals else {}
+    if repeated and run.repeats.policy and run.repeats.policy.action == "raise":
+        first = next(c for c in calls if c["id"] in repeated)
+        raise run.repeats.stop(first, repeated[first["id"]], run.result)
     # Decide: one typed decision per call (control/planning.py).
-    view = planning.StepView(run.agent, run.context, tuple(run.chain), run.options.max_handoffs, mode, run.depth > 0)
+    view = planning.StepView(run.agent, run.context, tuple(run.chain), run.options.max_handoffs, mode, run.depth > 0,
+                             offered, repeated)
     decided = planning.decide(calls, view, approvals)
     for decision in decided:
         if isinstance(decision, AlreadyAnswered) and decision.invalid_output is not None:
@@ -223,13 +248,15 @@ def _tool_step(run: _Run, message: dict, mode: str | None,
     # Pause? Nothing runs and nothing is committed until a human decides.
     waiting = [d.pending for d in decided if isinstance(d, AwaitApproval)]
     if waiting:
-        return _pause(run, message, waiting)
+        return _pause(run, message, waiting, offered)
     # Guard: every guardrail before any hook or tool, so a trip leaves nothing half-started.
     ready = [ToolRun(d.call["id"], d.tool, d.arguments, run.context) for d in decided if isinstance(d, RunIt)]
     answer = next((d for d in decided if isinstance(d, FinalAnswer)), None)
     _guard_before(run, ready)
     # Execute.
     outcomes = yield from _execute(run, message, ready)
+    if answer is None and run.agent.tool_use_behavior == "stop_on_first_tool":
+        answer = planning.first_result(decided, outcomes)
     _guard_after(run, ready, outcomes, answer)
     # Record and commit: the message together with every answer, in one step.
     records = [planning.record(d, *_value_and_error(outcomes.get(d.call["id"]))) for d in decided]
@@ -251,10 +278,11 @@ def _tool_step(run: _Run, message: dict, mode: str | None,
     return None
 
 
-def _pause(run: _Run, message: dict, waiting: list[PendingApproval]) -> RunResult:
+def _pause(run: _Run, message: dict, waiting: list[PendingApproval], offered: tuple[str, ...] | None) -> RunResult:
     run.result.pending_approvals = waiting
     run.result.state = RunState(run.agent.name, run.result.input, message, waiting, run.result.usage,
-                                list(run.chain), run.budget.spent())
+                                list(run.chain), run.budget.spent(),
+                                offered=None if offered is None else list(offered))
     return run.result
 
 
@@ -282,8 +310,9 @@ def _value_and_error(outcome: Outcome | None) -> tuple[Any, BaseException | None
 def _execute(run: _Run, message: dict, ready: list[ToolRun]) -> Generator[Request, Any, dict[str, Outcome]]:
     """Ordinary tools go to the driver as one batch; agents used as tools run here, nested."""
     tools = [item for item in ready if not isinstance(item.tool, AgentTool)]
+    run.budget.deadline.check(run.result)  # before anything starts: the step is not committed
     try:
-        outcomes = list((yield RunTools(tools))) if tools else []
+        outcomes = list((yield RunTools(tools, run.budget.deadline.at))) if tools else []
         by_id = {item.call_id: outcome for item, outcome in zip(tools, outcomes)}
         for item in ready:
             if isinstance(item.tool, AgentTool):
@@ -319,7 +348,7 @@ def _hand_off(run: _Run, chosen: handoffs.Handoff) -> Generator[Request, Any, No
     run.options.hooks.on_handoff(run.context, source, target)
     if chosen.on_handoff is not None:
         chosen.on_handoff(run.context)
-    run.agent, run.output_retries = target, 0
+    run.agent, run.output_retries, run.first = target, 0, True
     run.view = input_filter(chosen.input_filter) if chosen.input_filter is not None else None
     run.chain.append(target.name)
     run.result.last_agent = target
@@ -333,7 +362,9 @@ def _resume(run: _Run, state: RunState) -> Generator[Request, Any, RunResult | N
     run.chain, run.result.input, run.result.usage = list(state.chain), state.input, state.usage
     run.budget.restore(state.spent)  # a resumed run is the same run: its limits count what was spent before
     mode = output_mode(run.agent, resolve_model(run.agent.model))  # the mode the paused step was asked in
-    return (yield from _tool_step(run, state.message, mode, state.decisions))
+    run.first = False
+    offered = None if state.offered is None else tuple(state.offered)
+    return (yield from _tool_step(run, state.message, mode, state.decisions, offered))
 
 
 def _commit(run: _Run, new: list[dict]) -> None:

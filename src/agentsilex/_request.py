@@ -10,7 +10,8 @@
                       the input filter of the handoff in effect and a structured-output retry note are all
                       processors (the adapters below); the result is repaired again;
 5. output mode        how a structured `output_type` is asked for, decided once and carried on the request;
-6. tools              the agent's tools, its handoffs, and `final_answer` in "tool" output mode;
+6. tools              the agent's enabled tools, its handoffs, and `final_answer` in "tool" output mode;
+                      a forcing `tool_choice` only on the agent's first request (`Agent.reset_tool_choice`);
 7. hook               `RunHooks.before_model_call` may change or replace the request.
 
 The model timeouts travel on the request too. A feature that changes what is sent adds a step (or a
@@ -39,17 +40,19 @@ Processor = Callable[[list[dict], Any], Any]
 class ModelCall:
     """Ask `model` for the next assistant message (answered by the driver with a ModelResponse).
 
-    `quiet` calls (a compaction summary) are never streamed: they make no events for the caller.
+    `quiet` calls (a compaction summary) are never streamed: they make no events for the caller. Past
+    `deadline` (time.monotonic(), the run's run_timeout) a failed call is not retried.
     """
 
     model: Model
     request: ModelRequest
     agent: Any
     quiet: bool = False
+    deadline: float | None = None
 
 
 def build_request(agent: Any, model: Model, session: Any, context: Any, *, processors: list[Processor],
-                  hooks: RunHooks, timeout: float | None, idle_timeout: float | None
+                  hooks: RunHooks, timeout: float | None, idle_timeout: float | None, first: bool = True
                   ) -> Generator[ModelCall, ModelResponse, ModelRequest]:
     """The request for the next model call, from the ordered steps in this module's docstring."""
     # 1. Instructions
@@ -71,7 +74,10 @@ def build_request(agent: Any, model: Model, session: Any, context: Any, *, proce
     tools = agent.tool_specs(context) + [item.spec() for item in handoffs.handoffs_of(agent)]
     if mode == "tool":
         tools.append(output.answer_tool(agent))
-    request = ModelRequest(sent, tools, agent.model_settings, response_format=response_format, timeout=timeout,
+    settings = agent.model_settings
+    if not first and agent.reset_tool_choice and settings.tool_choice not in (None, "auto", "none"):
+        settings = settings.merged(tool_choice=None)  # forced once; now the model may answer (omitted = auto)
+    request = ModelRequest(sent, tools, settings, response_format=response_format, timeout=timeout,
                            idle_timeout=idle_timeout, output_mode=mode)
     # 7. Hook
     return hooks.before_model_call(context, agent, request) or request

@@ -9,6 +9,7 @@ from ._call_model import call_model_async, call_model_sync
 from ._loop import Emit, LoopOptions, ModelCall, RunTools, agent_loop
 from ._run_tools import Limits, run_tools_async, run_tools_sync
 from .control.approval import RunState
+from .control.guards import RepeatPolicy
 from .control.hooks import RunHooks
 from .control.usage import RunLimits
 from .errors import UserError
@@ -28,13 +29,19 @@ class Runner:
                  max_handoffs: int = 10, max_agent_depth: int = 3, memory: Any = None,
                  history_processors: list[Callable[[list[dict], Any], list[dict]]] | None = None,
                  max_parallel_tools: int = 8, tool_timeout: float | None = None, model_timeout: float | None = None,
-                 stream_idle_timeout: float | None = None, retry: RetryPolicy | None = None) -> None:
+                 stream_idle_timeout: float | None = None, retry: RetryPolicy | None = None,
+                 run_timeout: float | None = None, max_repeated_tool_calls: int | None = None,
+                 on_repeated_tool_call: str = "raise") -> None:
         if max_turns < 1:
             raise UserError(f"max_turns must be at least 1, got {max_turns}.")
         if hooks is not None and not isinstance(hooks, RunHooks):
             raise UserError(f"hooks must be a RunHooks (subclass it), got {type(hooks).__name__}.")
         if not all(callable(p) for p in history_processors or []):
             raise UserError("history_processors must be functions fn(messages, context) -> messages.")
+        if run_timeout is not None and not (isinstance(run_timeout, (int, float)) and run_timeout > 0):
+            raise UserError(f"run_timeout must be a positive number of seconds or None, got {run_timeout!r}.")
+        repeats = (RepeatPolicy(max_repeated_tool_calls, on_repeated_tool_call)
+                   if max_repeated_tool_calls is not None else None)
         self.session = session if session is not None else Session()
         # Shared and mutable: tools, turns and sub-agents all see (and may change) the same object.
         self.context = context if context is not None else {}
@@ -49,7 +56,8 @@ class Runner:
                                    memory=[memory] if callable(memory) else list(memory or []),
                                    history_processors=list(history_processors or []),
                                    model_timeout=self.execution.model_timeout,
-                                   stream_idle_timeout=self.execution.stream_idle_timeout)
+                                   stream_idle_timeout=self.execution.stream_idle_timeout,
+                                   run_timeout=run_timeout, repeats=repeats)
 
     def _loop(self, agent: Any, prompt: str | RunState) -> Generator:
         # A RunState (a run paused for approval, with decisions taken) resumes that run.
@@ -130,7 +138,7 @@ class RunStream(_Stream):
                     elif isinstance(request, ModelCall):
                         reply = yield from call_model_sync(request, limits, stream_model and not request.quiet)
                     elif isinstance(request, RunTools):
-                        reply = run_tools_sync(request.calls, limits)
+                        reply = run_tools_sync(request.calls, limits, request.deadline)
                 except GeneratorExit:
                     raise
                 except BaseException as exc:  # the loop decides what a failure means
@@ -184,7 +192,7 @@ class AsyncRunStream(_Stream):
                                 else:
                                     yield item
                     elif isinstance(request, RunTools):
-                        reply = await run_tools_async(request.calls, limits)
+                        reply = await run_tools_async(request.calls, limits, request.deadline)
                 except GeneratorExit:
                     raise
                 except BaseException as exc:

@@ -47,6 +47,7 @@ class RunState:
     chain: list[str] = field(default_factory=list)
     spent: dict[str, float] = field(default_factory=lambda: {"tokens": 0, "tool_calls": 0, "cost": 0.0})
     decisions: dict[str, dict] = field(default_factory=dict)
+    offered: list[str] | None = None  # the tool names the paused step was offered (the others never run)
 
     def approve(self, call_id: str) -> RunState:
         """Allow the pending call `call_id` to run."""
@@ -75,7 +76,8 @@ class RunState:
     def to_json(self) -> str:
         return json.dumps({"version": VERSION, "agent": self.agent, "input": self.input, "message": self.message,
                            "pending": [vars(p) for p in self.pending], "usage": self.usage.to_dict(),
-                           "chain": self.chain, "spent": self.spent, "decisions": self.decisions})
+                           "chain": self.chain, "spent": self.spent, "decisions": self.decisions,
+                           "offered": self.offered})
 
     @classmethod
     def from_json(cls, text: str) -> RunState:
@@ -85,7 +87,7 @@ class RunState:
                 raise ValueError(f"version {data.get('version')!r}, expected {VERSION}")
             return cls(data["agent"], data["input"], data["message"],
                        [PendingApproval(**p) for p in data["pending"]], RunUsage.from_dict(data["usage"]),
-                       data["chain"], data["spent"], data["decisions"])
+                       data["chain"], data["spent"], data["decisions"], data.get("offered"))
         except (ValueError, KeyError, TypeError) as exc:
             raise UserError(f"Not a saved RunState ({exc}); pass the text of result.state.to_json().") from exc
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import UsageLimitExceeded, UserError
 from ..models import Usage
+from .guards import Deadline
 
 
 @dataclass
@@ -99,6 +100,7 @@ class Budget:
         self.tokens = 0
         self.tool_calls = 0
         self.cost = 0.0
+        self.deadline = Deadline(None)  # the whole run's, set by the outermost loop (Runner(run_timeout=...))
 
     def spent(self) -> dict[str, float]:
         return {"tokens": self.tokens, "tool_calls": self.tool_calls, "cost": self.cost}
