@@ -18,7 +18,8 @@ EXAMPLES = sorted(p for p in (Path(__file__).parent.parent / "examples").glob("*
 EXPECTED = {
     "demo.py": ["The result is 16", "6 messages in the session"],
     "handoffs.py": ["answered by: billing", "Done: A-17 is refunded."],
-    "agent_as_tool.py": ["[researcher] tool_call: search", "total tokens: 335"],
+    "agent_as_tool.py": ["[researcher] tool_call: search", "total tokens: 335",
+                         "side by side: Both are mild. (2 look-ups ran at once)"],
     "context.py": ["cart: ['tea', 'milk']", "last system prompt: You help ann. Cart: tea, milk.",
                    "the model saw these parameters: ['item']"],
     "structured_output.py": ["Weather(city='Oslo', celsius=4.5)", "response_format sent: Weather"],

@@ -11,8 +11,9 @@ from imports import PACKAGE, import_graph, modules, reachable
 # transport). Optional layers nothing in a run imports (memory, stores/, testing/, ...) are read on demand.
 # Measured: 3,693 lines in 29 modules before issue 8, 3,660 in 27 after it, 3,905 in 28 with issue 14's
 # models/recording.py (which resolve_model imports lazily), 4,145 with issue 11's tool control and run guards
-# (control/guards.py). STYLE.md aims at ~1,500.
-CORE_BUDGET = 4300
+# (control/guards.py), 4,379 with agents as tools side by side (_parallel.py, _batch.py). STYLE.md aims at
+# ~1,500.
+CORE_BUDGET = 4500
 MODULE_BUDGET = 400         # lines in any one module
 FUNCTION_BUDGET = 50        # lines in any one function
 

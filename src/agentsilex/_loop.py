@@ -1,14 +1,15 @@
 """The agent loop, written once, with no I/O.
 
 `agent_loop` is a generator. It yields requests -- `ModelCall` (send back a ModelResponse), `RunTools`
-(send back one Outcome per call, in order) and `Emit` (an event for the caller) -- and returns the
-RunResult. Drivers in runner.py do the I/O (sync, async, streaming or not). The session is written
-only here, and always in whole steps, so it stays valid whatever fails.
+(send back one Outcome per call, in order), `Batch` (several of those at once: one Outcome each) and
+`Emit` (an event for the caller) -- and returns the RunResult. Drivers in runner.py do the I/O (sync,
+async, streaming or not). The session is written only here, and always in whole steps, so it stays valid
+whatever fails.
 
 What the next request holds is decided in one place, `build_request` (_request.py). Each feature is a call
 out to its module in control/: handoffs, subagents (an agent used as a tool runs here as a nested
-`yield from agent_loop(...)`), output, guardrails, approval, usage, hooks; planning decides, with one typed
-decision per call, how each tool call of a step is answered.
+`yield from agent_loop(...)`; several in one step run side by side, _parallel.py), output, guardrails,
+approval, usage, hooks; planning decides, with one typed decision per call, how each tool call is answered.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Generator
 
 from . import messages
+from ._parallel import Batch, interleave
 from ._request import ModelCall, Processor, build_request, input_filter, output_mode, retry_note, session_processors
 from .agent import check_context
 from .control import guardrails, handoffs, output, planning
@@ -35,7 +37,7 @@ from .result import RunResult
 from .session import Session
 from .tool import Tool
 
-__all__ = ["ModelCall", "RunTools", "Emit", "ToolRun", "Outcome", "LoopOptions", "agent_loop", "INTERRUPTED"]
+__all__ = ["ModelCall", "RunTools", "Batch", "Emit", "ToolRun", "Outcome", "LoopOptions", "agent_loop", "INTERRUPTED"]
 # Errors that stop the whole run, also from inside a nested agent (other failures of a nested agent
 # become an "Error: ..." tool message for the calling agent, like any failing tool).
 _RUN_STOPPERS = (GuardrailTripped, UsageLimitExceeded, HandoffLoopError, MaxAgentDepthExceeded, UserError,
@@ -95,7 +97,7 @@ class LoopOptions:
     repeats: RepeatPolicy | None = None  # identical consecutive tool calls (control/guards.py)
 
 
-Request = ModelCall | RunTools | Emit
+Request = ModelCall | RunTools | Batch | Emit
 
 
 @dataclass
@@ -308,21 +310,27 @@ def _value_and_error(outcome: Outcome | None) -> tuple[Any, BaseException | None
 
 
 def _execute(run: _Run, message: dict, ready: list[ToolRun]) -> Generator[Request, Any, dict[str, Outcome]]:
-    """Ordinary tools go to the driver as one batch; agents used as tools run here, nested."""
+    """Ordinary tools go to the driver as one batch; agents used as tools run here, nested, side by side
+    with that batch and with each other (_parallel.py)."""
     tools = [item for item in ready if not isinstance(item.tool, AgentTool)]
+    agents = [item for item in ready if isinstance(item.tool, AgentTool)]
     run.budget.deadline.check(run.result)  # before anything starts: the step is not committed
     try:
-        outcomes = list((yield RunTools(tools, run.budget.deadline.at))) if tools else []
-        by_id = {item.call_id: outcome for item, outcome in zip(tools, outcomes)}
-        for item in ready:
-            if isinstance(item.tool, AgentTool):
-                by_id[item.call_id] = yield from _run_agent_tool(run, item)
+        jobs = [_run_tools(tools, run.budget.deadline.at)] if tools else []
+        jobs += [_run_agent_tool(run, item) for item in agents]
+        done = (yield from interleave(jobs, passthrough=(Emit,))) if jobs else []
+        by_id = dict(zip((item.call_id for item in tools), done[0] if tools else []))
+        by_id.update(zip((item.call_id for item in agents), done[1:] if tools else done))
     except BaseException:
         # Interrupted (Ctrl-C, cancellation, a consumer gone, a nested run stopped): answer every call
         # so the history stays valid.
         _commit(run, [message] + [messages.tool_result(c["id"], INTERRUPTED) for c in message["tool_calls"]])
         raise
     return by_id
+
+
+def _run_tools(tools: list[ToolRun], deadline: float | None) -> Generator[Request, Any, list[Outcome]]:
+    return list((yield RunTools(tools, deadline)))
 
 
 def _run_agent_tool(run: _Run, item: ToolRun) -> Generator[Request, Any, Outcome]:

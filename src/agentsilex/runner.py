@@ -5,8 +5,9 @@ from __future__ import annotations
 from contextlib import aclosing
 from typing import Any, AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 
+from ._batch import AsyncBatches, SyncBatches
 from ._call_model import call_model_async, call_model_sync
-from ._loop import Emit, LoopOptions, ModelCall, RunTools, agent_loop
+from ._loop import Batch, Emit, LoopOptions, ModelCall, RunTools, agent_loop
 from ._run_tools import Limits, run_tools_async, run_tools_sync
 from .control.approval import RunState
 from .control.guards import RepeatPolicy
@@ -123,6 +124,7 @@ class RunStream(_Stream):
 
     def _drive(self, loop: Generator, stream_model: bool, limits: Limits) -> Generator[Event, None, None]:
         reply: Any = None
+        batches: SyncBatches | None = None  # agents used as tools, side by side (_parallel.py)
         error: BaseException | None = None
         try:
             while True:
@@ -139,6 +141,9 @@ class RunStream(_Stream):
                         reply = yield from call_model_sync(request, limits, stream_model and not request.quiet)
                     elif isinstance(request, RunTools):
                         reply = run_tools_sync(request.calls, limits, request.deadline)
+                    elif isinstance(request, Batch):
+                        batches = batches or SyncBatches(limits, stream_model)
+                        reply = yield from batches.run(request.requests)
                 except GeneratorExit:
                     raise
                 except BaseException as exc:  # the loop decides what a failure means
@@ -171,6 +176,7 @@ class AsyncRunStream(_Stream):
 
     async def _drive(self, loop: Generator, stream_model: bool, limits: Limits) -> AsyncGenerator[Event, None]:
         reply: Any = None
+        batches: AsyncBatches | None = None
         error: BaseException | None = None
         try:
             while True:
@@ -193,9 +199,19 @@ class AsyncRunStream(_Stream):
                                     yield item
                     elif isinstance(request, RunTools):
                         reply = await run_tools_async(request.calls, limits, request.deadline)
+                    elif isinstance(request, Batch):
+                        batches = batches or AsyncBatches(limits, stream_model)
+                        async with aclosing(batches.run(request.requests)) as items:
+                            async for item in items:
+                                if isinstance(item, list):
+                                    reply = item
+                                else:
+                                    yield item
                 except GeneratorExit:
                     raise
                 except BaseException as exc:
                     error = exc
         finally:
             loop.close()
+            if batches is not None:
+                await batches.close()
