@@ -17,7 +17,8 @@ from typing import Any, AsyncIterator, Iterator
 
 from ..errors import ModelError, ModelTimeoutError
 from ..messages import assistant, tool_call
-from .base import ModelRequest, ModelResponse, Usage
+from .base import ModelRequest, ModelResponse
+from .stream import usage_from_openai
 from .litellm import redact
 from .retry import error_for_status, parse_retry_after
 
@@ -210,5 +211,5 @@ def _to_response(data: dict) -> ModelResponse:
              for c in message.get("tool_calls") or []]
     usage = data.get("usage") or {}
     return ModelResponse(assistant(message.get("content"), calls),
-                         Usage(1, usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0),
+                         usage_from_openai(usage),
                          choice.get("finish_reason"))
