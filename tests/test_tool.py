@@ -271,3 +271,28 @@ def test_tool_stays_callable_like_the_function():
 
     assert add(2, 3) == 5
     assert add.parameters_specification is add.parameters
+
+
+def test_tool_from_schema_passes_the_schema_through_and_checks_required_keys(mode):
+    from agentsilex import Agent, Runner, Tool
+    from agentsilex.errors import UserError
+    from agentsilex.testing import ScriptedModel, call
+
+    from conftest import run_in_mode
+
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+              "required": ["a", "b"], "additionalProperties": False}
+
+    async def add(**arguments):
+        return arguments["a"] + arguments["b"]
+
+    made = Tool.from_schema("add", "Add two numbers.", schema, add)
+    assert made.spec()["function"]["parameters"] is schema and made.is_async
+    model = ScriptedModel([call("add", a=2), call("add", a=2, b=3), "done"])
+    result, _ = run_in_mode(Runner(), Agent(name="a", model=model, tools=[made]), "go", mode)
+    contents = [c.content for c in result.function_calls]
+    assert "b: Field required" in contents[0] and contents[1] == "5"
+    with pytest.raises(UserError, match="'bad name' is invalid"):
+        Tool.from_schema("bad name", "", schema, add)
+    with pytest.raises(UserError, match="parameters must be a JSON schema of an object"):
+        Tool.from_schema("ok", "", ["not", "a", "schema"], add)  # type: ignore[arg-type]

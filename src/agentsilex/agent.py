@@ -65,8 +65,10 @@ class Agent:
         self._tools_by_name = {}
         for item in self.tools:
             if item.name in self._tools_by_name:
-                raise UserError(f"Agent {self.name!r} has two tools named {item.name!r}; "
-                                "rename one with @tool(name=...).")
+                where = [getattr(t, "source", None) or f"function {getattr(t.function, '__qualname__', t.name)}"
+                         for t in (self._tools_by_name[item.name], item)]  # MCP tools name their server
+                raise UserError(f"Agent {self.name!r} has two tools named {item.name!r} ({where[0]} and "
+                                f"{where[1]}); rename one with @tool(name=...) or an MCP prefix.")
             self._tools_by_name[item.name] = item
 
     def _index(self) -> dict[str, Tool]:

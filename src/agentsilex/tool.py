@@ -79,7 +79,7 @@ class Tool:
         are left to `fn`. `context_param` names the keyword that receives the run context, if any."""
         if context_param is not None and not (isinstance(context_param, str) and context_param.isidentifier()):
             raise UserError(f"Tool {name!r}: context_param must be a parameter name, got {context_param!r}.")
-        return cls(name=name, description=description or "", function=fn, parameters=dict(parameters),
+        return cls(name=name, description=description or "", function=fn, parameters=parameters,
                    context_param=context_param)
 
     @property
