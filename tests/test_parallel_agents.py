@@ -180,3 +180,17 @@ def test_interleave_batches_waiting_requests_and_passes_events_through():
     with pytest.raises(StopIteration) as done:
         driver.send([Out("x"), Out("y")])
     assert done.value.value == ["a:x", "b:y"]
+
+
+def test_sub_agents_inside_parallel_sub_agents(mode):
+    # Two teams run side by side; each team runs two members side by side: four meet at one barrier.
+    meet = meeting_tool(threading.Barrier(4))
+    teams = []
+    for team in ("red", "blue"):
+        members = [sub_agent(f"{team}_{n}", meet) for n in (1, 2)]
+        teams.append(Agent(name=team, tools=[m.as_tool() for m in members],
+                           model=ScriptedModel([[call(m.name, input="go") for m in members], f"{team} done"])))
+    session = Session()
+    result, _ = run_in_mode(Runner(session), outer(*teams), "go", mode)
+    assert [m["content"] for m in session.dialogs if m["role"] == "tool"] == ["red done", "blue done"]
+    assert result.usage.requests == 2 + 2 * 2 + 4 * 2

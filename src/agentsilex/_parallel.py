@@ -68,10 +68,21 @@ def _advance(job: Generator, value: Any, error: BaseException | None,
 
 
 def _answer(waiting: dict[int, Any]) -> Generator[Any, Any, dict[int, tuple[Any, BaseException | None]]]:
-    """Every waiting request goes in the Batch (even a lone one: the driver may be running it already)."""
-    outcomes = yield Batch(list(waiting.values()))
-    return {index: (outcome.value, outcome.error) for index, outcome in zip(waiting, outcomes)
-            if outcome is not None}
+    """Every waiting request goes in one Batch (even a lone one: the driver may be running it already). A job
+    that waits on a Batch of its own (agents used as tools inside one) has its requests flattened into it, and
+    gets its answer once one of them has finished."""
+    parts = {index: (request.requests if isinstance(request, Batch) else [request])
+             for index, request in waiting.items()}
+    outcomes = iter((yield Batch([part for group in parts.values() for part in group])))
+    replies: dict[int, tuple[Any, BaseException | None]] = {}
+    for index, group in parts.items():
+        answers = [next(outcomes) for _ in group]
+        if not isinstance(waiting[index], Batch):
+            if answers[0] is not None:
+                replies[index] = (answers[0].value, answers[0].error)
+        elif any(answer is not None for answer in answers):
+            replies[index] = (answers, None)
+    return replies
 
 
 def _one(request: Any) -> Generator[Any, Any, tuple[Any, BaseException | None]]:
