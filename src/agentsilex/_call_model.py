@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import aclosing
 from typing import Any, AsyncGenerator, Generator
 
 from ._request import ModelCall
@@ -18,6 +19,7 @@ from .events import Event
 from .models import ModelResponse, resolve_model
 from .models.retry import attempt_plan
 from .models.stream import StreamAccumulator
+from .tracing import log
 
 
 def candidates(call: ModelCall) -> list[Any]:
@@ -32,42 +34,67 @@ def call_model_sync(call: ModelCall, limits: Limits, stream: bool) -> Generator[
     The model enforces the request's timeouts itself (the only way to stop a blocking read in sync code)."""
     plan = attempt_plan(candidates(call), limits.retry)
     model, delay = next(plan)
-    while True:
-        if delay:
-            time.sleep(delay)
-        emitted = False
-        try:
-            if not stream:
-                return model.complete(call.request)
-            accumulator = StreamAccumulator(call.agent.name)
-            chunks = model.stream(call.request)
+    chat, attempt = _chat_span(call, model), 0
+    try:
+        while True:
+            if delay:
+                time.sleep(delay)
+            emitted, attempt = False, attempt + 1
+            started = log.request_sent(call, model, attempt)
             try:
-                for chunk in chunks:
-                    events = accumulator.feed(chunk)
-                    emitted = True
-                    yield from events
-            finally:
-                getattr(chunks, "close", lambda: None)()  # hang up now, not when garbage-collected
-            return _complete(accumulator, model)
-        except ModelError as exc:
-            if emitted or _past(call):
-                raise
-            model, delay = plan.send(exc)
+                if not stream:
+                    return _done(chat, started, model, model.complete(call.request))
+                accumulator = StreamAccumulator(call.agent.name)
+                chunks = model.stream(call.request)
+                try:
+                    for chunk in chunks:
+                        events = accumulator.feed(chunk)
+                        emitted = True
+                        yield from events
+                finally:
+                    getattr(chunks, "close", lambda: None)()  # hang up now, not when garbage-collected
+                return _done(chat, started, model, _complete(accumulator, model))
+            except ModelError as exc:
+                log.reply_received(started, model, error=exc)
+                if emitted or _past(call):
+                    raise
+                model, delay = plan.send(exc)
+                if chat is not None:
+                    chat.attempt_failed(exc, model)
+    except BaseException as exc:
+        if chat is not None:
+            chat.finish(error=exc)
+        raise
 
 
 async def call_model_async(call: ModelCall, limits: Limits, stream: bool) -> AsyncGenerator[Event | ModelResponse, None]:
     """Async model call; yields stream events (if streaming), then the reply as the last item."""
     plan = attempt_plan(candidates(call), limits.retry)
     model, delay = next(plan)
+    chat = _chat_span(call, model)
+    try:
+        async with aclosing(_attempts_async(call, stream, plan, model, delay, chat)) as items:
+            async for item in items:  # closed with us: a consumer that stops early hangs up the stream now
+                yield item
+    except BaseException as exc:
+        if chat is not None:
+            chat.finish(error=exc)
+        raise
+
+
+async def _attempts_async(call: ModelCall, stream: bool, plan: Any, model: Any, delay: float | None,
+                          chat: Any) -> AsyncGenerator[Event | ModelResponse, None]:
+    attempt = 0
     while True:
         if delay:
             await asyncio.sleep(delay)
-        emitted = False
+        emitted, attempt = False, attempt + 1
+        started = log.request_sent(call, model, attempt)
         try:
             if not stream:
                 async with asyncio.timeout(call.request.timeout):
                     response = await model.complete_async(call.request)
-                yield response
+                yield _done(chat, started, model, response)
                 return
             accumulator = StreamAccumulator(call.agent.name)
             chunks = aiter(model.stream_async(call.request))
@@ -86,20 +113,39 @@ async def call_model_async(call: ModelCall, limits: Limits, stream: bool) -> Asy
             finally:
                 if hasattr(chunks, "aclose"):
                     await chunks.aclose()  # hang up now: no background reader left behind
-            yield _complete(accumulator, model)
+            yield _done(chat, started, model, _complete(accumulator, model))
             return
         except TimeoutError:
             error: ModelError = _timeout_error(model, call, emitted)
         except ModelError as exc:
             error = exc
+        log.reply_received(started, model, error=error)
         if emitted or _past(call):
             raise error
         model, delay = plan.send(error)
+        if chat is not None:
+            chat.attempt_failed(error, model)
 
 
 def _past(call: ModelCall) -> bool:
     """The run's deadline (Runner(run_timeout=...)) has passed: no retry, no fallback."""
     return call.deadline is not None and time.monotonic() >= call.deadline
+
+
+def _chat_span(call: ModelCall, model: Any) -> Any:
+    if call.trace is None:
+        return None
+    from .tracing.spans import ChatSpan  # loaded only when tracing is on
+
+    return ChatSpan(call.trace.agent, model, call.request, call.agent, call.trace.conversation_id,
+                    purpose="compaction" if call.quiet else None, content=call.trace.content)
+
+
+def _done(chat: Any, started: float | None, model: Any, response: ModelResponse) -> ModelResponse:
+    log.reply_received(started, model, response)
+    if chat is not None:
+        chat.finish(response)
+    return response
 
 
 def _timeout_error(model: Any, call: ModelCall, streaming: bool) -> ModelTimeoutError:

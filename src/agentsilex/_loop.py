@@ -15,10 +15,10 @@ approval, usage, hooks; planning decides, with one typed decision per call, how 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generator
+from typing import TYPE_CHECKING, Any, Callable, Generator
 
 from . import messages
-from ._parallel import Batch, interleave
+from ._parallel import Batch, ask, interleave
 from ._request import ModelCall, Processor, build_request, input_filter, output_mode, retry_note, session_processors
 from .agent import check_context
 from .control import guardrails, handoffs, output, planning
@@ -36,6 +36,10 @@ from .models import ModelRequest, ModelResponse, resolve_model
 from .result import RunResult
 from .session import Session
 from .tool import Tool
+from .tracing import setup as tracing
+
+if TYPE_CHECKING:  # the spans module loads only when tracing is on (tracing/spans.py)
+    from .tracing.spans import RunTrace
 
 __all__ = ["ModelCall", "RunTools", "Batch", "Emit", "ToolRun", "Outcome", "LoopOptions", "agent_loop", "INTERRUPTED"]
 # Errors that stop the whole run, also from inside a nested agent (other failures of a nested agent
@@ -52,6 +56,7 @@ class ToolRun:
     tool: Tool
     arguments: dict[str, Any]
     context: Any
+    trace: RunTrace | None = None  # the run's spans, when tracing is on (the driver opens the tool's span)
 
     def start(self) -> Any:
         return self.tool.invoke(self.arguments, self.context)
@@ -118,6 +123,7 @@ class _Run:
     output_retries: int = 0
     repeats: RepeatTracker = field(default_factory=lambda: RepeatTracker(None))
     first: bool = True  # the current agent has not made a request yet (its tool_choice may force a call)
+    trace: RunTrace | None = None  # this run's spans, when tracing is on (tracing/spans.py)
 
     @property
     def depth(self) -> int:
@@ -125,7 +131,7 @@ class _Run:
 
 
 def agent_loop(agent: Any, prompt: str | RunState, *, session: Any, context: Any, options: LoopOptions,
-               budget: Budget | None = None, lineage: list[str] | None = None
+               budget: Budget | None = None, lineage: list[str] | None = None, trace_parent: Any = None
                ) -> Generator[Request, Any, RunResult]:
     """Model call -> tool calls -> model call ... until the model answers without tool calls."""
     run = _Run(agent, session, context, options, RunResult(input=str(prompt), last_agent=agent),
@@ -134,6 +140,10 @@ def agent_loop(agent: Any, prompt: str | RunState, *, session: Any, context: Any
                                   history_processors=options.history_processors))
     top = run.depth == 0
     run.repeats = RepeatTracker(options.repeats)
+    if trace_parent is not None or (top and tracing.active_tracer() is not None):
+        from .tracing.spans import RunTrace
+
+        run.trace = RunTrace(agent, session, trace_parent, prompt)
     if top:
         run.budget.deadline = Deadline(options.run_timeout)
         check_context(agent, context)  # a tool declaring another context type: refused before any request
@@ -141,12 +151,16 @@ def agent_loop(agent: Any, prompt: str | RunState, *, session: Any, context: Any
     try:
         check_depth(run.lineage, options.max_agent_depth)
         result = yield from _turns(run, prompt)
-    except Exception as exc:
-        if top:
+    except BaseException as exc:
+        if run.trace is not None:
+            run.trace.end(exc)
+        if top and isinstance(exc, Exception):
             if isinstance(exc, (GuardrailTripped, UsageLimitExceeded, HandoffLoopError, RunTimeoutError)):
                 exc.result = run.result  # the outermost run's partial result, whichever level raised
             options.hooks.on_error(context, run.agent, exc)
         raise
+    if run.trace is not None:
+        run.trace.end()
     if top:
         options.hooks.on_run_end(context, run.agent, result)
     return result
@@ -190,13 +204,13 @@ def _model_call(run: _Run) -> Generator[Request, Any, tuple[ModelRequest, ModelR
         processors = [*processors, *(p for p in (run.view, run.feedback) if p is not None)]
     request = yield from build_request(agent, model, run.session, context, processors=processors,
                                        hooks=options.hooks, timeout=options.model_timeout,
-                                       idle_timeout=options.stream_idle_timeout, first=run.first)
+                                       idle_timeout=options.stream_idle_timeout, trace=run.trace, first=run.first)
     if deadline.at is not None:  # no wait outlives the run: cap the model's timeouts at what is left
         left = max(deadline.remaining() or 0.0, 0.001)
         request.timeout = min(request.timeout or left, left)
         request.idle_timeout = min(request.idle_timeout or left, left)
     try:
-        response = yield ModelCall(model, request, agent, deadline=deadline.at)
+        response = yield ModelCall(model, request, agent, deadline=deadline.at, trace=run.trace)
     except Exception as exc:
         deadline.check(run.result, exc)  # a wait cut short by the deadline is the run's timeout
         raise
@@ -236,10 +250,7 @@ def _tool_step(run: _Run, message: dict, mode: str | None, approvals: dict[str, 
     for call in calls:
         yield Emit(ToolCallEvent(call["id"], call["function"]["name"], call["function"]["arguments"],
                                  run.agent.name))
-    repeated = run.repeats.repeats(calls) if not approvals else {}
-    if repeated and run.repeats.policy and run.repeats.policy.action == "raise":
-        first = next(c for c in calls if c["id"] in repeated)
-        raise run.repeats.stop(first, repeated[first["id"]], run.result)
+    repeated = run.repeats.check(calls, run.result) if not approvals else {}  # may stop the run
     # Decide: one typed decision per call (control/planning.py).
     view = planning.StepView(run.agent, run.context, tuple(run.chain), run.options.max_handoffs, mode, run.depth > 0,
                              offered, repeated)
@@ -252,7 +263,8 @@ def _tool_step(run: _Run, message: dict, mode: str | None, approvals: dict[str, 
     if waiting:
         return _pause(run, message, waiting, offered)
     # Guard: every guardrail before any hook or tool, so a trip leaves nothing half-started.
-    ready = [ToolRun(d.call["id"], d.tool, d.arguments, run.context) for d in decided if isinstance(d, RunIt)]
+    ready = [ToolRun(d.call["id"], d.tool, d.arguments, run.context, run.trace)
+             for d in decided if isinstance(d, RunIt)]
     answer = next((d for d in decided if isinstance(d, FinalAnswer)), None)
     _guard_before(run, ready)
     # Execute.
@@ -281,6 +293,8 @@ def _tool_step(run: _Run, message: dict, mode: str | None, approvals: dict[str, 
 
 
 def _pause(run: _Run, message: dict, waiting: list[PendingApproval], offered: tuple[str, ...] | None) -> RunResult:
+    if run.trace is not None:
+        run.trace.paused(waiting)
     run.result.pending_approvals = waiting
     run.result.state = RunState(run.agent.name, run.result.input, message, waiting, run.result.usage,
                                 list(run.chain), run.budget.spent(),
@@ -316,7 +330,7 @@ def _execute(run: _Run, message: dict, ready: list[ToolRun]) -> Generator[Reques
     agents = [item for item in ready if isinstance(item.tool, AgentTool)]
     run.budget.deadline.check(run.result)  # before anything starts: the step is not committed
     try:
-        jobs = [_run_tools(tools, run.budget.deadline.at)] if tools else []
+        jobs = [ask(RunTools(tools, run.budget.deadline.at))] if tools else []
         jobs += [_run_agent_tool(run, item) for item in agents]
         done = (yield from interleave(jobs, passthrough=(Emit,))) if jobs else []
         by_id = dict(zip((item.call_id for item in tools), done[0] if tools else []))
@@ -329,24 +343,26 @@ def _execute(run: _Run, message: dict, ready: list[ToolRun]) -> Generator[Reques
     return by_id
 
 
-def _run_tools(tools: list[ToolRun], deadline: float | None) -> Generator[Request, Any, list[Outcome]]:
-    return list((yield RunTools(tools, deadline)))
-
-
 def _run_agent_tool(run: _Run, item: ToolRun) -> Generator[Request, Any, Outcome]:
     """An agent used as a tool: the same loop, nested, on a scratch session, in the caller's mode."""
+    trace = run.trace
+    span = None if trace is None else trace.tool(item.tool, item.call_id, item.arguments)
     try:
         assert isinstance(item.tool, AgentTool)
         child = yield from agent_loop(item.tool.agent, item.arguments["input"], session=Session(),
                                       context=run.context, options=run.options, budget=run.budget,
-                                      lineage=run.lineage)
-    except _RUN_STOPPERS:
-        raise
-    except Exception as exc:
+                                      lineage=run.lineage, trace_parent=span)
+    except BaseException as exc:
+        if trace is not None:
+            trace.tool_done(span, error=exc)
+        if isinstance(exc, _RUN_STOPPERS) or not isinstance(exc, Exception):
+            raise
         partial = getattr(exc, "result", None)  # e.g. MaxTurnsExceeded: what the sub-agent spent still counts
         if isinstance(partial, RunResult):
             run.result.usage.merge(partial.usage)
         return Outcome(error=exc)
+    if trace is not None:
+        trace.tool_done(span, child.final_output)
     run.result.usage.merge(child.usage)
     return Outcome(value=child.final_output)
 
@@ -354,6 +370,8 @@ def _run_agent_tool(run: _Run, item: ToolRun) -> Generator[Request, Any, Outcome
 def _hand_off(run: _Run, chosen: handoffs.Handoff) -> Generator[Request, Any, None]:
     source, target = run.agent, chosen.agent
     run.options.hooks.on_handoff(run.context, source, target)
+    if run.trace is not None:
+        run.trace.handoff(source, target)
     if chosen.on_handoff is not None:
         chosen.on_handoff(run.context)
     run.agent, run.output_retries, run.first = target, 0, True

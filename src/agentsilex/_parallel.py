@@ -49,6 +49,11 @@ def interleave(jobs: list[Generator], *, passthrough: tuple[type, ...]) -> Gener
     return results
 
 
+def ask(request: Any) -> Generator[Any, Any, Any]:
+    """A job that only sends `request` to the driver and returns its reply."""
+    return (yield request)
+
+
 @dataclass
 class _Done:
     value: Any

@@ -51,10 +51,12 @@ class ModelCall:
     agent: Any
     quiet: bool = False
     deadline: float | None = None
+    trace: Any = None  # the run's spans (tracing/spans.py RunTrace) when tracing is on: the call's span parent
 
 
 def build_request(agent: Any, model: Model, session: Any, context: Any, *, processors: list[Processor],
-                  hooks: RunHooks, timeout: float | None, idle_timeout: float | None, first: bool = True
+                  hooks: RunHooks, timeout: float | None, idle_timeout: float | None, trace: Any = None,
+                  first: bool = True
                   ) -> Generator[ModelCall, ModelResponse, ModelRequest]:
     """The request for the next model call, from the ordered steps in this module's docstring."""
     # 1. Instructions
@@ -65,7 +67,7 @@ def build_request(agent: Any, model: Model, session: Any, context: Any, *, proce
     history = repair_history(history)
     # 4. History processors
     if processors:
-        history = yield from _process(history, processors, context, timeout)
+        history = yield from _process(history, processors, context, timeout, trace)
     sent = [messages.system(instructions), *history] if instructions else history
     # 5. Output mode
     mode = output_mode(agent, model)
@@ -112,12 +114,12 @@ def output_mode(agent: Any, model: Model) -> str | None:
     return output.mode_for(agent, model, bool(agent.tools or agent.handoffs))
 
 
-def _process(history: list[dict], processors: list[Processor], context: Any, timeout: float | None
-             ) -> Generator[ModelCall, ModelResponse, list[dict]]:
+def _process(history: list[dict], processors: list[Processor], context: Any, timeout: float | None,
+             trace: Any = None) -> Generator[ModelCall, ModelResponse, list[dict]]:
     for processor in processors:
         result = processor(history, context)
         if inspect.isgenerator(result):  # it needs a model: its calls go through the driver like any other
-            result = yield from _with_timeout(result, timeout)
+            result = yield from _with_timeout(result, timeout, trace)
         if not isinstance(result, list):
             raise UserError(f"History processor {processor!r} returned {type(result).__name__}; it must return "
                             "the list of messages to send.")
@@ -126,7 +128,8 @@ def _process(history: list[dict], processors: list[Processor], context: Any, tim
     return repair_history(history)
 
 
-def _with_timeout(calls: Generator[Any, Any, Any], timeout: float | None) -> Generator[ModelCall, ModelResponse, Any]:
+def _with_timeout(calls: Generator[Any, Any, Any], timeout: float | None,
+                  trace: Any = None) -> Generator[ModelCall, ModelResponse, Any]:
     """`yield from calls`, giving each model call the Runner's model timeout, like the loop's own calls."""
     step: Callable[[Any], Any] = calls.send
     value: Any = None
@@ -137,6 +140,8 @@ def _with_timeout(calls: Generator[Any, Any, Any], timeout: float | None) -> Gen
             return done.value
         if call.request.timeout is None:
             call.request.timeout = timeout
+        if call.trace is None:  # a processor's model call (Compaction) hangs under the run's agent span
+            call.trace = trace
         try:
             step, value = calls.send, (yield call)
         except BaseException as exc:  # the driver's failure goes to the processor, as with `yield from`

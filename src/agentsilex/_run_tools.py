@@ -96,35 +96,56 @@ def _timeout(run: ToolRun, limits: Limits, deadline: float | None = None) -> tup
 
 
 def _invoke_inline(run: ToolRun) -> Outcome:
+    span = run.trace.tool_started(run) if run.trace is not None else None
     try:
         value = run.start()
         if inspect.isawaitable(value):
             value = run_coroutine_sync(value)
-        return Outcome(value=value)
+        outcome = Outcome(value=value)
     except Exception as exc:
-        return Outcome(error=exc)
+        outcome = Outcome(error=exc)
+    except BaseException as exc:
+        if span is not None:
+            run.trace.tool_finished(span, error=exc)
+        raise
+    if span is not None:
+        run.trace.tool_finished(span, outcome.value, outcome.error)
+    return outcome
 
 
 async def _invoke_async(run: ToolRun, gate: asyncio.Semaphore, timeout: float | None, setting: str) -> Outcome:
     async with gate:
+        if run.trace is None:
+            return await _invoke_timed(run, timeout, setting)
+        span = run.trace.tool_started(run)  # current in this task, and in the worker thread through the copied context
         try:
-            async with asyncio.timeout(timeout) as scope:
-                if run.tool.is_async:
-                    value = await run.start()
-                else:
-                    context = contextvars.copy_context()  # what asyncio.to_thread does, on our own pool
-                    value = await asyncio.get_running_loop().run_in_executor(tool_pool(), context.run, run.start)
-                if inspect.isawaitable(value):
-                    value = await value
-            return Outcome(value=value)
-        except TimeoutError as exc:
-            if not scope.expired():
-                return Outcome(error=exc)
-            return Outcome(error=TimeoutError(
-                f"the call did not finish within {setting}={timeout:g} s and was abandoned. "
-                "Try fewer or smaller inputs, or raise @tool(timeout=...) or Runner(tool_timeout=...)"))
-        except (Exception, KeyboardInterrupt, SystemExit) as exc:  # interrupts: see _raise_interrupt
-            return Outcome(error=exc)  # type: ignore[arg-type]
+            outcome = await _invoke_timed(run, timeout, setting)
+        except BaseException as exc:  # cancelled
+            run.trace.tool_finished(span, error=exc)
+            raise
+        run.trace.tool_finished(span, outcome.value, outcome.error)
+        return outcome
+
+
+async def _invoke_timed(run: ToolRun, timeout: float | None, setting: str) -> Outcome:
+    try:
+        async with asyncio.timeout(timeout) as scope:
+            if run.tool.is_async:
+                value = await run.start()
+            else:
+                context = contextvars.copy_context()  # what asyncio.to_thread does, on our own pool
+                value = await asyncio.get_running_loop().run_in_executor(tool_pool(), context.run, run.start)
+            if inspect.isawaitable(value):
+                value = await value
+        return Outcome(value=value)
+    except TimeoutError as exc:
+        if not scope.expired():
+            return Outcome(error=exc)
+        return Outcome(error=TimeoutError(
+            f"the call did not finish within {setting}={timeout:g} s and was abandoned. "
+            "Try fewer or smaller inputs, or raise @tool(timeout=...) or Runner(tool_timeout=...)"))
+    except (Exception, KeyboardInterrupt, SystemExit) as exc:  # interrupts: see _raise_interrupt
+        return Outcome(error=exc)  # type: ignore[arg-type]
 
 
 def run_coroutine_sync(coroutine: Any) -> Any:

@@ -75,6 +75,14 @@ class RepeatTracker:
                 found[call["id"]] = self.count
         return found
 
+    def check(self, calls: list[dict], result: Any) -> dict[str, int]:
+        """`repeats`, raising RepeatedToolCallError for the first repeat when the policy says "raise"."""
+        found = self.repeats(calls)
+        if found and self.policy is not None and self.policy.action == "raise":
+            first = next(call for call in calls if call["id"] in found)
+            raise self.stop(first, found[first["id"]], result)
+        return found
+
     def stop(self, call: dict, times: int, result: Any) -> RepeatedToolCallError:
         name = call["function"]["name"]
         return RepeatedToolCallError(

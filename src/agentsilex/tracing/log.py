@@ -1,0 +1,54 @@
+"""The `agentsilex` logger at DEBUG: what each model request contained and how long it took, keys redacted.
+
+Silent by default (standard logging: nothing shows until the application enables DEBUG for "agentsilex").
+The cost when disabled is one `isEnabledFor` check per request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+logger = logging.getLogger("agentsilex")
+
+
+def request_sent(call: Any, model: Any, attempt: int) -> float | None:
+    """Log the request about to go out; returns the start time to pass to `reply_received`."""
+    if not logger.isEnabledFor(logging.DEBUG):
+        return None
+    request = call.request
+    body = {"messages": request.messages, "tools": [t.get("function", {}).get("name") for t in request.tools],
+            "settings": request.settings.to_kwargs(), "response_format": bool(request.response_format),
+            "output_mode": getattr(request, "output_mode", None)}
+    text = json.dumps(body, ensure_ascii=False, default=str)
+    logger.debug("model request #%d to %s for agent %r: %d messages, %d tools: %s", attempt,
+                 getattr(model, "name", model), getattr(call.agent, "name", None), len(request.messages),
+                 len(request.tools), _redact(text, model))
+    return time.perf_counter()
+
+
+def reply_received(started: float | None, model: Any, response: Any = None, error: BaseException | None = None) -> None:
+    if started is None:
+        return
+    elapsed = (time.perf_counter() - started) * 1000
+    name = getattr(model, "name", model)
+    if error is not None:
+        logger.debug("model %s failed after %.1f ms: %s: %s", name, elapsed, type(error).__name__,
+                     _redact(str(error), model))
+        return
+    usage = response.usage
+    logger.debug("model %s replied in %.1f ms: finish_reason=%s, %d input + %d output tokens, tool calls: %s",
+                 name, elapsed, response.finish_reason, usage.input_tokens, usage.output_tokens,
+                 [c["function"]["name"] for c in response.message.get("tool_calls") or []])
+
+
+def _redact(text: str, model: Any) -> str:
+    """The model's key by value, and anything shaped like a key, whatever the length of the text."""
+    from ..models.litellm import _SECRET
+
+    key = getattr(model, "_api_key", None)
+    if key:
+        text = text.replace(key, "[redacted]")
+    return _SECRET.sub("[redacted]", text)
