@@ -115,7 +115,7 @@ def make_litellm_async(url: str):
     return run
 
 
-def make_agent(model: object = MODEL):
+def make_agent(model: object = "litellm/" + MODEL):  # the agentsilex_* rows measure the LiteLLM path
     from agentsilex import Agent, tool
 
     return Agent(name="calculator", model=model, instructions=SYSTEM, tools=[tool(add)])
@@ -132,6 +132,17 @@ def make_agentsilex_async(url: str):
     from agentsilex import Runner, Session
 
     agent = make_agent()
+
+    async def run() -> str:
+        return (await Runner(Session()).run_async(agent, PROMPT)).final_output
+    return run
+
+
+def make_default_async(url: str):
+    """The plain model string, as a user writes it: the native path by default."""
+    from agentsilex import Runner, Session
+
+    agent = make_agent(MODEL)
 
     async def run() -> str:
         return (await Runner(Session()).run_async(agent, PROMPT)).final_output
@@ -349,6 +360,7 @@ def main() -> None:
         "native_sync": lambda: seq(make_native_sync(url), runs),
         "native_async": lambda: aseq(lambda: make_native_async(url), runs),
         "native_async_conc": lambda: aconc(lambda: make_native_async(url), n),
+        "default_async_conc": lambda: aconc(lambda: make_default_async(url), n),
         "native_sync_conc": lambda: sconc(make_native_sync(url), n),
         "agentsilex_scripted": lambda: seq(make_agentsilex_scripted(url), runs),
         "floor_async": lambda: aseq(lambda: make_floor_async(url), runs),

@@ -128,7 +128,8 @@ RESUME_SCRIPT = textwrap.dedent('''
 ''')
 
 
-def test_pause_json_new_process_approve_and_reject(mode, tmp_path):
+def test_pause_json_new_process_approve_and_reject(mode, tmp_path, monkeypatch):
+    monkeypatch.setenv("AGENTSILEX_APPROVAL_KEY", "a-key-shared-by-both-processes")  # the new process inherits it
     model = ScriptedModel([[call("delete_file", path="a.txt"), call("delete_file", path="b.txt")]])
     session = Session()
     paused, _ = run_in_mode(Runner(session), Agent(name="ops", model=model, tools=[delete_file]), "clean", mode)
@@ -188,5 +189,5 @@ def test_a_state_edited_after_the_pause_is_refused():
         Runner().run(agent, state)
     data = json.loads(paused.state.to_json())
     data["decisions"] = {"call_1": {"approved": True}, "call_9": {"approved": True}}
-    with pytest.raises(UserError, match="does not match"):
+    with pytest.raises(UserError, match="not signed"):
         Runner().run(agent, RunState.from_json(json.dumps(data)))

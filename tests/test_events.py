@@ -32,3 +32,18 @@ def test_event_types_and_data_keys_of_agentsilex_1():
     final = by_type["final_result"]
     assert final.data == {"final_output": "refunded"} and final.result.last_agent is billing
     assert [e.type for e in events].count("final_result") == 1 and events[-1] is final
+
+
+def test_printing_an_event_shows_its_type(mode):
+    model = ScriptedModel([call("add", a=1, b=2, id="c1"), "three"])
+    _, events = run_in_mode(Runner(Session()), Agent(name="a", model=model, tools=[add]), "go", mode)
+    for event in events:
+        assert repr(event).startswith(f"{type(event).__name__}(type={event.type!r}")
+        assert str(event) == repr(event)
+    if events:
+        shown = {e.type: str(e) for e in events}
+        assert shown["tool_call"] == ("ToolCallEvent(type='tool_call', call_id='c1', name='add', "
+                                      "arguments='{\"a\": 1, \"b\": 2}', agent='a')")
+        assert shown["final_result"] == "FinalResultEvent(type='final_result', final_output='three')"
+    else:
+        assert mode in ("sync", "async")

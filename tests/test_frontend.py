@@ -12,6 +12,7 @@ from agentsilex import Agent, Runner, Session, UserError
 from agentsilex.frontend import (Store, describe_error, event_view, load_agent, needs_prices, result_view,
                                  with_model)
 from agentsilex.models.litellm import LiteLLMModel
+from agentsilex.models.openai_http import OpenAIHTTPModel
 from agentsilex.testing import ScriptedModel
 from agentsilex.testing.demo import DemoModel, agent as demo_agent, demo_reply
 from session_stores import POSTGRES_URL, REDIS_URL, _postgres_engine, _redis_client
@@ -50,8 +51,10 @@ def test_with_model_swaps_the_model():
     assert with_model(demo_agent, None) is demo_agent
     assert isinstance(with_model(demo_agent, "demo").model, DemoModel)
     assert with_model(demo_agent, "gpt-4o-mini").model == "gpt-4o-mini"
-    local = with_model(demo_agent, "openai/x", base_url="http://127.0.0.1:9/v1").model
-    assert isinstance(local, LiteLLMModel) and local.base_url == "http://127.0.0.1:9/v1"
+    local = with_model(demo_agent, "openai/x", base_url="http://127.0.0.1:9/v1").model  # the native path's string
+    assert isinstance(local, OpenAIHTTPModel) and local.base_url == "http://127.0.0.1:9/v1"
+    other = with_model(demo_agent, "litellm/openai/x", base_url="http://127.0.0.1:9/v1").model
+    assert isinstance(other, LiteLLMModel) and (other.name, other.base_url) == ("openai/x", "http://127.0.0.1:9/v1")
     with pytest.raises(UserError, match="--base-url needs a model name"):
         with_model(demo_agent, None, base_url="http://127.0.0.1:9/v1")
     assert demo_agent.model.name == "demo"  # the original is untouched

@@ -251,7 +251,7 @@ def test_runner_rejects_bad_arguments():
         Runner(max_turns=0)
     _, _, runner, agent = make(["x"])
     with pytest.raises(UserError, match="prompt must be a str"):
-        runner.run(agent, ["not", "a", "string"])
+        runner.run(agent, {"not": "a prompt"})  # a list of strings is a prompt of text parts (content.py)
 
 
 def test_function_calls_unpack_like_agentsilex_1():

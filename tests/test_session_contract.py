@@ -78,8 +78,8 @@ def test_unicode_of_every_kind_round_trips(store_factory, kind):
 def test_non_json_message_is_refused_and_nothing_is_stored(store_factory, kind):
     store = store_factory("s1")
     with pytest.raises(UserError, match="not plain JSON"):
-        store.add_new_messages([{"role": "user", "content": "ok"}, {"role": "user", "content": object()}])
-    with pytest.raises(UserError, match="must be a dict"):
+        store.add_new_messages([{"role": "user", "content": "ok"}, {"role": "user", "content": [object()]}])
+    with pytest.raises(UserError, match="not a dict"):
         store.add_new_messages(["just text"])
     assert store.get_dialogs() == []
 
@@ -243,3 +243,33 @@ def test_sqlite_sessions_share_a_bounded_cache_per_file(tmp_path):
         first._sibling(f"s{n}").get_dialogs()
     assert len(first._db.caches) == 64 and "s0" not in first._db.caches and "s69" in first._db.caches
     assert first._sibling("s0").get_dialogs() == tool_turn(0)  # evicted: simply read again
+
+
+def test_images_and_reasoning_round_trip(store_factory, kind, monkeypatch):
+    """A run with an image prompt, a tool returning an image and a reasoning model, stored and read back whole."""
+    from agentsilex import Image, content
+
+    @tool
+    def snapshot() -> list:
+        """A picture."""
+        return ["here", Image.from_bytes(b"\x89PNG" + bytes(range(256)) * 40)]
+
+    thinking = {"reasoning_content": "look first", "thinking_blocks": [
+        {"type": "thinking", "thinking": "look first", "signature": "sig\u00e9=="}]}
+    model = ScriptedModel([{"content": None, **thinking, "tool_calls": [
+        {"id": "s1", "type": "function", "function": {"name": "snapshot", "arguments": "{}"}}]}, "a cat"],
+        name="anthropic/claude-test")
+    store = store_factory("pics")
+    Runner(store).run(Agent(name="a", model=model, tools=[snapshot]), ["what is it?", Image.from_bytes(b"\xff\xd8jpg")])
+    written = store.get_dialogs()
+    assert [m["role"] for m in written] == ["user", "assistant", "tool", "user", "assistant"]
+    assert written[1]["thinking_blocks"] == thinking["thinking_blocks"]
+    assert written[3]["content"][1]["image_url"]["url"].startswith("data:image/png;base64,")
+    assert pairs_intact(written) and model.requests[1].messages[1]["thinking_blocks"] == thinking["thinking_blocks"]
+    if kind in PERSISTENT:
+        assert store_factory("pics").get_dialogs() == written
+        assert separate_handle(store_factory("pics")).get_dialogs() == written
+        monkeypatch.setattr(content, "MAX_INLINE_BYTES", 100)  # the size guard holds in every store
+        with pytest.raises(UserError, match="MAX_INLINE_BYTES"):
+            store_factory("pics").add_new_messages([{"role": "user", "content": written[3]["content"]}])
+        assert store_factory("pics").get_dialogs() == written

@@ -12,9 +12,14 @@ from imports import PACKAGE, import_graph, modules, reachable
 # Measured: 3,693 lines in 29 modules before issue 8, 3,660 in 27 after it, 3,905 in 28 with issue 14's
 # models/recording.py (which resolve_model imports lazily), 3,907 after MCP, 4,148 with issue 13's tracing switch,
 # DEBUG request log and span hooks in the loop and drivers (the spans themselves load only when tracing is on),
-# 4,731 with issue 11's tool control, run guards (control/guards.py), agents as tools side by side
-# (_parallel.py, _batch.py) and cache/reasoning token accounting. STYLE.md aims at ~1,500.
-CORE_BUDGET = 4800
+# about 4,720 with issue 9's failure fixes (validation.py, _tool_threads.py, redaction.py, models/http.py, signed
+# approvals, stream checks), +265 with issue 10's models/routing.py and models/catalog.py (which path a model
+# string takes, and prices, from LiteLLM's table, without loading LiteLLM), +270 with issue 11's content parts and
+# reasoning continuity (content.py, models/reasoning.py; the Image/Audio/File helpers in parts.py are not imported
+# by a run), +about 450 with issue 11's tool control, run guards (control/guards.py), agents as tools side by
+# side (_parallel.py, _batch.py) and cache/reasoning token accounting (5,843 measured). STYLE.md aims at
+# ~1,500: the run has outgrown one sitting; see the closing note.
+CORE_BUDGET = 5900
 # Loaded into a run only when the feature is switched on (a lazy import behind its switch), like the optional
 # layers above; their own module and function budgets still apply.
 SWITCHED_ON_ONLY = {"agentsilex.tracing.spans", "agentsilex.tracing.exporters"}  # when tracing is on (issue 13)

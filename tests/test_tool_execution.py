@@ -53,15 +53,13 @@ def test_a_lone_sync_tool_runs_inline_in_the_sync_driver():
     assert seen == [True]  # no thread hop for the common case
 
 
-def test_openai_model_strings_take_the_native_path_when_asked(monkeypatch, loopback_server):
+def test_openai_model_strings_take_the_native_path(monkeypatch, loopback_server):
     from agentsilex.models import resolve_model
     from agentsilex.models.litellm import LiteLLMModel
     from agentsilex.models.openai_http import OpenAIHTTPModel
 
     monkeypatch.setenv("OPENAI_BASE_URL", loopback_server.url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    assert isinstance(resolve_model("openai/gpt-4o-mini"), LiteLLMModel)
-    monkeypatch.setenv("AGENTSILEX_OPENAI_HTTP", "1")
     native = resolve_model("openai/gpt-4o-mini")
     assert isinstance(native, OpenAIHTTPModel) and native.base_url == loopback_server.url
     assert isinstance(resolve_model("anthropic/claude-x"), LiteLLMModel)  # everything else stays on LiteLLM

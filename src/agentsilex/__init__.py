@@ -1,6 +1,7 @@
 """agentsilex: a transparent, minimal, hackable LLM agent framework."""
 
 from .agent import Agent
+from .parts import Audio, File, Image
 from .control.approval import PendingApproval, RunState
 from .control.guardrails import GuardrailResult
 from .control.handoffs import Handoff, handoff
@@ -14,7 +15,7 @@ from .errors import (AgentsilexError, ContextBudgetError, ContextWindowExceededE
                      ToolArgumentsError, ToolError, ToolGuardrailTripped, UnknownToolError, UsageLimitExceeded,
                      UserError)
 from .events import (AgentHandoffEvent, Event, FinalResultEvent, PartialOutputEvent, RawChunkEvent,
-                     ToolCallDeltaEvent, ToolCallEvent, ToolResponseEvent)
+                     ReasoningDeltaEvent, ToolCallDeltaEvent, ToolCallEvent, ToolResponseEvent)
 from .models import Model, ModelBase, ModelRequest, ModelResponse, ModelSettings, Usage
 from .models.retry import RetryPolicy
 from .result import FunctionCall, RunResult
@@ -28,7 +29,7 @@ __all__ = [
     "Agent", "Runner", "Session", "tool", "Tool", "Context", "RunResult", "FunctionCall", "RunStream", "AsyncRunStream",
     "Model", "ModelBase", "ModelRequest", "ModelResponse", "ModelSettings", "Usage", "RetryPolicy",
     "Event", "RawChunkEvent", "PartialOutputEvent", "ToolCallDeltaEvent", "ToolCallEvent", "ToolResponseEvent",
-    "AgentHandoffEvent", "FinalResultEvent",
+    "AgentHandoffEvent", "FinalResultEvent", "ReasoningDeltaEvent", "Image", "Audio", "File",
     "AgentsilexError", "UserError", "ModelError", "ModelBehaviorError", "ToolError", "ToolArgumentsError",
     "UnknownToolError", "MaxTurnsExceeded",
     "handoff", "Handoff", "RunHooks", "RunLimits", "RunUsage", "RequestUsage", "RunState", "PendingApproval",

@@ -10,13 +10,15 @@ from __future__ import annotations
 import asyncio
 import time
 from contextlib import aclosing
+from dataclasses import replace
 from typing import Any, AsyncGenerator, Generator
 
 from ._request import ModelCall
 from ._run_tools import Limits
 from .errors import ModelError, ModelTimeoutError
-from .events import Event
-from .models import ModelResponse, resolve_model
+from .events import Event, RawChunkEvent
+from .validation import check_stream_complete, checked
+from .models import ModelResponse, reasoning, resolve_model
 from .models.retry import attempt_plan
 from .models.stream import StreamAccumulator
 from .tracing import log
@@ -42,18 +44,19 @@ def call_model_sync(call: ModelCall, limits: Limits, stream: bool) -> Generator[
             emitted, attempt = False, attempt + 1
             started = log.request_sent(call, model, attempt)
             try:
+                request = request_for(call, model)
                 if not stream:
-                    return _done(chat, started, model, model.complete(call.request))
+                    return _done(chat, started, model, answered(checked(model.complete(request), model), model))
                 accumulator = StreamAccumulator(call.agent.name)
-                chunks = model.stream(call.request)
+                chunks = model.stream(request)
                 try:
                     for chunk in chunks:
                         events = accumulator.feed(chunk)
-                        emitted = True
+                        emitted = emitted or any(not isinstance(e, RawChunkEvent) for e in events)  # not a bare chunk
                         yield from events
                 finally:
                     getattr(chunks, "close", lambda: None)()  # hang up now, not when garbage-collected
-                return _done(chat, started, model, _complete(accumulator, model))
+                return _done(chat, started, model, answered(_complete(accumulator, model), model))
             except ModelError as exc:
                 log.reply_received(started, model, error=exc)
                 if emitted or _past(call):
@@ -91,13 +94,14 @@ async def _attempts_async(call: ModelCall, stream: bool, plan: Any, model: Any, 
         emitted, attempt = False, attempt + 1
         started = log.request_sent(call, model, attempt)
         try:
+            request = request_for(call, model)
             if not stream:
                 async with asyncio.timeout(call.request.timeout):
-                    response = await model.complete_async(call.request)
-                yield _done(chat, started, model, response)
+                    response = await model.complete_async(request)
+                yield _done(chat, started, model, answered(checked(response, model), model))
                 return
             accumulator = StreamAccumulator(call.agent.name)
-            chunks = aiter(model.stream_async(call.request))
+            chunks = aiter(model.stream_async(request))
             try:
                 timeout = call.request.timeout  # for the first chunk; then the idle timeout between chunks
                 while True:
@@ -106,14 +110,14 @@ async def _attempts_async(call: ModelCall, stream: bool, plan: Any, model: Any, 
                     if chunk is None:
                         break
                     events = accumulator.feed(chunk)
-                    emitted = True
+                    emitted = emitted or any(not isinstance(e, RawChunkEvent) for e in events)  # not a bare chunk
                     for event in events:
                         yield event
                     timeout = call.request.idle_timeout
             finally:
                 if hasattr(chunks, "aclose"):
                     await chunks.aclose()  # hang up now: no background reader left behind
-            yield _done(chat, started, model, _complete(accumulator, model))
+            yield _done(chat, started, model, answered(_complete(accumulator, model), model))
             return
         except TimeoutError:
             error: ModelError = _timeout_error(model, call, emitted)
@@ -148,6 +152,19 @@ def _done(chat: Any, started: float | None, model: Any, response: ModelResponse)
     return response
 
 
+def request_for(call: ModelCall, model: Any) -> Any:
+    """The request as built, or for a fallback model of another provider: without the first one's reasoning."""
+    if model is call.model or reasoning.provider_of(model) == reasoning.provider_of(call.model):
+        return call.request
+    return replace(call.request, messages=reasoning.strip_all(call.request.messages))
+
+
+def answered(response: ModelResponse, model: Any) -> ModelResponse:
+    """The reply, its reasoning marked with the provider that wrote it (models/reasoning.py)."""
+    marked = reasoning.mark(response.message, model)
+    return response if marked is response.message else replace(response, message=marked)
+
+
 def _timeout_error(model: Any, call: ModelCall, streaming: bool) -> ModelTimeoutError:
     which, seconds = (("stream_idle_timeout", call.request.idle_timeout) if streaming
                       else ("model_timeout", call.request.timeout))
@@ -158,9 +175,5 @@ def _timeout_error(model: Any, call: ModelCall, streaming: bool) -> ModelTimeout
 
 
 def _complete(accumulator: StreamAccumulator, model: Any) -> ModelResponse:
-    if accumulator.calls and accumulator.finish_reason is None:
-        # A stream that stops mid tool call may be cut off anywhere, even inside the arguments: never run it.
-        raise ModelError(f"Model {getattr(model, 'name', model)!r} stream ended in the middle of a tool call "
-                         "(the connection was cut); nothing of it was saved. Run the prompt again.",
-                         model=getattr(model, "name", None), retryable=True)
-    return accumulator.response()
+    check_stream_complete(accumulator, model)  # never a reply cut off mid tool call, nor an empty one
+    return checked(accumulator.response(), model)

@@ -21,6 +21,7 @@ from . import messages
 from ._parallel import Batch, ask, interleave
 from ._request import ModelCall, Processor, build_request, input_filter, output_mode, retry_note, session_processors
 from .agent import check_context
+from .content import attachment_message
 from .control import guardrails, handoffs, output, planning
 from .control.approval import PendingApproval, RunState, check_resumable
 from .control.guards import Deadline, RepeatPolicy, RepeatTracker
@@ -98,6 +99,7 @@ class LoopOptions:
     history_processors: list[Processor] = field(default_factory=list)  # see _request.py
     model_timeout: float | None = None  # carried on each request (see the Model protocol)
     stream_idle_timeout: float | None = None
+    connect_timeout: float | None = None
     run_timeout: float | None = None  # seconds for the whole run (control/guards.py)
     repeats: RepeatPolicy | None = None  # identical consecutive tool calls (control/guards.py)
 
@@ -130,11 +132,11 @@ class _Run:
         return len(self.lineage) - 1
 
 
-def agent_loop(agent: Any, prompt: str | RunState, *, session: Any, context: Any, options: LoopOptions,
+def agent_loop(agent: Any, prompt: str | list[dict] | RunState, *, session: Any, context: Any, options: LoopOptions,
                budget: Budget | None = None, lineage: list[str] | None = None, trace_parent: Any = None
                ) -> Generator[Request, Any, RunResult]:
     """Model call -> tool calls -> model call ... until the model answers without tool calls."""
-    run = _Run(agent, session, context, options, RunResult(input=str(prompt), last_agent=agent),
+    run = _Run(agent, session, context, options, RunResult(input=prompt if isinstance(prompt, list) else str(prompt), last_agent=agent),
                budget or Budget(options.limits), [*(lineage or []), agent.name], [agent.name],
                session_processors(session, callbacks=options.before_llm_call_callbacks, memory=options.memory,
                                   history_processors=options.history_processors))
@@ -166,7 +168,7 @@ def agent_loop(agent: Any, prompt: str | RunState, *, session: Any, context: Any
     return result
 
 
-def _turns(run: _Run, prompt: str | RunState) -> Generator[Request, Any, RunResult]:
+def _turns(run: _Run, prompt: str | list[dict] | RunState) -> Generator[Request, Any, RunResult]:
     done = None
     if isinstance(prompt, RunState):
         done = yield from _resume(run, prompt)
@@ -204,7 +206,8 @@ def _model_call(run: _Run) -> Generator[Request, Any, tuple[ModelRequest, ModelR
         processors = [*processors, *(p for p in (run.view, run.feedback) if p is not None)]
     request = yield from build_request(agent, model, run.session, context, processors=processors,
                                        hooks=options.hooks, timeout=options.model_timeout,
-                                       idle_timeout=options.stream_idle_timeout, trace=run.trace, first=run.first)
+                                       idle_timeout=options.stream_idle_timeout,
+                                       connect_timeout=options.connect_timeout, trace=run.trace, first=run.first)
     if deadline.at is not None:  # no wait outlives the run: cap the model's timeouts at what is left
         left = max(deadline.remaining() or 0.0, 0.001)
         request.timeout = min(request.timeout or left, left)
@@ -274,13 +277,15 @@ def _tool_step(run: _Run, message: dict, mode: str | None, approvals: dict[str, 
     _guard_after(run, ready, outcomes, answer)
     # Record and commit: the message together with every answer, in one step.
     records = [planning.record(d, *_value_and_error(outcomes.get(d.call["id"]))) for d in decided]
-    _commit(run, [message] + [messages.tool_result(r.call_id, r.content) for r in records])
+    _commit(run, [message] + [messages.tool_result(r.call_id, r.content) for r in records]
+            + attachment_message(records))  # parts a tool returned, after the results (content.py)
     run.result.function_calls.extend(records)
     # Emit.
     for record in records:
         if record.call_id in outcomes:
             run.options.hooks.after_tool_call(run.context, run.agent, record.name, record)
-        yield Emit(ToolResponseEvent(record.call_id, record.name, record.content, record.error, run.agent.name))
+        yield Emit(ToolResponseEvent(record.call_id, record.name, record.content, record.error, run.agent.name,
+                                     record.attachments))
     if run.options.raise_tool_errors:
         planning.raise_first_error(decided, {i: o.error for i, o in outcomes.items()}, records)
     handoff = next((d for d in decided if isinstance(d, HandOff)), None)

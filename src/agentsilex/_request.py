@@ -9,6 +9,8 @@
                       seed's `before_llm_call_callbacks`, the memory strategies, `Runner(history_processors=)`,
                       the input filter of the handoff in effect and a structured-output retry note are all
                       processors (the adapters below); the result is repaired again;
+4b. reasoning         reasoning fields (`reasoning_content`, thinking blocks, provider fields) go back only to
+                      the provider that wrote them, stripped for any other (models/reasoning.py);
 5. output mode        how a structured `output_type` is asked for, decided once and carried on the request;
 6. tools              the agent's enabled tools, its handoffs, and `final_answer` in "tool" output mode;
                       a forcing `tool_choice` only on the agent's first request (`Agent.reset_tool_choice`);
@@ -31,7 +33,7 @@ from .control import handoffs, output
 from .control.hooks import RunHooks
 from .errors import UserError
 from .history import repair_history
-from .models import Model, ModelRequest, ModelResponse
+from .models import Model, ModelRequest, ModelResponse, reasoning
 
 # A history processor: messages in, the messages to send out. It gets a copy; the stored history stays
 # whole. One that needs a model (Compaction) returns a generator that yields ModelCalls instead.
@@ -55,8 +57,8 @@ class ModelCall:
 
 
 def build_request(agent: Any, model: Model, session: Any, context: Any, *, processors: list[Processor],
-                  hooks: RunHooks, timeout: float | None, idle_timeout: float | None, trace: Any = None,
-                  first: bool = True
+                  hooks: RunHooks, timeout: float | None, idle_timeout: float | None,
+                  connect_timeout: float | None = None, trace: Any = None, first: bool = True
                   ) -> Generator[ModelCall, ModelResponse, ModelRequest]:
     """The request for the next model call, from the ordered steps in this module's docstring."""
     # 1. Instructions
@@ -68,6 +70,8 @@ def build_request(agent: Any, model: Model, session: Any, context: Any, *, proce
     # 4. History processors
     if processors:
         history = yield from _process(history, processors, context, timeout, trace)
+    # 4b. Reasoning
+    history = reasoning.for_provider(history, reasoning.provider_of(model))
     sent = [messages.system(instructions), *history] if instructions else history
     # 5. Output mode
     mode = output_mode(agent, model)
@@ -85,7 +89,7 @@ def build_request(agent: Any, model: Model, session: Any, context: Any, *, proce
     if settings.prompt_cache and _takes_cache_markers(model):
         sent, tools = cache_markers(sent, tools)
     request = ModelRequest(sent, tools, settings, response_format=response_format, timeout=timeout,
-                           idle_timeout=idle_timeout, output_mode=mode)
+                           idle_timeout=idle_timeout, connect_timeout=connect_timeout, output_mode=mode)
     # 8. Hook
     return hooks.before_model_call(context, agent, request) or request
 

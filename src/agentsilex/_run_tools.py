@@ -9,20 +9,19 @@ call order; a failing call becomes an error Outcome and never stops its siblings
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import inspect
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._loop import Outcome, ToolRun
-from .errors import UserError
+from ._tool_threads import in_thread
+from .validation import check_limits
 from .models.retry import RetryPolicy
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
+# Model timeouts (s): connect; the reply or a stream's first chunk; between chunks. Not the clients' 600-6,000 s.
+DEFAULT_CONNECT_TIMEOUT, DEFAULT_MODEL_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT = 10.0, 300.0, 60.0
 
 
 @dataclass(frozen=True)
@@ -31,28 +30,13 @@ class Limits:
 
     max_parallel_tools: int = 8
     tool_timeout: float | None = None
-    model_timeout: float | None = None
-    stream_idle_timeout: float | None = None
+    model_timeout: float | None = DEFAULT_MODEL_TIMEOUT
+    stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT
 
     def __post_init__(self) -> None:
-        if self.max_parallel_tools < 1:
-            raise UserError(f"max_parallel_tools must be at least 1, got {self.max_parallel_tools}.")
-        for name in ("tool_timeout", "model_timeout", "stream_idle_timeout"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise UserError(f"{name} must be a positive number of seconds or None, got {value!r}.")
-        if not isinstance(self.retry, RetryPolicy):
-            raise UserError(f"retry must be a RetryPolicy, got {type(self.retry).__name__}.")
-
-
-def tool_pool() -> ThreadPoolExecutor:
-    """One process-wide pool for sync tools (threads start on demand; asyncio's default pool is too small)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="agentsilex-tool")
-        return _pool
+        check_limits(self)
 
 
 def run_tools_sync(calls: list[ToolRun], limits: Limits, deadline: float | None = None) -> list[Outcome]:
@@ -133,8 +117,9 @@ async def _invoke_timed(run: ToolRun, timeout: float | None, setting: str) -> Ou
             if run.tool.is_async:
                 value = await run.start()
             else:
-                context = contextvars.copy_context()  # what asyncio.to_thread does, on our own pool
-                value = await asyncio.get_running_loop().run_in_executor(tool_pool(), context.run, run.start)
+                value, error = await in_thread(run.start)  # in a copy of this task's context
+                if error is not None:  # returned, not raised: a StopIteration raised here would change
+                    return Outcome(error=error)  # type: ignore[arg-type]
             if inspect.isawaitable(value):
                 value = await value
         return Outcome(value=value)

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .control.handoffs import handoffs_of
-from .control.output import spec_for
 from .control.subagents import AgentTool, agent_as_tool
 from .errors import UnknownToolError, UserError
 from .models import Model, ModelSettings
 from .tool import Tool, as_tool
+from .validation import check_agent, check_tool_names
 
 
 TOOL_USE_BEHAVIORS = ("run_llm_again", "stop_on_first_tool")
@@ -41,26 +41,10 @@ class Agent:
     _tools_by_name: dict[str, Tool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise UserError(f"Agent name must be a non-empty string, got {self.name!r}.")
-        if not isinstance(self.model, str) and not hasattr(self.model, "complete"):
-            raise UserError(f"Agent {self.name!r}: model must be a LiteLLM model string such as 'gpt-4o' "
-                            f"or a Model object, got {self.model!r}.")
-        for fallback in self.fallback_models:
-            if not isinstance(fallback, str) and not hasattr(fallback, "complete"):
-                raise UserError(f"Agent {self.name!r}: fallback_models must hold model strings or Model objects, "
-                                f"got {fallback!r}.")
-        if not isinstance(self.model_settings, ModelSettings):
-            raise UserError(f"Agent {self.name!r}: model_settings must be a ModelSettings, "
-                            f"got {type(self.model_settings).__name__}.")
-        for guardrail in (*self.input_guardrails, *self.output_guardrails):
-            if not callable(guardrail):
-                raise UserError(f"Agent {self.name!r}: guardrails must be functions, got {guardrail!r}.")
+        check_agent(self)  # every option, so misconfiguration fails here and not mid-run (validation.py)
         if self.tool_use_behavior not in TOOL_USE_BEHAVIORS:
             raise UserError(f"Agent {self.name!r}: tool_use_behavior must be one of {TOOL_USE_BEHAVIORS}, "
                             f"got {self.tool_use_behavior!r}.")
-        if self.output_type is not None:
-            spec_for(self.output_type)  # an output type pydantic cannot validate fails here, not mid-run
         self.tools = [as_tool(item) for item in self.tools]
         self._tools_by_name = {}
         for item in self.tools:
@@ -70,6 +54,7 @@ class Agent:
                 raise UserError(f"Agent {self.name!r} has two tools named {item.name!r} ({where[0]} and "
                                 f"{where[1]}); rename one with @tool(name=...) or an MCP prefix.")
             self._tools_by_name[item.name] = item
+        check_tool_names(self)
 
     def _index(self) -> dict[str, Tool]:
         """Tools by name, following `agent.tools` if it was edited after the agent was made."""

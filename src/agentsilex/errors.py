@@ -174,5 +174,13 @@ class SessionBusyError(SessionError):
         self.session_id = session_id
 
 
+class SessionLockLostError(SessionError):
+    """The run lost its session's writer lock (lease expired, database restarted); its step was not stored."""
+
+
+class SessionUnavailableError(SessionError):
+    """The session's database cannot be reached (down, restarting, wrong URL); nothing was stored by that call."""
+
+
 class ContextBudgetError(UserError):
     """A memory strategy cannot fit the history into its budget without splitting the current step."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Event:
     """Base of all events. `data` is a plain dict view: agentsilex 1.0's keys, then every field."""
 
@@ -19,8 +19,12 @@ class Event:
     def _legacy(self) -> dict[str, Any]:
         return {}
 
+    def __repr__(self) -> str:  # the type first: programs written for agentsilex 1.0 print events and read it
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
+        return f"{type(self).__name__}(type={self.type!r}{', ' if shown else ''}{shown})"
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, repr=False)
 class RawChunkEvent(Event):
     """One streamed chunk from the provider, as a plain OpenAI-format dict."""
 
@@ -28,7 +32,7 @@ class RawChunkEvent(Event):
     type: ClassVar[str] = "raw_chunk"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class PartialOutputEvent(Event):
     """A piece of the answer's text as it streams."""
 
@@ -37,7 +41,16 @@ class PartialOutputEvent(Event):
     type: ClassVar[str] = "partial_output"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
+class ReasoningDeltaEvent(Event):
+    """A piece of the model's reasoning (thinking) text as it streams; never part of the answer."""
+
+    content: str
+    agent: str = ""
+    type: ClassVar[str] = "reasoning_delta"
+
+
+@dataclass(frozen=True, repr=False)
 class ToolCallDeltaEvent(Event):
     """A piece of a tool call's arguments as it streams (before the call is complete)."""
 
@@ -48,7 +61,7 @@ class ToolCallDeltaEvent(Event):
     type: ClassVar[str] = "tool_call_delta"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ToolCallEvent(Event):
     """The model asked for a tool call; it is about to run."""
 
@@ -62,7 +75,7 @@ class ToolCallEvent(Event):
         return {"func_request": {"id": self.call_id, "name": self.name, "arguments": self.arguments}}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ToolResponseEvent(Event):
     """A tool call finished; `content` is what the model will read, `error` is set if it failed."""
 
@@ -71,13 +84,14 @@ class ToolResponseEvent(Event):
     content: str
     error: str | None = None
     agent: str = ""
+    attachments: list[dict] = field(default_factory=list)  # content parts the tool returned (content.py)
     type: ClassVar[str] = "tool_response"
 
     def _legacy(self) -> dict[str, Any]:
         return {"func_response": {"role": "tool", "tool_call_id": self.call_id, "content": self.content}}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class AgentHandoffEvent(Event):
     """Control passed to another agent."""
 
@@ -86,7 +100,7 @@ class AgentHandoffEvent(Event):
     type: ClassVar[str] = "agent_handoff"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class FinalResultEvent(Event):
     """The run finished; emitted exactly once, last. `result` is the whole RunResult."""
 

@@ -23,6 +23,7 @@ from .control.handoffs import handoffs_of
 from .errors import (AgentsilexError, ModelAuthError, ModelError, SessionBusyError, UserError)
 from .events import Event
 from .models.retry import RetryPolicy
+from .parts import text_of
 from .result import RunResult
 from .runner import Runner
 
@@ -81,7 +82,7 @@ def _import_target(target: str, spec: str) -> Any:
 
 
 def with_model(agent: Agent, model: str | None, *, base_url: str | None = None) -> Agent:
-    """`agent` with its model replaced (`--model`): a LiteLLM string, or `demo` for the offline scripted model."""
+    """`agent` with its model replaced (`--model`): a model string, or `demo` for the offline scripted model."""
     if not model and not base_url:
         return agent
     if model == DEMO_MODEL:
@@ -92,10 +93,10 @@ def with_model(agent: Agent, model: str | None, *, base_url: str | None = None) 
     if name is None:
         raise UserError(f"--base-url needs a model name: agent {agent.name!r} has a {type(agent.model).__name__}; "
                         "add --model.")
-    if base_url:
-        from .models.litellm import LiteLLMModel
+    if base_url:  # the path the string takes anyway (models.routing), aimed at that server
+        from .models.routing import backend_for, build_model
 
-        return agent.clone(model=LiteLLMModel(name, base_url=base_url))
+        return agent.clone(model=build_model(name, backend_for(name), base_url=base_url))
     return agent.clone(model=name)
 
 
@@ -104,14 +105,19 @@ def check_environment(agent: Agent) -> None:
     names = {a.model for a in reachable_agents(agent) if isinstance(a.model, str)}
     if not names or os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_BASE"):
         return  # a custom endpoint decides for itself whether it needs a key
-    from .models.litellm import load_litellm
+    from .models.routing import backend_for
 
-    litellm = load_litellm()
     for name in sorted(names):
-        try:
-            missing = litellm.validate_environment(model=name).get("missing_keys") or []
-        except Exception:  # an unknown provider: let the call itself report
-            continue
+        if backend_for(name) == "native":  # OpenAI's wire format: no need to load LiteLLM to know the key
+            missing = [] if os.environ.get("OPENAI_API_KEY") else ["OPENAI_API_KEY"]
+        else:
+            from .models.litellm import load_litellm
+
+            try:
+                missing = load_litellm().validate_environment(model=name.removeprefix("litellm/")) \
+                    .get("missing_keys") or []
+            except Exception:  # an unknown provider: let the call itself report
+                continue
         if missing:
             keys = " or ".join(missing)
             raise ModelAuthError(f"Model {name!r} needs {keys}: export {missing[0]}=... (or try it offline with "
@@ -197,7 +203,7 @@ def new_session_id() -> str:
 
 
 def _title(text: Any) -> str:
-    text = " ".join(str(text or "").split())
+    text = " ".join(text_of(text).split())  # content parts as labels, never their bytes
     return text if len(text) <= 60 else text[:59] + "…"
 
 

@@ -17,7 +17,8 @@ def system(content: str) -> Message:
     return {"role": "system", "content": content}
 
 
-def user(content: str) -> Message:
+def user(content: str | list[dict]) -> Message:
+    """A user message: text, or a list of content parts (content.py)."""
     return {"role": "user", "content": content}
 
 

@@ -18,6 +18,7 @@ class FunctionCall:
     call_id: str = ""
     result: Any = None
     error: str | None = None
+    attachments: list[dict] = field(default_factory=list)  # content parts the tool returned (content.py)
 
     @property
     def response(self) -> dict:
@@ -35,7 +36,7 @@ class FunctionCall:
 class RunResult:
     """The outcome of `Runner.run`; `final_output` is the answer, never an error string."""
 
-    input: str
+    input: str | list[dict]  # the prompt: text, or content parts
     last_agent: Any
     final_output: Any = None
     new_messages: list[dict] = field(default_factory=list)

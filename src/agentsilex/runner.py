@@ -9,6 +9,8 @@ from ._batch import AsyncBatches, SyncBatches
 from ._call_model import call_model_async, call_model_sync
 from ._loop import Batch, Emit, LoopOptions, ModelCall, RunTools, agent_loop
 from ._run_tools import Limits, run_tools_async, run_tools_sync
+from .control import approval
+from .content import Prompt, normalize_prompt
 from .control.approval import RunState
 from .control.guards import RepeatPolicy
 from .control.hooks import RunHooks
@@ -19,6 +21,7 @@ from .models import ModelResponse
 from .models.retry import RetryPolicy
 from .result import RunResult
 from .session import Session, hold_writer_lock
+from .validation import check_runner_options
 
 
 class Runner:
@@ -29,12 +32,13 @@ class Runner:
                  raise_tool_errors: bool = False, hooks: RunHooks | None = None, limits: RunLimits | None = None,
                  max_handoffs: int = 10, max_agent_depth: int = 3, memory: Any = None,
                  history_processors: list[Callable[[list[dict], Any], list[dict]]] | None = None,
-                 max_parallel_tools: int = 8, tool_timeout: float | None = None, model_timeout: float | None = None,
-                 stream_idle_timeout: float | None = None, retry: RetryPolicy | None = None,
-                 run_timeout: float | None = None, max_repeated_tool_calls: int | None = None,
-                 on_repeated_tool_call: str = "raise") -> None:
-        if max_turns < 1:
-            raise UserError(f"max_turns must be at least 1, got {max_turns}.")
+                 max_parallel_tools: int = 8, tool_timeout: float | None = None,
+                 model_timeout: float | None = Limits.model_timeout,  # the defaults: see _run_tools.Limits
+                 stream_idle_timeout: float | None = Limits.stream_idle_timeout,
+                 connect_timeout: float | None = Limits.connect_timeout, retry: RetryPolicy | None = None,
+                 approval_key: str | bytes | None = None, run_timeout: float | None = None,
+                 max_repeated_tool_calls: int | None = None, on_repeated_tool_call: str = "raise") -> None:
+        check_runner_options(session, limits, max_turns, max_handoffs, max_agent_depth)
         if hooks is not None and not isinstance(hooks, RunHooks):
             raise UserError(f"hooks must be a RunHooks (subclass it), got {type(hooks).__name__}.")
         if not all(callable(p) for p in history_processors or []):
@@ -44,12 +48,13 @@ class Runner:
         repeats = (RepeatPolicy(max_repeated_tool_calls, on_repeated_tool_call)
                    if max_repeated_tool_calls is not None else None)
         self.session = session if session is not None else Session()
+        self.approval_key = approval.resolve_key(approval_key)  # signs paused runs (see control/approval.py)
         # Shared and mutable: tools, turns and sub-agents all see (and may change) the same object.
         self.context = context if context is not None else {}
         # How the drivers do I/O (concurrency, timeouts, retries); the loop's limits are in `options`.
         self.execution = Limits(max_parallel_tools=max_parallel_tools, tool_timeout=tool_timeout,
                                 model_timeout=model_timeout, stream_idle_timeout=stream_idle_timeout,
-                                retry=retry if retry is not None else RetryPolicy())
+                                connect_timeout=connect_timeout, retry=retry if retry is not None else RetryPolicy())
         self.options = LoopOptions(max_turns=max_turns, raise_tool_errors=raise_tool_errors,
                                    before_llm_call_callbacks=list(before_llm_call_callbacks or []),
                                    hooks=hooks or RunHooks(), limits=limits, max_handoffs=max_handoffs,
@@ -58,34 +63,36 @@ class Runner:
                                    history_processors=list(history_processors or []),
                                    model_timeout=self.execution.model_timeout,
                                    stream_idle_timeout=self.execution.stream_idle_timeout,
+                                   connect_timeout=self.execution.connect_timeout,
                                    run_timeout=run_timeout, repeats=repeats)
 
-    def _loop(self, agent: Any, prompt: str | RunState) -> Generator:
+    def _loop(self, agent: Any, prompt: Prompt | RunState) -> Generator:
         # A RunState (a run paused for approval, with decisions taken) resumes that run.
-        if not isinstance(prompt, (str, RunState)):
-            raise UserError(f"prompt must be a str or a RunState, got {type(prompt).__name__}.")
+        if not isinstance(prompt, RunState):
+            prompt = normalize_prompt(prompt)  # a str, or checked content parts (content.py)
         loop = agent_loop(agent, prompt, session=self.session, context=self.context, options=self.options)
+        loop = approval.guard(loop, prompt, self.session, self.approval_key)  # signed states, at most once
         return hold_writer_lock(self.session, loop)  # one run at a time per session (session.py)
 
-    def run(self, agent: Any, prompt: str | RunState) -> RunResult:
+    def run(self, agent: Any, prompt: Prompt | RunState) -> RunResult:
         """Run to the final answer and return the result."""
         stream = RunStream(self._loop(agent, prompt), stream_model=False, limits=self.execution)
         for _ in stream:
             pass
         return stream.result
 
-    def run_stream(self, agent: Any, prompt: str | RunState) -> RunStream:
+    def run_stream(self, agent: Any, prompt: Prompt | RunState) -> RunStream:
         """Iterate over events as they happen; `.result` is available when the iteration ends."""
         return RunStream(self._loop(agent, prompt), stream_model=True, limits=self.execution)
 
-    async def run_async(self, agent: Any, prompt: str | RunState) -> RunResult:
+    async def run_async(self, agent: Any, prompt: Prompt | RunState) -> RunResult:
         """`run`, for asyncio code."""
         stream = AsyncRunStream(self._loop(agent, prompt), stream_model=False, limits=self.execution)
         async for _ in stream:
             pass
         return stream.result
 
-    def run_stream_async(self, agent: Any, prompt: str | RunState) -> AsyncRunStream:
+    def run_stream_async(self, agent: Any, prompt: Prompt | RunState) -> AsyncRunStream:
         """`run_stream`, for asyncio code: `async for event in runner.run_stream_async(...)`."""
         return AsyncRunStream(self._loop(agent, prompt), stream_model=True, limits=self.execution)
 

@@ -18,6 +18,7 @@ import weakref
 from typing import Any, Callable, Generator, Protocol, runtime_checkable
 
 from .errors import SessionBusyError
+from .validation import check_messages
 
 DEFAULT_LOCK_TIMEOUT = 10.0  # seconds a second run waits for a busy session before SessionBusyError
 
@@ -27,7 +28,8 @@ class SessionStore(Protocol):
     """What the Runner needs from a session. The in-memory `Session` and every store satisfy it.
 
     `get_dialogs()` returns the history, oldest first, as plain JSON-safe OpenAI-format dicts (treat them as
-    read-only); `add_new_messages` appends (a list is one step: store it whole or not at all); assigning
+    read-only); `add_new_messages` appends (a list is one step: store it whole or not at all) and refuses a
+    message no provider accepts (`validation.check_messages`: UserError, nothing stored); assigning
     `dialogs` replaces the whole history (seed-style callbacks and `Compaction(rewrite=True)` do this).
     """
 
@@ -51,7 +53,11 @@ class StoreCapabilities(Protocol):
     lock_timeout: float  # seconds a run waits for the writer lock
 
     def acquire_writer(self, timeout: float) -> Callable[[], None]:
-        """Take the writer lock (waiting up to `timeout` s, else SessionBusyError); return its release."""
+        """Take the writer lock (waiting up to `timeout` s, else SessionBusyError); return its release.
+
+        While held, every append must check the lock is still this writer's (else SessionLockLostError,
+        nothing stored); the release must never raise. A store may add `claim_once(token) -> bool`, a
+        store-wide at-most-once record (approvals use it so an approved call runs once across copies)."""
         ...
 
     def get_state(self, key: str) -> Any:
@@ -76,8 +82,8 @@ class Session:
         return self.dialogs
 
     def add_new_messages(self, messages: dict | list[dict]) -> None:
-        """Append one message or a list of messages."""
-        self.dialogs.extend([messages] if isinstance(messages, dict) else messages)
+        """Append one message or a list of messages (each checked first: a bad one adds nothing)."""
+        self.dialogs.extend(check_messages([messages] if isinstance(messages, dict) else list(messages)))
 
     def pop_turn(self) -> list[dict]:
         """Remove the last turn -- the last user message and everything after it -- and return it."""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from .parts import text_of
+
 
 def format_message(message: dict, max_content_len: int = 100) -> str:
     """One compact line for a message: role, then text, tool calls or a tool result."""
     role = message.get("role", "?")
     content = message.get("content")
-    text = "" if content is None else str(content)
+    text = text_of(content)  # content parts as short labels, never their bytes
     if len(text) > max_content_len:
         text = text[:max_content_len] + "..."
     if message.get("tool_calls"):

@@ -11,6 +11,7 @@ from rich.markup import escape
 from ..control.approval import RunState
 from ..control.usage import RunUsage
 from ..errors import AgentsilexError
+from ..parts import text_of
 from ..frontend import (DEFAULT_STORE, PENDING_KEY, Store, describe_error, make_runner, needs_prices,
                         new_session_id, save_pending, usage_view)
 from . import app
@@ -151,7 +152,7 @@ class Chat:
         for message in self.session.get_dialogs():
             role = message.get("role")
             if role == "user":
-                self.console.print(f"[bold]you>[/] {escape(str(message.get('content')))}", highlight=False)
+                self.console.print(f"[bold]you>[/] {escape(text_of(message.get('content')))}", highlight=False)
             elif role == "assistant":
                 for call in message.get("tool_calls") or []:
                     self.console.print(f"[cyan]▸ {escape(call['function']['name'])}[/]"

@@ -11,18 +11,36 @@ call and pass the state back as the prompt: `runner.run(agent, state)` (any of t
 Approval is enforced here, in code: a call that needs approval runs only with an explicit approval of
 its id. A decision function that raises counts as "needs approval" (fail closed), and malformed
 arguments are answered with an error without running anything.
+
+A saved state is signed (HMAC-SHA256) with the application's approval key -- `Runner(approval_key=...)`,
+else the AGENTSILEX_APPROVAL_KEY environment variable, else a random key of this process (then a state
+resumes only in the process that paused it). Every field the human decided on is covered: the calls,
+their names and arguments, the agent, the usage and limits spent. Decisions saved in the JSON are signed
+too. An unsigned or edited state is refused before anything runs. Each paused step resumes at most once:
+its approved calls are claimed (in this process, and in the session's store, shared by its copies and
+forks) before any of them runs.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import os
+import secrets
+import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generator
 
 from ..errors import UserError
 from .usage import RunUsage
 
-VERSION = 1
+VERSION = 2
+KEY_VARIABLE = "AGENTSILEX_APPROVAL_KEY"
+_process_key = secrets.token_bytes(32)
+_claimed: set[str] = set()  # approved calls resumed in this process: "<nonce>:<call id>"
+_resumed: set[str] = set()  # the nonces of the states resumed in this process
+_claimed_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -47,7 +65,12 @@ class RunState:
     chain: list[str] = field(default_factory=list)
     spent: dict[str, float] = field(default_factory=lambda: {"tokens": 0, "tool_calls": 0, "cost": 0.0})
     decisions: dict[str, dict] = field(default_factory=dict)
+    nonce: str = ""  # set when the run pauses: names this paused step, whatever copy of it is resumed
+    seal: str = ""  # HMAC of everything above but the decisions, with the application's approval key
+    decisions_seal: str = ""  # HMAC of the decisions saved in the JSON (only when they were signed)
     offered: list[str] | None = None  # the tool names the paused step was offered (the others never run)
+    _key: bytes | None = field(default=None, repr=False, compare=False)
+    _loaded_decisions: dict[str, dict] = field(default_factory=dict, repr=False, compare=False)
 
     def approve(self, call_id: str) -> RunState:
         """Allow the pending call `call_id` to run."""
@@ -73,23 +96,35 @@ class RunState:
     def undecided(self) -> list[PendingApproval]:
         return [item for item in self.pending if item.call_id not in self.decisions]
 
-    def to_json(self) -> str:
-        return json.dumps({"version": VERSION, "agent": self.agent, "input": self.input, "message": self.message,
-                           "pending": [vars(p) for p in self.pending], "usage": self.usage.to_dict(),
-                           "chain": self.chain, "spent": self.spent, "decisions": self.decisions,
-                           "offered": self.offered})
+    def to_json(self, approval_key: str | bytes | None = None) -> str:
+        """The state as JSON, with its signature. Decisions taken already are signed too when the key is known
+        (the state of a run paused in this process knows it; else pass `approval_key`)."""
+        key = _key_bytes(approval_key) if approval_key is not None else self._key
+        decisions_seal = _mac(key, [self.seal, self.decisions]) if key is not None and self.decisions else ""
+        return json.dumps({**self._signed_part(), "seal": self.seal, "decisions": self.decisions,
+                           "decisions_seal": decisions_seal})
 
     @classmethod
     def from_json(cls, text: str) -> RunState:
+        """Load a saved state; it is checked against the approval key when it is resumed."""
         try:
             data = json.loads(text)
             if data.get("version") != VERSION:
                 raise ValueError(f"version {data.get('version')!r}, expected {VERSION}")
-            return cls(data["agent"], data["input"], data["message"],
-                       [PendingApproval(**p) for p in data["pending"]], RunUsage.from_dict(data["usage"]),
-                       data["chain"], data["spent"], data["decisions"], data.get("offered"))
-        except (ValueError, KeyError, TypeError) as exc:
+            state = cls(data["agent"], data["input"], data["message"],
+                        [PendingApproval(**p) for p in data["pending"]], RunUsage.from_dict(data["usage"]),
+                        data["chain"], data["spent"], dict(data["decisions"]), data["nonce"], data["seal"],
+                        data.get("decisions_seal", ""), data.get("offered"))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise UserError(f"Not a saved RunState ({exc}); pass the text of result.state.to_json().") from exc
+        state._loaded_decisions = dict(state.decisions)
+        return state
+
+    def _signed_part(self) -> dict[str, Any]:
+        return {"version": VERSION, "nonce": self.nonce, "agent": self.agent, "input": self.input,
+                "message": self.message, "pending": [vars(p) for p in self.pending], "usage": self.usage.to_dict(),
+                "chain": self.chain, "spent": self.spent,
+                **({"offered": self.offered} if self.offered is not None else {})}
 
 
 def check_resumable(state: RunState, dialogs: list[dict]) -> None:
@@ -108,6 +143,78 @@ def check_resumable(state: RunState, dialogs: list[dict]) -> None:
                         "it cannot be resumed.")
     if state.message in dialogs:  # the waiting step is committed whole when it is resumed
         raise UserError("This RunState was already resumed on this session; each paused run resumes once.")
+
+
+def resolve_key(key: str | bytes | None) -> bytes:
+    """The approval key: the one given, else $AGENTSILEX_APPROVAL_KEY, else this process's random key."""
+    if key is None:
+        key = os.environ.get(KEY_VARIABLE) or None
+    return _process_key if key is None else _key_bytes(key)
+
+
+def _key_bytes(key: str | bytes) -> bytes:
+    raw = key.encode("utf-8") if isinstance(key, str) else key
+    if not isinstance(raw, bytes) or len(raw) < 16:
+        raise UserError("approval_key must be a str or bytes of at least 16 characters (e.g. "
+                        "secrets.token_hex(32), kept in your secret store).")
+    return raw
+
+
+def _mac(key: bytes | None, value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hmac.new(key or b"", text.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def guard(loop: Generator, prompt: Any, session: Any, key: bytes) -> Generator:
+    """Wrap a run: a resumed state is verified and its calls claimed first; a paused run's state is signed."""
+    if isinstance(prompt, RunState):
+        with _claimed_lock:  # first: a resumed run updates the state's usage in place, so its seal no longer fits
+            if prompt.nonce in _resumed:
+                raise _already()
+        verify(prompt, key)
+        check_resumable(prompt, session.get_dialogs())
+        claim(prompt, session)
+    result = yield from loop
+    state = getattr(result, "state", None)
+    if isinstance(state, RunState) and not state.seal:
+        state.nonce, state._key = secrets.token_hex(16), key
+        state.seal = _mac(key, state._signed_part())
+    return result
+
+
+def verify(state: RunState, key: bytes) -> None:
+    """Refuse a state this application did not sign, or that was edited after it was signed."""
+    unsigned = ("This RunState does not match its signature: it was edited after the pause, is unsigned, or was "
+                "signed with another approval key. It cannot be resumed. To resume in another process, give both "
+                f"the same Runner(approval_key=...) or ${KEY_VARIABLE}.")
+    if not state.seal or not hmac.compare_digest(state.seal, _mac(key, state._signed_part())):
+        raise UserError(unsigned)
+    loaded = state._loaded_decisions
+    if loaded and not hmac.compare_digest(state.decisions_seal, _mac(key, [state.seal, loaded])):
+        raise UserError("The decisions saved in this RunState are not signed with the approval key (edited, or "
+                        "saved without the key); take the decisions after loading it, or save it with "
+                        "to_json(approval_key=...).")
+    if any(not isinstance(value, (int, float)) or value < 0 for value in state.spent.values()):
+        raise UserError("This RunState's spent budget is not valid; it cannot be resumed.")
+
+
+def claim(state: RunState, session: Any) -> None:
+    """Mark the step's approved calls as started, once per paused step whatever copy of state or session."""
+    tokens = [f"{state.nonce}:{call_id}" for call_id, decision in sorted(state.decisions.items())
+              if decision.get("approved") is True] or [f"{state.nonce}:step"]
+    with _claimed_lock:
+        if any(token in _claimed for token in tokens):
+            raise _already()
+        claim_in_store = getattr(session, "claim_once", None)
+        if callable(claim_in_store) and not all([claim_in_store(token) for token in tokens]):
+            raise _already()
+        _claimed.update(tokens)
+        _resumed.add(state.nonce)
+
+
+def _already() -> UserError:
+    return UserError("This RunState was already resumed (here, or on a copy or fork of the session); an approved "
+                     "call runs at most once. Start a new run to do it again.")
 
 
 def needs_approval(tool: Any, context: Any, arguments: dict) -> bool:

@@ -41,8 +41,8 @@ def name_of(guardrail: Callable[..., Any]) -> str:
     return getattr(guardrail, "__name__", type(guardrail).__name__)
 
 
-def check_input(agent: Any, context: Any, prompt: str) -> None:
-    """Run the agent's input guardrails on the user's prompt."""
+def check_input(agent: Any, context: Any, prompt: str | list[dict]) -> None:
+    """Run the agent's input guardrails on the user's prompt (a str, or its content parts as sent)."""
     for guardrail in agent.input_guardrails:
         found = evaluate(guardrail, context, agent, prompt)
         if found.tripwire_triggered:

@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .. import messages
+from .. import content, messages
 from ..errors import ToolError, UnknownToolError
+from ..redaction import redact
 from ..result import FunctionCall
 from ..tool import Tool
 from . import handoffs, output
@@ -157,9 +158,15 @@ def record(decision: Decision, value: Any = None, error: BaseException | None = 
         return decision.record
     call = decision.call
     if error is not None:
-        return answered(call, f"Error: tool {call['function']['name']!r} raised {type(error).__name__}: {error}",
-                        failed=True)
-    done = answered(call, messages.to_text(value))
+        # Redacted: a tool's error text is stored and sent to the provider (and may quote a key it used).
+        return answered(call, f"Error: tool {call['function']['name']!r} raised {type(error).__name__}: "
+                              f"{redact(str(error))}", failed=True)
+    if content.has_parts(value):  # images, audio, files: text in the tool message, parts after the step
+        text, attachments = content.split_tool_value(value)
+        done = answered(call, text)
+        done.attachments = attachments
+    else:
+        done = answered(call, messages.to_text(value))
     done.result = value
     return done
 

@@ -1,10 +1,11 @@
 """Usage per request and per run, USD cost from LiteLLM's price table, and per-run limits (budgets).
 
-LiteLLM is imported only when a cost is asked for or a cost limit is set, never at `import agentsilex`.
+Prices come from LiteLLM's bundled model table, read without importing LiteLLM (`models.catalog`).
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,15 +77,23 @@ class RunUsage(Usage):
 
 
 def cost_usd(model: str, input_tokens: int, output_tokens: int) -> float | None:
-    """USD price of a request from LiteLLM's bundled price table (None for an unknown model)."""
-    from ..models.litellm import load_litellm
+    """USD price of a request from LiteLLM's bundled price table (None for an unknown model).
 
-    try:
-        prompt, completion = load_litellm().cost_per_token(
-            model=model, prompt_tokens=input_tokens, completion_tokens=output_tokens)
-    except Exception:  # litellm raises for models missing from its table
-        return None
-    return float(prompt) + float(completion)
+    The table is read from the installed litellm package without importing it (`models.catalog`). A model
+    missing from it is looked up in LiteLLM's live table only when litellm is already imported, which is
+    where prices added with `litellm.register_model(...)` live."""
+    from ..models.catalog import cost_usd as table_cost
+
+    cost = table_cost(model, input_tokens, output_tokens)
+    litellm = sys.modules.get("litellm")
+    if cost is None and litellm is not None:
+        try:
+            prompt, completion = litellm.cost_per_token(
+                model=model.removeprefix("litellm/"), prompt_tokens=input_tokens, completion_tokens=output_tokens)
+        except Exception:  # litellm raises for models missing from its table
+            return None
+        cost = float(prompt) + float(completion)
+    return cost
 
 
 def cache_adjustment(model: str, cached_input_tokens: int, cache_write_tokens: int) -> float:
@@ -147,8 +156,8 @@ class Budget:
         if self.limits.max_cost_usd is not None:
             cost = entry.cost_usd
             if cost is None:
-                raise UserError(f"A cost limit is set but LiteLLM has no price for model {entry.model!r}; "
-                                "register one with litellm.register_model(...) or drop max_cost_usd.")
+                raise UserError(f"A cost limit is set but LiteLLM's model table has no price for model "
+                                f"{entry.model!r}; register one with litellm.register_model(...) or drop max_cost_usd.")
             self.cost += cost
             _check("max_cost_usd", self.limits.max_cost_usd, self.cost, "USD")
 

@@ -40,7 +40,8 @@ _cache_lock = threading.Lock()
 
 
 def resolve_model(model: str | Model) -> Model:
-    """A LiteLLM model string becomes a (shared, connection-reusing) `LiteLLMModel`; a Model stays itself."""
+    """A model string becomes a shared, connection-reusing Model (`models.routing.backend_for` says which
+    path: the native OpenAI one or LiteLLM); a Model object stays itself."""
     if wrappers or os.environ.get("AGENTSILEX_RECORD"):  # record()/replay() in agentsilex.testing
         from .recording import wrap_model
 
@@ -50,28 +51,17 @@ def resolve_model(model: str | Model) -> Model:
 
 def _resolve(model: str | Model) -> Model:
     if isinstance(model, str):
-        native = model.startswith("openai/") and os.environ.get("AGENTSILEX_OPENAI_HTTP", "0") not in ("", "0", "false")
-        # The native model reads its endpoint from the environment when built: a changed env needs a new one.
-        key = (model, *(os.environ.get(v) for v in ("OPENAI_BASE_URL", "OPENAI_API_BASE", "OPENAI_API_KEY"))) \
-            if native else model
+        from .routing import build_model, cache_key
+
+        key = cache_key(model)
         with _cache_lock:
             if key not in _cache:
-                _cache[key] = _model_for(model, native)
+                _cache[key] = build_model(model, key[1])
             return _cache[key]
     if all(hasattr(model, method) for method in ("complete", "complete_async", "stream", "stream_async")):
         return model
-    raise UserError(f"Agent model must be a LiteLLM model string such as 'gpt-4o' or a Model object, "
-                    f"got {model!r}.")
-
-
-def _model_for(name: str, native: bool) -> Model:
-    if native:
-        from .openai_http import OpenAIHTTPModel  # the lean native path (opt-in)
-
-        return OpenAIHTTPModel(name)
-    from .litellm import LiteLLMModel
-
-    return LiteLLMModel(name)
+    raise UserError(f"Agent model must be a model string such as 'gpt-4o' or 'anthropic/claude-sonnet-4-5', or a "
+                    f"Model object, got {model!r}.")
 
 
 __all__ = ["Model", "ModelBase", "ModelRequest", "ModelResponse", "ModelSettings", "Usage", "resolve_model"]

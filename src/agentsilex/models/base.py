@@ -67,6 +67,7 @@ class ModelRequest:
     response_format: Any = None
     timeout: float | None = None  # seconds to wait for the reply (streams: for the first chunk)
     idle_timeout: float | None = None  # streams: seconds to wait between chunks
+    connect_timeout: float | None = None  # seconds to open the connection
     output_mode: str | None = None  # how a structured output is asked for: "native", "tool", "prompted" or None
 
 
@@ -91,17 +92,21 @@ class Model(Protocol):
     plain JSON-safe dict: `{"role": "assistant", "content": str | None}` plus `"tool_calls": [{"id",
     "type": "function", "function": {"name", "arguments": <JSON text>}}]` when it calls tools (no empty list);
     `usage` with `requests=1` and the token counts; `finish_reason` as the provider gave it ("stop",
-    "tool_calls", "length", ...; None if unknown).
+    "tool_calls", "length", ...; None if unknown). A reasoning model's `reasoning_content`, `thinking_blocks`
+    and `provider_specific_fields` go on the message as plain data (models/reasoning.py; messages sent may
+    carry them back).
 
     **Stream** (`stream`, `stream_async`). OpenAI-format chunk dicts: `{"choices": [{"delta": {"content":
     "...", "tool_calls": [{"index", "id", "function": {"name", "arguments"}}]}, "finish_reason": ...}],
-    "usage": {"prompt_tokens", "completion_tokens"}}` (every key optional; tool call fragments are joined by
+    "usage": {"prompt_tokens", "completion_tokens"}}` (every key optional; `reasoning_content` and
+    `thinking_blocks` pieces in a delta are joined too; tool call fragments are joined by
     `index`). The last chunk with choices carries the `finish_reason`: a stream that ends inside a tool call
-    with no finish_reason counts as cut off and is retried or fails, never run. Closing the iterator
-    (`close()` / `aclose()`) must hang up the connection.
+    with no finish_reason counts as cut off and is retried or fails, never run; so does a stream with no text
+    and no tool call. Closing the iterator (`close()` / `aclose()`) must hang up the connection. A reply whose
+    tool calls repeat an id gets unique ids before the loop reads it (`validation.checked`).
 
-    **Timeouts.** `request.timeout` (seconds to the reply, or to the first chunk) and `request.idle_timeout`
-    (between chunks) are part of the request. A model that does blocking I/O must enforce them itself: the
+    **Timeouts.** `request.timeout` (seconds to the reply, or to the first chunk), `request.idle_timeout`
+    (between chunks) and `request.connect_timeout` are part of the request (defaults 300, 60, 10 s). A model that does blocking I/O must enforce them itself: the
     sync drivers cannot interrupt a blocking read. The async drivers also enforce them around each await.
 
     **Errors.** Raise `agentsilex.errors.ModelError` (or a child: `ModelTimeoutError`, `ModelAuthError`,
@@ -111,6 +116,7 @@ class Model(Protocol):
     **Capabilities** (optional attributes, declared by the adapter; absent means True):
     `supports_response_format` (a JSON schema `response_format`) and `supports_response_format_with_tools`
     (the same together with tools). They decide the structured-output mode (control/output.py).
+    `provider` (a str; absent: the name's prefix before "/") decides where stored reasoning may be sent back.
     """
 
     name: str

@@ -7,17 +7,22 @@ import os
 import re
 from typing import Any, AsyncIterator, Iterator
 
+import httpx
+
 from ..errors import ModelError, ModelTimeoutError
 from ..messages import assistant, tool_call
+from ..redaction import redact_url, remember
+from . import reasoning
 from .base import ModelRequest, ModelResponse
+from .http import chain_names, no_answer_in, read_timeout, redact
 from .stream import usage_from_openai
 from .retry import error_for_status, parse_retry_after
 
 _litellm: Any = None
 _MISSING_KEY = re.compile(r"missing credentials|api_key client option must be set|no api key", re.I)
-_SECRET = re.compile(r"\b(sk|pk|key|rk|api|token)[-_][A-Za-z0-9_\-]{8,}")
 _TIMEOUTS = {"Timeout", "APITimeoutError", "ReadTimeout", "ConnectTimeout"}
-_TRANSIENT = {"APIConnectionError", "InternalServerError", "ServiceUnavailableError", "RateLimitError"}
+_TRANSIENT = {"APIConnectionError", "InternalServerError", "ServiceUnavailableError", "RateLimitError",
+              "MidStreamFallbackError"}
 
 
 def load_litellm() -> Any:
@@ -41,9 +46,10 @@ class LiteLLMModel:
         self.base_url = base_url
         self._api_key = api_key
         self.provider_kwargs = provider_kwargs
+        remember(api_key, **provider_kwargs)  # and aws_secret_access_key=..., vertex_credentials=...
 
     def __repr__(self) -> str:
-        return f"LiteLLMModel({self.name!r}, base_url={self.base_url!r})"
+        return f"LiteLLMModel({self.name!r}, base_url={redact_url(self.base_url)!r})"
 
     @property
     def supports_response_format(self) -> bool:
@@ -57,7 +63,7 @@ class LiteLLMModel:
     def supports_response_format_with_tools(self) -> bool:
         return self.supports_response_format
 
-    def _kwargs(self, request: ModelRequest, stream: bool) -> dict[str, Any]:
+    def _kwargs(self, request: ModelRequest, stream: bool, sync: bool = True) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"model": self.name, "messages": request.messages,
                                   "max_retries": 0,  # retries happen in one layer: ours
                                   **self.provider_kwargs, **request.settings.to_kwargs()}
@@ -65,6 +71,8 @@ class LiteLLMModel:
             kwargs["tools"] = request.tools
         if request.response_format is not None:
             kwargs["response_format"] = request.response_format
+        if isinstance(kwargs.get("metadata"), dict):  # LiteLLM writes its own bookkeeping into this dict
+            kwargs["metadata"] = dict(kwargs["metadata"])
         if self.base_url:
             kwargs["api_base"] = self.base_url
         if self._api_key:
@@ -72,9 +80,9 @@ class LiteLLMModel:
         if stream:
             kwargs["stream"] = True
             kwargs["stream_options"] = {"include_usage": True}
-        waits = [t for t in (request.timeout, request.idle_timeout if stream else None) if t is not None]
-        if waits:  # httpx applies it to every read: a stall (before or between chunks) fails this fast
-            kwargs["timeout"] = max(waits)
+        read = read_timeout(request, stream, sync)
+        if read is not None or request.connect_timeout is not None:  # httpx: LiteLLM's own HTTP client
+            kwargs["timeout"] = httpx.Timeout(read, connect=request.connect_timeout)
         return kwargs
 
     def complete(self, request: ModelRequest) -> ModelResponse:
@@ -82,40 +90,46 @@ class LiteLLMModel:
         try:
             return _to_response(litellm.completion(**self._kwargs(request, False)))
         except Exception as exc:
-            raise self._error(exc) from exc
+            error = self._error(exc)
+        raise error  # raised outside the handler: the provider's exception (which may echo a key) is not chained
 
     async def complete_async(self, request: ModelRequest) -> ModelResponse:
         litellm = load_litellm()
         try:
-            return _to_response(await litellm.acompletion(**self._kwargs(request, False)))
+            return _to_response(await litellm.acompletion(**self._kwargs(request, False, sync=False)))
         except Exception as exc:
-            raise self._error(exc) from exc
+            error = self._error(exc)
+        raise error
 
     def stream(self, request: ModelRequest) -> Iterator[dict]:
         litellm = load_litellm()
-        chunks = None
+        chunks, error = None, None
         try:
             chunks = litellm.completion(**self._kwargs(request, True))
             for chunk in chunks:
                 yield _chunk_to_dict(chunk)
         except Exception as exc:
-            raise self._error(exc) from exc
+            error = self._error(exc)
         finally:  # a consumer that stops early must not leave the HTTP response open
             _close(getattr(chunks, "completion_stream", None), "close")
+        if error is not None:
+            raise error
 
     async def stream_async(self, request: ModelRequest) -> AsyncIterator[dict]:
         litellm = load_litellm()
-        chunks = None
+        chunks, error = None, None
         try:
-            chunks = await litellm.acompletion(**self._kwargs(request, True))
+            chunks = await litellm.acompletion(**self._kwargs(request, True, sync=False))
             async for chunk in chunks:
                 yield _chunk_to_dict(chunk)
         except Exception as exc:
-            raise self._error(exc) from exc
+            error = self._error(exc)
         finally:
             closing = _close(getattr(chunks, "completion_stream", None), "aclose", "close")
             if inspect.isawaitable(closing):
                 await closing
+        if error is not None:
+            raise error
 
     def _error(self, exc: Exception) -> ModelError:
         if isinstance(exc, ModelError):
@@ -123,9 +137,12 @@ class LiteLLMModel:
         status = getattr(exc, "status_code", None)
         status = status if isinstance(status, int) else None
         name = type(exc).__name__
-        timeout = name in _TIMEOUTS
-        if timeout or name == "APIConnectionError":
+        causes = chain_names(exc)
+        timeout = name in _TIMEOUTS or bool(causes & _TIMEOUTS)
+        no_answer = name in ("APIConnectionError", "MidStreamFallbackError") or no_answer_in(causes)
+        if timeout or no_answer:
             status = None  # LiteLLM labels these 408/500; they never reached a server's answer
+            name = "Timeout" if timeout else "the connection closed without an answer"
         text = redact(str(exc), self._api_key)
         missing_key = bool(_MISSING_KEY.search(text))
         if missing_key:  # LiteLLM reports a missing key as a 500; it is an auth error, never retried
@@ -135,18 +152,11 @@ class LiteLLMModel:
         message = f"Model {self.name!r} failed: {name}" + (f" (HTTP {status})" if status else "") + f": {text}"
         error = error_for_status(message + (f" -- {hint}." if hint else ""), status=status, model=self.name,
                                  retry_after=_retry_after(exc), context_window=name == "ContextWindowExceededError",
-                                 transient=timeout or (name in _TRANSIENT and not missing_key))
+                                 transient=timeout or (no_answer or name in _TRANSIENT) and not missing_key)
         if timeout:
             error = ModelTimeoutError(f"{error} -- raise Runner(model_timeout=..., stream_idle_timeout=...) if the "
                                       "model is just slow.", model=self.name, retryable=True)
         return error
-
-
-def redact(text: str, api_key: str | None = None) -> str:
-    """Remove anything that looks like a secret from an error message."""
-    if api_key:
-        text = text.replace(api_key, "[redacted]")
-    return _SECRET.sub("[redacted]", text)[:2000]
 
 
 def _retry_after(exc: Exception) -> float | None:
@@ -169,7 +179,7 @@ def _to_response(response: Any) -> ModelResponse:
     calls = [tool_call(c.id, c.function.name, c.function.arguments or "") for c in message.tool_calls or []]
     usage = getattr(response, "usage", None)
     return ModelResponse(
-        assistant(message.content, calls),
+        {**assistant(message.content, calls), **reasoning.extract(message)},  # kept for the next request
         usage_from_openai(usage),
         response.choices[0].finish_reason)
 
@@ -182,6 +192,7 @@ def _chunk_to_dict(chunk: Any) -> dict:
         piece: dict[str, Any] = {}
         if getattr(delta, "content", None):
             piece["content"] = delta.content
+        piece.update(reasoning.delta_fields(delta))
         if getattr(delta, "tool_calls", None):
             piece["tool_calls"] = [
                 {"index": c.index, "id": c.id,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from ..events import Event, PartialOutputEvent, RawChunkEvent, ToolCallDeltaEvent
+from ..events import Event, PartialOutputEvent, RawChunkEvent, ReasoningDeltaEvent, ToolCallDeltaEvent
 from ..messages import assistant, tool_call
 from .base import ModelResponse, Usage
+from .reasoning import plain
 
 
 class StreamAccumulator:
@@ -22,6 +23,9 @@ class StreamAccumulator:
         self.calls: dict[int, dict[str, Any]] = {}
         self.usage = Usage(requests=1)
         self.finish_reason: str | None = None
+        self.reasoning: list[str] = []
+        self.blocks: list[dict] = []  # thinking blocks, joined from their pieces (models/reasoning.py)
+        self.provider_fields: dict[str, Any] = {}
 
     def feed(self, chunk: dict) -> list[Event]:
         events: list[Event] = [RawChunkEvent(chunk)]
@@ -33,9 +37,28 @@ class StreamAccumulator:
             if delta.get("content"):
                 self.text.append(delta["content"])
                 events.append(PartialOutputEvent(delta["content"], self.agent))
+            events.extend(self._feed_reasoning(delta))
             for piece in delta.get("tool_calls") or []:
                 events.append(self._feed_call(piece))
         return events
+
+    def _feed_reasoning(self, delta: dict) -> list[Event]:
+        text = delta.get("reasoning_content") or delta.get("reasoning")
+        if isinstance(text, str) and text:
+            self.reasoning.append(text)
+        if isinstance(delta.get("provider_specific_fields"), dict):
+            self.provider_fields.update(plain(delta["provider_specific_fields"]))
+        shown = text if isinstance(text, str) else ""
+        for block in plain(delta.get("thinking_blocks")) or []:
+            last = self.blocks[-1] if self.blocks else None
+            if last is not None and last.get("type") == block.get("type") and not last.get("signature"):
+                for key, value in block.items():  # a piece of the open block: text joins, signature closes it
+                    last[key] = (last.get(key) or "") + value if key in ("thinking", "data") else value
+            else:
+                self.blocks.append(dict(block))
+            if not shown and block.get("thinking"):
+                shown = block["thinking"]
+        return [ReasoningDeltaEvent(shown, self.agent)] if shown else []
 
     def _feed_call(self, piece: dict) -> ToolCallDeltaEvent:
         index, call_id = piece.get("index"), piece.get("id")
@@ -54,7 +77,15 @@ class StreamAccumulator:
         calls = [tool_call(c["id"] or f"call_{i}", c["name"], "".join(c["arguments"]))
                  for i, c in sorted(self.calls.items())]
         content = "".join(self.text) or None
-        return ModelResponse(assistant(content, calls), self.usage, self.finish_reason)
+        message = assistant(content, calls)
+        if self.reasoning:
+            message["reasoning_content"] = "".join(self.reasoning)
+        if self.blocks:
+            message["thinking_blocks"] = self.blocks
+        fields = {k: v for k, v in self.provider_fields.items() if v is not None}
+        if fields:
+            message["provider_specific_fields"] = fields
+        return ModelResponse(message, self.usage, self.finish_reason)
 
 
 def usage_from_openai(data: Any) -> Usage:
@@ -83,6 +114,7 @@ def response_to_chunks(response: ModelResponse, *, piece: int = 16, model: str =
 
     message = response.message
     yield chunk({"role": "assistant"})
+    yield from _reasoning_chunks(message, chunk, piece)
     text = message.get("content") or ""
     for start in range(0, len(text), piece):
         yield chunk({"content": text[start:start + piece]})
@@ -95,6 +127,26 @@ def response_to_chunks(response: ModelResponse, *, piece: int = 16, model: str =
     yield chunk({}, response.finish_reason or ("tool_calls" if message.get("tool_calls") else "stop"))
     yield {"object": "chat.completion.chunk", "model": model, "choices": [],
            "usage": usage_dict(response.usage, usage_style)}
+
+
+def _reasoning_chunks(message: dict, chunk: Any, piece: int) -> Iterator[dict]:
+    """Reasoning first, as servers stream it: `reasoning_content` pieces (OpenAI-compatible servers) or, with
+    thinking blocks, each block's text as `reasoning_content` and as a block piece in the same delta, then
+    the block's signature in a chunk of its own (Anthropic, as LiteLLM reports it)."""
+    reasoning = message.get("reasoning_content") or ""
+    blocks = message.get("thinking_blocks") or []
+    for start in range(0, len(reasoning) if not blocks else 0, piece):
+        yield chunk({"reasoning_content": reasoning[start:start + piece]})
+    for block in blocks:
+        text = block.get("thinking") or ""
+        for start in range(0, len(text), piece):
+            yield chunk({"reasoning_content": text[start:start + piece],
+                         "thinking_blocks": [{"type": block["type"], "thinking": text[start:start + piece]}]})
+        rest = {k: v for k, v in block.items() if k != "thinking"}
+        if len(rest) > 1:
+            yield chunk({"thinking_blocks": [rest]})
+    if message.get("provider_specific_fields"):
+        yield chunk({"provider_specific_fields": message["provider_specific_fields"]})
 
 
 def usage_dict(usage: Usage, style: str | None = None) -> dict:

@@ -7,6 +7,8 @@ once here, so all stores behave alike and one contract suite tests them all.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import gc
 import json
 import threading
@@ -17,9 +19,20 @@ from typing import Any, Callable
 from ..errors import UserError
 from ..history import turn_starts
 from ..session import DEFAULT_LOCK_TIMEOUT, SessionStore
+from ..validation import check_messages
 from . import codec
 
 __all__ = ["DEFAULT_LOCK_TIMEOUT", "PersistentSession", "SessionStore"]
+CLAIMS = "\x1fclaims"  # the store-wide row owner of claim_once tokens: not a valid session id (not printable)
+
+
+def _mapped(method: Callable) -> Callable:
+    """Run a public store method inside the store's error mapping (see PersistentSession._errors)."""
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with self._errors():
+            return method(self, *args, **kwargs)
+    return wrapper
 
 
 class PersistentSession(ABC):
@@ -32,22 +45,28 @@ class PersistentSession(ABC):
 
     # -- the seed's API --------------------------------------------------------------------------------
     @property
+    @_mapped
     def dialogs(self) -> list[dict]:
         """The stored history as a new list (of read-only messages); assigning a list replaces the stored history."""
         return self._load()
 
     @dialogs.setter
+    @_mapped
     def dialogs(self, messages: list[dict]) -> None:
+        check_messages(list(messages))
         texts = [codec.encode(message) for message in messages]
         self._replace(texts)
 
+    @_mapped
     def get_dialogs(self) -> list[dict]:
         """The whole history, oldest first; reads only what was appended since the last load."""
         return self._load()
 
+    @_mapped
     def add_new_messages(self, messages: dict | list[dict]) -> None:
         """Append one message or a list of messages, all in one transaction (a tool step is never half-stored)."""
         batch = [messages] if isinstance(messages, dict) else list(messages)
+        check_messages(batch)  # one bad message would break every later read and run of the session
         if batch:
             self._append([codec.encode(message) for message in batch])
 
@@ -55,11 +74,13 @@ class PersistentSession(ABC):
         """Remove the last turn -- the last user message and everything after it -- and return it."""
         return self.rewind(1)
 
+    @_mapped
     def clean(self) -> None:
         """Forget this session's history and state (the session id stays usable)."""
         self._clear()
 
     # -- turn-level editing ----------------------------------------------------------------------------
+    @_mapped
     def rewind(self, turns: int = 1) -> list[dict]:
         """Drop the last `turns` turns and return the removed messages (all of them if there are fewer turns)."""
         if not isinstance(turns, int) or turns < 0:
@@ -72,6 +93,7 @@ class PersistentSession(ABC):
         self._truncate(cut)
         return messages[cut:]
 
+    @_mapped
     def fork(self, new_id: str) -> PersistentSession:
         """Copy this session's history and state to `new_id` (which must be empty) and return it."""
         other = self._sibling(_check_id(new_id))
@@ -83,23 +105,36 @@ class PersistentSession(ABC):
             other.set_state(key, value)
         return other
 
+    @_mapped
     def list_sessions(self) -> list[str]:
         """Ids of every session in this store that has messages or state, sorted."""
-        return sorted(self._ids())
+        return sorted(i for i in self._ids() if i != CLAIMS)
 
+    @_mapped
     def delete_session(self, session_id: str | None = None) -> None:
         """Delete a session (this one by default): its messages and its state."""
         self._sibling(_check_id(session_id or self.session_id))._clear()
 
     # -- state kept with the session (a compaction summary, for instance) -------------------------------
+    @_mapped
     def get_state(self, key: str) -> Any:
         """A JSON value stored with the session under `key`, or None."""
         text = self._get_state(key)
         return None if text is None else json.loads(text)
 
+    @_mapped
     def set_state(self, key: str, value: Any) -> None:
         """Store a JSON value with the session; None deletes it."""
         self._set_state(key, None if value is None else json.dumps(value, ensure_ascii=True))
+
+    # -- at most once, across every copy and fork of a session ----------------------------------------
+    @_mapped
+    def claim_once(self, token: str) -> bool:
+        """Record `token` in this store if it is new and return True; False if any session object did before.
+
+        Store-wide (not per session), so a fork or a copy of a session cannot claim it again: approvals use
+        it so that an approved call runs at most once."""
+        return self._claim(token)
 
     # -- loading: only what was appended since the last load ------------------------------------------
     def _load(self) -> list[dict]:
@@ -129,10 +164,12 @@ class PersistentSession(ABC):
         return home
 
     # -- one writer at a time --------------------------------------------------------------------------
+    @_mapped
     def acquire_writer(self, timeout: float) -> Callable[[], None]:
         """Take this session's writer lock, waiting up to `timeout` s; return the function that releases it."""
         return self._acquire(timeout)
 
+    @_mapped
     def __len__(self) -> int:
         return self._count()
 
@@ -159,6 +196,10 @@ class PersistentSession(ABC):
                     all(type(m) is dict and type(m.get("role")) is str for m in messages):
                 return messages
         return self._decode_rows(rows())
+
+    def _errors(self) -> Any:
+        """A context manager turning the driver's outage errors into SessionUnavailableError (per store)."""
+        return contextlib.nullcontext()
 
     # -- primitives a store implements -----------------------------------------------------------------
     @abstractmethod
@@ -206,6 +247,10 @@ class PersistentSession(ABC):
     @abstractmethod
     def _acquire(self, timeout: float) -> Callable[[], None]: ...
 
+    @abstractmethod
+    def _claim(self, token: str) -> bool:
+        """Atomically record `token` store-wide; False if it was there already."""
+
 
 def _parse_without_gc(text: str) -> Any:
     """json.loads with the cyclic GC paused: parsing builds no cycles, and at 40,000 messages the collections
@@ -246,6 +291,9 @@ class _Caches(OrderedDict):
 def _check_id(session_id: Any) -> str:
     if not isinstance(session_id, str) or not session_id or not session_id.isprintable():
         raise UserError(f"A session id must be a non-empty printable str, got {session_id!r}.")
+    if len(session_id) > 255:  # what every store's column holds
+        raise UserError(f"A session id must be at most 255 characters, got {len(session_id)}: {session_id[:40]!r}...; "
+                        "use a hash of a longer key.")
     try:
         session_id.encode("utf-8")
     except UnicodeEncodeError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..content import check_part, is_part
 from ..errors import SessionCorruptedError, UserError
 
 SCHEMA_VERSION = 1
@@ -19,6 +20,10 @@ def encode(message: Any) -> str:
     """
     if not isinstance(message, dict):
         raise UserError(f"A session message must be a dict in OpenAI format, got {type(message).__name__}.")
+    if isinstance(message.get("content"), list):  # content parts: each inline payload within the size guard
+        for part in message["content"]:
+            if is_part(part):
+                check_part(part)
     try:
         text = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -46,6 +51,7 @@ def decode(text: Any, version: Any, *, session_id: str, row: Any) -> dict:
         raise SessionCorruptedError(f"Stored message at {where} is not valid JSON ({exc}). Delete or fix that "
                                     "row; nothing was skipped.", session_id=session_id, row=row) from exc
     if not isinstance(message, dict) or not isinstance(message.get("role"), str):
-        raise SessionCorruptedError(f"Stored message at {where} is not a message dict with a 'role': "
-                                    f"{str(text)[:200]!r}. Delete or fix that row.", session_id=session_id, row=row)
+        raise SessionCorruptedError(f"Stored message at {where} is not a message dict with a 'role' (its text "
+                                    "is not shown: it may be private). Delete or fix that row.",
+                                    session_id=session_id, row=row)
     return message

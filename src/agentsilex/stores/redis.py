@@ -8,14 +8,26 @@ Layout, under a key prefix: `<prefix>:<id>:messages` (a list, one row per messag
 
 from __future__ import annotations
 
+import threading
 import uuid
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
-from ..errors import UserError
+from ..errors import SessionLockLostError, SessionUnavailableError, UserError
 from . import codec
 from .base import DEFAULT_LOCK_TIMEOUT, PersistentSession, _check_id
 from .locking import poll
 
+# Append only while the lease is still ours (or when no run holds one: plain appends), and renew it.
+_APPEND = """
+if ARGV[1] ~= '' then
+  if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+  redis.call('pexpire', KEYS[1], ARGV[2])
+end
+for i = 4, #ARGV, 1000 do redis.call('rpush', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV))) end
+redis.call('sadd', KEYS[3], ARGV[3])
+return 1
+"""
 # Delete the lease only if it is still ours (it may have expired and been taken by another run).
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 _RENEW = ("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) "
@@ -27,15 +39,17 @@ class RedisSession(PersistentSession):
 
     def __init__(self, session_id: str, *, url: str = "redis://localhost:6379/0", client: Any = None,
                  prefix: str = "agentsilex", lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-                 lock_lease: float = 120.0) -> None:
+                 lock_lease: float = 15.0) -> None:
         self.session_id = _check_id(session_id)
         self.lock_timeout = lock_timeout
-        # The writer lock is a lease: a crashed run frees it after `lock_lease` s; every write renews it.
+        # The writer lock is a lease, renewed every lock_lease/3 s by a heartbeat while the run lives, so a
+        # long tool or model call keeps it; a crashed run's lease frees the session `lock_lease` s later.
         self.lock_lease = lock_lease
         self.prefix = prefix
         self._client = client if client is not None else _connect(url)
         self._key = f"{prefix}:{session_id}"
         self._token: str | None = None
+        self._append_script: Any = None
 
     def _read_since(self, rev: int | None, after: int) -> tuple[int, int, list[dict], int]:
         current, raws = self._read(after)
@@ -62,12 +76,17 @@ class RedisSession(PersistentSession):
         return self._client.llen(self._key + ":messages")
 
     def _append(self, texts: list[str]) -> None:
-        pipe = self._client.pipeline(transaction=True)  # MULTI/EXEC: the batch lands whole or not at all
-        pipe.rpush(self._key + ":messages", *[_row(text) for text in texts])
-        pipe.sadd(f"{self.prefix}:sessions", self.session_id)
-        if self._token is not None:
-            pipe.eval(_RENEW, 1, self._key + ":lock", self._token, int(self.lock_lease * 1000))
-        pipe.execute()
+        # One script: the batch lands whole, and only while this run's lease holds (a fencing check).
+        if self._append_script is None:  # EVALSHA from the second call on
+            self._append_script = self._client.register_script(_APPEND)
+        stored = self._append_script(keys=[self._key + ":lock", self._key + ":messages", f"{self.prefix}:sessions"],
+                                     args=[self._token or "", int(self.lock_lease * 1000), self.session_id,
+                                           *[_row(text) for text in texts]])
+        if not stored:
+            raise SessionLockLostError(
+                f"Session {self.session_id!r}: this run's writer lease expired or was taken by another run, so "
+                "this step was not stored (two runs must never interleave). Run the prompt again; if a tool or "
+                "model call blocks the process for long, raise RedisSession(lock_lease=...).")
 
     def _truncate(self, keep: int) -> None:
         pipe = self._client.pipeline(transaction=True)
@@ -118,16 +137,37 @@ class RedisSession(PersistentSession):
         keys = self._client.hkeys(self._key + ":state")
         return [(key.decode("utf-8"), self.get_state(key.decode("utf-8"))) for key in keys]
 
+    def _claim(self, token: str) -> bool:
+        return bool(self._client.hsetnx(f"{self.prefix}:claims", token, 1))
+
     def _acquire(self, timeout: float) -> Callable[[], None]:
         token, lock_key = uuid.uuid4().hex, self._key + ":lock"
         lease_ms = int(self.lock_lease * 1000)
         poll(lambda: bool(self._client.set(lock_key, token, nx=True, px=lease_ms)), timeout, self.session_id)
         self._token = token
+        stop = threading.Event()
+
+        def heartbeat() -> None:
+            while not stop.wait(self.lock_lease / 3):
+                try:
+                    if not self._client.eval(_RENEW, 1, lock_key, token, lease_ms):
+                        return  # lost: the next append refuses to write
+                except Exception:  # Redis away for a moment: the next beat (or the next append) tells
+                    pass
+
+        threading.Thread(target=heartbeat, name="agentsilex-redis-lease", daemon=True).start()
 
         def release() -> None:
+            stop.set()
             self._token = None
-            self._client.eval(_RELEASE, 1, lock_key, token)
+            try:
+                self._client.eval(_RELEASE, 1, lock_key, token)
+            except Exception:  # never fail a run whose steps are stored: the lease expires by itself
+                pass
         return release
+
+    def _errors(self) -> Any:
+        return _redis_errors(self.session_id)
 
 
 def _rows(raws: list[bytes], first: int) -> list[tuple[int, Any, Any]]:
@@ -140,6 +180,17 @@ def _rows(raws: list[bytes], first: int) -> list[tuple[int, Any, Any]]:
 
 def _row(text: str) -> bytes:
     return f"{codec.SCHEMA_VERSION}|{text}".encode("utf-8")
+
+
+@contextmanager
+def _redis_errors(session_id: str) -> Iterator[None]:
+    import redis
+
+    try:
+        yield
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        raise SessionUnavailableError(f"Cannot reach Redis for session {session_id!r} ({type(exc).__name__}); "
+                                      "check that it runs and the URL. Nothing was stored by this call.") from None
 
 
 def _connect(url: str) -> Any:

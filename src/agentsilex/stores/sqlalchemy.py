@@ -10,13 +10,15 @@ when a crashed process's connection goes. Other databases use a lease row in `ag
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 import uuid
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
-from ..errors import SessionError, UserError
+from ..errors import SessionError, SessionLockLostError, SessionUnavailableError, UserError
 from . import codec
-from .base import DEFAULT_LOCK_TIMEOUT, PersistentSession, _check_id
+from .base import CLAIMS, DEFAULT_LOCK_TIMEOUT, PersistentSession, _check_id
 from .locking import poll
 
 _engines: dict[str, Any] = {}
@@ -34,7 +36,9 @@ class SQLAlchemySession(PersistentSession):
         self.lock_timeout = lock_timeout
         self.lock_lease = lock_lease  # only for databases without advisory locks
         self.engine = engine if url is None else _engine(url)
-        self._t = _tables or _Tables(self.engine)
+        self._fence: tuple[Any, str, Any] | None = None  # set while a run holds the writer lock
+        with _outage(self.session_id):
+            self._t = _tables or _Tables(self.engine)
 
     def _read_since(self, rev: int | None, after: int) -> tuple[int, int, list[dict], int]:
         sa, m, r = _sa(), self._t.messages, self._t.revisions
@@ -75,7 +79,7 @@ class SQLAlchemySession(PersistentSession):
         sa, m = _sa(), self._t.messages
         for attempt in range(100):
             try:
-                with self.engine.begin() as connection:
+                with self._writing() as connection:
                     last = connection.execute(sa.select(sa.func.max(m.c.seq))
                                               .where(m.c.session_id == self.session_id)).scalar_one()
                     start = -1 if last is None else last
@@ -87,6 +91,31 @@ class SQLAlchemySession(PersistentSession):
                 time.sleep(0.001 * attempt)
         raise SessionError(f"Could not append to session {self.session_id!r}: 100 concurrent appends collided. "
                            "Let one run write a session at a time (Runner does).")
+
+    @contextmanager
+    def _writing(self) -> Iterator[Any]:
+        """A transaction for an append that commits only while this run still holds the writer lock.
+
+        PostgreSQL: the append runs on the connection that holds the advisory lock, after checking the lock
+        is still there; if the server restarted or the connection was killed, the lock is gone and so is
+        that connection, so nothing can be written under a lock we lost. Lease rows: the row must still be ours.
+        """
+        fence = self._fence
+        if fence is None:
+            with self.engine.begin() as connection:
+                yield connection
+            return
+        sa, (connection, check, params) = _sa(), fence
+        try:
+            with connection.begin():
+                held = connection.execute(sa.text(check), params() if callable(params) else params).scalar()
+                if not held:
+                    raise _lost(self.session_id)
+                yield connection
+        except sa.exc.DBAPIError as exc:
+            if exc.connection_invalidated or isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+                raise _lost(self.session_id) from None
+            raise
 
     def _row(self, seq: int, text: str) -> dict:
         return {"session_id": self.session_id, "seq": seq, "version": codec.SCHEMA_VERSION, "data": text}
@@ -144,6 +173,15 @@ class SQLAlchemySession(PersistentSession):
             keys = connection.execute(_sa().select(s.c.key).where(s.c.session_id == self.session_id)).scalars().all()
         return [(key, self.get_state(key)) for key in keys]
 
+    def _claim(self, token: str) -> bool:
+        sa, s = _sa(), self._t.state
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(s.insert(), [{"session_id": CLAIMS, "key": token, "value": "1"}])
+        except sa.exc.IntegrityError:
+            return False
+        return True
+
     def _acquire(self, timeout: float) -> Callable[[], None]:
         if self.engine.dialect.name == "postgresql":
             return self._advisory_lock(timeout)
@@ -161,13 +199,18 @@ class SQLAlchemySession(PersistentSession):
         except BaseException:
             connection.close()
             raise
+        # A bigint advisory lock shows in pg_locks as classid (high 32 bits) and objid (low 32 bits).
+        self._fence = (connection, _HELD, {"high": (key >> 32) & 0xFFFFFFFF, "low": key & 0xFFFFFFFF})
 
         def release() -> None:
+            self._fence = None
             try:
                 connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
                 connection.commit()
+            except Exception:  # the connection (and with it the lock) is gone already: never fail a stored run
+                pass
             finally:
-                connection.close()
+                _close_quietly(connection)
         return release
 
     def _lease_lock(self, timeout: float) -> Callable[[], None]:
@@ -185,11 +228,71 @@ class SQLAlchemySession(PersistentSession):
                 return False
 
         poll(try_once, timeout, self.session_id)
+        stop = threading.Event()
+        mine = (locks.c.session_id == self.session_id, locks.c.owner == owner)
+
+        def heartbeat() -> None:  # renew while the run lives, so a long tool call keeps the lease
+            while not stop.wait(self.lock_lease / 3):
+                try:
+                    with self.engine.begin() as connection:
+                        connection.execute(locks.update().where(*mine).values(expires_at=time.time() + self.lock_lease))
+                except Exception:
+                    pass
+
+        threading.Thread(target=heartbeat, name="agentsilex-sql-lease", daemon=True).start()
+        connection = self.engine.connect()
+        self._fence = (connection, "SELECT count(*) FROM agentsilex_locks WHERE session_id = :sid AND owner = :owner "
+                                   "AND expires_at > :now", lambda: {"sid": self.session_id, "owner": owner, "now": time.time()})
 
         def release() -> None:
-            with self.engine.begin() as connection:
-                connection.execute(locks.delete().where(locks.c.session_id == self.session_id, locks.c.owner == owner))
+            stop.set()
+            self._fence = None
+            _close_quietly(connection)
+            try:
+                with self.engine.begin() as connection_:
+                    connection_.execute(locks.delete().where(*mine))
+            except Exception:  # the lease expires by itself: never fail a stored run
+                pass
         return release
+
+    def _errors(self) -> Any:
+        return _outage(self.session_id)
+
+
+_HELD = ("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted "
+         "AND objsubid = 1 AND classid::bigint = :high AND objid::bigint = :low")
+
+
+def _lost(session_id: str) -> SessionLockLostError:
+    return SessionLockLostError(
+        f"Session {session_id!r}: this run lost its writer lock (the database restarted, the connection was "
+        "killed, or the lease expired), so this step was not stored. Run the prompt again.")
+
+
+def _close_quietly(connection: Any) -> None:
+    try:
+        connection.close()
+    except Exception:
+        pass
+
+
+@contextmanager
+def _outage(session_id: str) -> Iterator[None]:
+    """Connection-level failures as SessionUnavailableError; values the database refuses as SessionError."""
+    sa = _sa()
+    try:
+        yield
+    except sa.exc.TimeoutError:  # the engine's connection pool: every connection in use
+        raise SessionUnavailableError(f"No free database connection for session {session_id!r}: the engine's pool "
+                                      "is exhausted (each running session holds one for its writer lock). Raise "
+                                      "pool_size on your engine, or run fewer sessions at once.") from None
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        raise SessionUnavailableError(f"Cannot reach the database for session {session_id!r} "
+                                      f"({type(exc.orig).__name__}); check that it runs and the URL. Nothing was "
+                                      "stored by this call.") from None
+    except sa.exc.DataError as exc:
+        raise SessionError(f"The database refused a value for session {session_id!r} ({type(exc.orig).__name__}); "
+                           "nothing was stored.") from None
 
 
 class _Tables:

@@ -10,11 +10,13 @@ import hashlib
 import os
 import sqlite3
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
+from ..errors import SessionError, UserError
 from . import codec
-from .base import DEFAULT_LOCK_TIMEOUT, PersistentSession, _Caches, _check_id
+from .base import CLAIMS, DEFAULT_LOCK_TIMEOUT, PersistentSession, _Caches, _check_id
 from .locking import busy, poll
 
 _SCHEMA = """
@@ -52,6 +54,7 @@ class _Database:
     def __init__(self, path: str) -> None:
         self.path = path
         self.lock = threading.RLock()
+        self.identity = _create_private(path)
         # Autocommit mode: every write below opens its own explicit transaction.
         self.connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self.connection.execute("PRAGMA journal_mode=WAL")
@@ -60,19 +63,38 @@ class _Database:
         self.local_locks: dict[str, threading.Lock] = {}  # for ":memory:" databases, which have no file
         self.caches = _Caches()
 
+    def check_file(self) -> None:
+        """Refuse to go on when the file was deleted or replaced under us: writes would vanish silently."""
+        if self.identity is None:
+            return
+        try:
+            current = os.stat(self.path)
+            same = (current.st_dev, current.st_ino) == self.identity
+        except OSError:
+            same = False
+        if not same:
+            raise SessionError(f"The SQLite file {self.path!r} was deleted or replaced while this process had it "
+                               "open; nothing more is read from or written to the old one. Restore the file, or "
+                               "close() the session and open it again.")
+
     def read(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self.lock:
-            return self.connection.execute(sql, params).fetchall()
+            self.check_file()
+            with _mapped(self.path):
+                return self.connection.execute(sql, params).fetchall()
 
     def write(self, steps: Callable[[sqlite3.Connection], None]) -> None:
         with self.lock:
-            self.connection.execute("BEGIN IMMEDIATE")
-            try:
-                steps(self.connection)
-            except BaseException:
-                self.connection.execute("ROLLBACK")
-                raise
-            self.connection.execute("COMMIT")
+            self.check_file()
+            with _mapped(self.path):
+                self.connection.execute("BEGIN IMMEDIATE")
+                try:
+                    steps(self.connection)
+                except BaseException:
+                    if self.connection.in_transaction:  # SQLite may have rolled back already (disk full)
+                        self.connection.execute("ROLLBACK")
+                    raise
+                self.connection.execute("COMMIT")
 
 
 class SQLiteSession(PersistentSession):
@@ -82,6 +104,9 @@ class SQLiteSession(PersistentSession):
                  lock_timeout: float = DEFAULT_LOCK_TIMEOUT, _database: _Database | None = None) -> None:
         self.session_id = _check_id(session_id)
         self.lock_timeout = lock_timeout
+        if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+            raise UserError(f"SQLiteSession needs a file path (or ':memory:'), got {path!r}; an empty path would "
+                            "be a temporary database that vanishes.")
         self._db = _database or _Database.get(os.fspath(path))
 
     def close(self) -> None:
@@ -96,7 +121,8 @@ class SQLiteSession(PersistentSession):
         return self._db.lock, self._db.caches
 
     def _read_since(self, rev: int | None, after: int) -> tuple[int, int, list[dict], int]:
-        with self._db.lock:
+        with self._db.lock, _mapped(self._db.path):
+            self._db.check_file()
             connection = self._db.connection
             connection.execute("BEGIN")  # one snapshot for the revision and the rows
             try:
@@ -115,14 +141,20 @@ class SQLiteSession(PersistentSession):
     def _read_after(self, connection: sqlite3.Connection, after: int) -> tuple[list[dict], int]:
         # One row back: the messages joined in order, with what _decode_fast needs to check them.
         where = "session_id = ? AND seq > ?"
-        joined, count, low, high, last = connection.execute(
-            "SELECT group_concat(data, ','), count(*), min(version), max(version), max(seq) "
-            f"FROM (SELECT data, version, seq FROM agentsilex_messages WHERE {where} ORDER BY seq)",
-            (self.session_id, after)).fetchone()
+        # Row by row as bytes: a row that is not UTF-8 is named, and its text never lands in an error message.
+        rows = lambda: connection.execute(  # noqa: E731
+            f"SELECT seq, version, CAST(data AS BLOB) FROM agentsilex_messages WHERE {where} ORDER BY seq",
+            (self.session_id, after)).fetchall()
+        try:
+            joined, count, low, high, last = connection.execute(
+                "SELECT group_concat(data, ','), count(*), min(version), max(version), max(seq) "
+                f"FROM (SELECT data, version, seq FROM agentsilex_messages WHERE {where} ORDER BY seq)",
+                (self.session_id, after)).fetchone()
+        except sqlite3.OperationalError:  # "Could not decode to UTF-8 ... with text <the conversation>"
+            found = rows()
+            return self._decode_rows(found), found[-1][0] if found else -1
         ok = low == high == codec.SCHEMA_VERSION
-        messages = self._decode_fast(joined, count, ok, lambda: connection.execute(
-            f"SELECT seq, version, data FROM agentsilex_messages WHERE {where} ORDER BY seq",
-            (self.session_id, after)).fetchall())
+        messages = self._decode_fast(joined, count, ok, rows)
         return messages, -1 if last is None else last
 
     def _count(self) -> int:
@@ -186,6 +218,14 @@ class SQLiteSession(PersistentSession):
         rows = self._db.read("SELECT key FROM agentsilex_state WHERE session_id = ?", (self.session_id,))
         return [(key, self.get_state(key)) for (key,) in rows]
 
+    def _claim(self, token: str) -> bool:
+        try:
+            self._db.write(lambda connection: connection.execute("INSERT INTO agentsilex_state VALUES (?, ?, '1')",
+                                                                 (CLAIMS, token)))
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
     def _acquire(self, timeout: float) -> Callable[[], None]:
         if self._db.path == ":memory:" or self._db.path.startswith("file::memory:"):
             lock = self._db.local_locks.setdefault(self.session_id, threading.Lock())
@@ -195,6 +235,37 @@ class SQLiteSession(PersistentSession):
         return _file_lock(self._db.path, self.session_id, timeout)
 
 
+def _create_private(path: str) -> tuple[int, int] | None:
+    """Create the file readable by its owner only (0600: it holds conversations); return its identity."""
+    if path == ":memory:" or path.startswith("file:"):
+        return None
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise SessionError(f"Cannot create the SQLite file {path!r}: {exc.strerror}. Check the folder exists and "
+                           "is writable.") from None
+    stat = os.stat(path)
+    return stat.st_dev, stat.st_ino
+
+
+@contextmanager
+def _mapped(path: str) -> Iterator[None]:
+    """SQLite's errors as SessionErrors that say what to do (never with stored text in them)."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        code = getattr(exc, "sqlite_errorname", "")
+        if code == "SQLITE_FULL" or "full" in str(exc):
+            raise SessionError(f"The disk holding {path!r} is full; nothing of this write was stored. Free some "
+                               "space and run again.") from None
+        if code.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_CORRUPT", "SQLITE_NOTADB")):
+            raise SessionError(f"SQLite cannot use {path!r} ({code}): check the file and its folder exist, are "
+                               "writable and hold an agentsilex database.") from None
+        raise
+
+
 def _file_lock(db_path: str, session_id: str, timeout: float) -> Callable[[], None]:
     """An exclusive flock on a per-session file beside the database.
 
@@ -202,9 +273,14 @@ def _file_lock(db_path: str, session_id: str, timeout: float) -> Callable[[], No
     processes do, and the kernel drops the lock when a process dies, even by SIGKILL.
     """
     folder = Path(db_path + "-locks")
-    folder.mkdir(exist_ok=True)
+    if not folder.is_symlink():
+        folder.mkdir(mode=0o700, exist_ok=True)
+    if folder.is_symlink() or not folder.is_dir():  # a planted link would send our lock files elsewhere
+        raise SessionError(f"The lock folder {str(folder)!r} is a symbolic link or not a folder; refusing to use "
+                           "it. Remove it (agentsilex creates it again).")
     name = hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    handle = open(folder / f"{name}.lock", "a+")
+    descriptor = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    handle = os.fdopen(descriptor, "a+")
 
     def try_once() -> bool:
         try:

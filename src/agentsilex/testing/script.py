@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..parts import text_of
 from ..errors import ScriptExhaustedError, UserError
 from ..messages import assistant, tool_call
 from ..models import ModelBase, ModelRequest, ModelResponse, Usage
@@ -52,6 +53,27 @@ class Cut:
     after: int | None = None
 
 
+MALFORMED_KINDS = ("html", "empty", "json_without_choices", "plain_json", "sse_error", "unfinished", "bad_json")
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """Loopback server only: answer HTTP 200 with a body no client should take for a complete answer.
+
+    `kind`: "html" (a proxy's login page), "empty" (no body at all), "json_without_choices" ({"id": ...}),
+    "plain_json" (a valid non-stream reply of `reply` to a stream request: a server ignoring `stream`),
+    "sse_error" (a stream that starts `reply`, then sends {"error": ...}), "unfinished" (a stream of part of
+    `reply` that ends cleanly with no finish_reason and no [DONE]), "bad_json" (a stream event that is not JSON).
+    """
+
+    kind: str
+    reply: Any = "a partial answer that must never be stored"
+
+    def __post_init__(self) -> None:
+        if self.kind not in MALFORMED_KINDS:
+            raise UserError(f"Malformed kind must be one of {', '.join(MALFORMED_KINDS)}, got {self.kind!r}.")
+
+
 def call(name: str, arguments: dict | str | None = None, /, *, id: str | None = None, **kwargs: Any) -> ToolCallReply:
     """A scripted tool call: `call("add", a=1, b=2)`, or raw arguments: `call("add", '{"a": 1')`."""
     if isinstance(arguments, str):
@@ -59,7 +81,7 @@ def call(name: str, arguments: dict | str | None = None, /, *, id: str | None = 
     return ToolCallReply(name, json.dumps({**(arguments or {}), **kwargs}), id)
 
 
-Reply = str | ToolCallReply | list | dict | ModelResponse | Fail | Stall | Cut | Exception
+Reply = str | ToolCallReply | list | dict | ModelResponse | Fail | Stall | Cut | Malformed | Exception
 
 
 def estimate_tokens(text: str) -> int:
@@ -158,7 +180,7 @@ class FunctionModel(ModelBase):
 def echo(messages: list[dict], tools: list[dict]) -> str:
     """A FunctionModel function that repeats the last user message."""
     last = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), "")
-    return f"You said: {last}"
+    return f"You said: {text_of(last)}"
 
 
 def _header(headers: dict[str, str], name: str) -> str | None:
@@ -166,12 +188,19 @@ def _header(headers: dict[str, str], name: str) -> str | None:
 
 
 def reply_from_json(item: Any) -> Reply:
-    """Script items from JSON (the server's --script file): a string, {"tool_calls": [...]}, {"fail": {...}},
+    """Script items from JSON (the server's --script file): a string, {"tool_calls": [...]} (with
+    "reasoning_content", "thinking_blocks" and "content" beside it: a reasoning model's reply), {"fail": {...}},
     {"stall": {"seconds": s, "reply": item, "after": n}} or {"cut": {"reply": item, "after": n}}."""
     if isinstance(item, str):
         return item
-    if isinstance(item, dict) and "tool_calls" in item:
-        return [call(c["name"], c.get("arguments") or {}, id=c.get("id")) for c in item["tool_calls"]]
+    if isinstance(item, dict) and ("tool_calls" in item or "reasoning_content" in item or "thinking_blocks" in item):
+        calls = [call(c["name"], c.get("arguments") or {}, id=c.get("id")) for c in item.get("tool_calls") or []]
+        if item.keys() <= {"tool_calls"}:
+            return calls
+        # An assistant message with reasoning (models/reasoning.py), as a reasoning model would send it.
+        return {"content": item.get("content"), **{k: v for k, v in item.items() if k not in ("tool_calls", "content")},
+                **({"tool_calls": [tool_call(c.id or f"call_{i}", c.name, c.arguments) for i, c in
+                                   enumerate(calls, 1)]} if calls else {})}
     if isinstance(item, dict) and "fail" in item:
         spec = item["fail"]
         return Fail(spec.get("status", 500), spec.get("message", "scripted failure"), spec.get("headers", {}),
@@ -182,5 +211,8 @@ def reply_from_json(item: Any) -> Reply:
         return Stall(spec.get("seconds", 30.0), None if reply is None else reply_from_json(reply), spec.get("after", 0))
     if isinstance(item, dict) and "cut" in item:
         return Cut(reply_from_json(item["cut"]["reply"]), item["cut"].get("after"))
+    if isinstance(item, dict) and "malformed" in item:
+        spec = item["malformed"]
+        return Malformed(spec["kind"], reply_from_json(spec.get("reply", Malformed.reply)))
     raise UserError(f"Script item {item!r} is not a string, {{'tool_calls': [...]}}, {{'fail': {{...}}}}, "
-                    "{'stall': {...}} or {'cut': {...}}.")
+                    "{'stall': {...}}, {'cut': {...}} or {'malformed': {'kind': ...}}.")

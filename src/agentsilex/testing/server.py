@@ -19,7 +19,7 @@ from typing import Any, Callable
 from ..errors import ModelError, UserError
 from ..models import ModelRequest
 from ..models.stream import response_to_chunks, usage_dict
-from .script import Cut, Fail, FunctionModel, Reply, ScriptedModel, Stall, echo, reply_from_json, to_response
+from .script import Cut, Fail, FunctionModel, Malformed, Reply, ScriptedModel, Stall, echo, reply_from_json, to_response
 
 
 class LoopbackServer:
@@ -35,6 +35,7 @@ class LoopbackServer:
             raise UserError(f"usage_style must be 'openai' or 'anthropic', got {usage_style!r}.")
         self.usage_style = usage_style
         self.requests: list[dict] = []  # every request body, as JSON
+        self.request_headers: list[dict[str, str]] = []  # and its headers (names in lower case)
         self._ids = itertools.count(1)
         self.stopping = threading.Event()  # ends stalls at once when the server stops
         self._httpd = _QuietServer((host, port), _Handler)
@@ -87,20 +88,24 @@ class LoopbackServer:
         self.requests.append(body)
         if self.latency:
             time.sleep(self.latency)
-        fault = self._take_fault()
+        fault, planned = self._take_fault(body)
         if isinstance(fault, Fail):
             return Answer(fault.status, dict(fault.headers), _error_body(fault.message, "scripted_error"))
         if isinstance(fault, Stall) and fault.reply is None:
             return Answer(stall=fault.seconds, hang_up=True)
         request = ModelRequest(body.get("messages") or [], body.get("tools") or [])
         try:
-            response = (to_response(fault.reply, request, self.model._ids) if fault is not None
-                        else self.model.complete(request))
+            if fault is not None or isinstance(self.model, FunctionModel):
+                response = to_response(fault.reply if fault is not None else planned, request, self.model._ids)
+            else:
+                response = self.model.complete(request)
         except ModelError as exc:
             retry_after = {"Retry-After": f"{exc.retry_after:g}"} if exc.retry_after is not None else {}
             return Answer(exc.status_code or 500, retry_after, _error_body(str(exc), "scripted_error"))
         except Exception as exc:  # a script bug must surface in the test, not hang it
             return Answer(500, {}, _error_body(f"{type(exc).__name__}: {exc}", "server_error"))
+        if isinstance(fault, Malformed):
+            return _malformed(fault.kind, self._render({**body, "stream": fault.kind != "plain_json"}, response, 16))
         answer = self._render(body, response, piece=4 if isinstance(fault, Cut) else 16)
         if isinstance(fault, Stall):
             answer.stall, answer.stall_after = fault.seconds, fault.after
@@ -108,18 +113,24 @@ class LoopbackServer:
             answer.hang_up, answer.stall_after = True, _cut_point(answer.payload, fault.after)
         return answer
 
-    def _take_fault(self) -> Fail | Stall | Cut | None:
-        """Faults are script items the server plays itself; a `forever` Fail stays at the head."""
+    def _take_fault(self, body: dict) -> tuple[Fail | Stall | Cut | Malformed | None, Any]:
+        """(a fault the server plays itself, or None; a function server's reply when it is no fault).
+
+        Scripts: a fault at the head of the script (a `forever` Fail stays there). Functions: the function
+        may return a fault item for this request."""
         model = self.model
-        if not isinstance(model, ScriptedModel):
-            return None
+        if isinstance(model, FunctionModel):
+            with model._lock:
+                model.requests.append(ModelRequest(body.get("messages") or [], body.get("tools") or []))
+            reply = model.function(body.get("messages") or [], body.get("tools") or [])
+            return (reply, None) if isinstance(reply, (Fail, Stall, Cut, Malformed)) else (None, reply)
         with model._lock:
             head = model.replies[0] if model.replies else None
-            if not isinstance(head, (Fail, Stall, Cut)):
-                return None
+            if not isinstance(head, (Fail, Stall, Cut, Malformed)):
+                return None, None
             if not getattr(head, "forever", False):
                 model.replies.pop(0)
-            return head
+            return head, None
 
     def _render(self, body: dict, response: Any, piece: int) -> Answer:
         ident, created, model = f"chatcmpl-{next(self._ids)}", int(time.time()), body.get("model", "loopback")
@@ -145,6 +156,28 @@ class Answer:
     stall: float = 0.0
     stall_after: int = 0
     hang_up: bool = False
+    raw: bytes | None = None  # sent as it is (with `headers`), instead of `payload`
+    sse_tail: list[str] | None = None  # stream: what follows the chunks (default: [DONE])
+
+
+def _malformed(kind: str, answer: Answer) -> Answer:
+    """A 200 answer a client must not take for a complete reply (see testing.Malformed)."""
+    chunks = answer.payload
+    if kind == "html":
+        return Answer(headers={"Content-Type": "text/html"}, raw=b"<html><body>Please sign in</body></html>")
+    if kind == "empty":
+        return Answer(headers={"Content-Type": "text/event-stream"}, raw=b"")
+    if kind == "json_without_choices":
+        return Answer(payload={"id": "chatcmpl-0", "object": "chat.completion", "model": "loopback"})
+    if kind == "plain_json":
+        return answer
+    middle = chunks[:max(1, len(chunks) // 2)]
+    if kind == "sse_error":
+        return Answer(payload=middle, sse_tail=['{"error": {"message": "upstream overloaded", "type": "server_error"}}'])
+    if kind == "bad_json":
+        return Answer(payload=middle, sse_tail=["{not json"])
+    return Answer(payload=[c for c in chunks if not any(ch.get("finish_reason") for ch in c.get("choices") or [])
+                           and not c.get("usage")], sse_tail=[])  # unfinished
 
 
 def _error_body(message: str, kind: str) -> dict:
@@ -186,9 +219,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        self.server.owner.request_headers.append({k.lower(): v for k, v in self.headers.items()})
         if not self.path.rstrip("/").endswith("/chat/completions"):
             return self._json(404, {}, {"error": {"message": f"no route {self.path}"}})
         answer = self.server.owner.reply_to(body)
+        if answer.raw is not None:
+            return self._raw(answer)
         if answer.payload is None:  # a stall with nothing to say: go quiet, then hang up
             self.server.owner.stopping.wait(answer.stall)
             self.close_connection = True
@@ -222,8 +258,18 @@ class _Handler(BaseHTTPRequestHandler):
                     self.close_connection = True
                     return
             self._chunk(f"data: {json.dumps(chunk)}\n\n".encode())
-        self._chunk(b"data: [DONE]\n\n")
+        for line in ["[DONE]"] if answer.sse_tail is None else answer.sse_tail:
+            self._chunk(f"data: {line}\n\n".encode())
         self._chunk(b"")
+
+    def _raw(self, answer: Answer) -> None:
+        assert answer.raw is not None
+        self.send_response(answer.status)
+        for key, value in answer.headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(answer.raw)))
+        self.end_headers()
+        self.wfile.write(answer.raw)
 
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")

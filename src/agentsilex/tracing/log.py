@@ -45,10 +45,7 @@ def reply_received(started: float | None, model: Any, response: Any = None, erro
 
 
 def _redact(text: str, model: Any) -> str:
-    """The model's key by value, and anything shaped like a key, whatever the length of the text."""
-    from ..models.litellm import _SECRET
+    """The model's key and every key the process knows of, by value, and anything shaped like a key."""
+    from ..redaction import redact
 
-    key = getattr(model, "_api_key", None)
-    if key:
-        text = text.replace(key, "[redacted]")
-    return _SECRET.sub("[redacted]", text)
+    return redact(text, getattr(model, "_api_key", None))

@@ -88,7 +88,7 @@ def _error_type(error: BaseException) -> str:
 
 
 def _safe_text(text: str) -> str:
-    from ..models.litellm import redact  # keys never reach a span, whatever the content setting
+    from ..redaction import redact  # keys never reach a span, whatever the content setting
 
     return redact(text)
 
