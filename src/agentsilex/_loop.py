@@ -208,10 +208,7 @@ def _model_call(run: _Run) -> Generator[Request, Any, tuple[ModelRequest, ModelR
                                        hooks=options.hooks, timeout=options.model_timeout,
                                        idle_timeout=options.stream_idle_timeout,
                                        connect_timeout=options.connect_timeout, trace=run.trace, first=run.first)
-    if deadline.at is not None:  # no wait outlives the run: cap the model's timeouts at what is left
-        left = max(deadline.remaining() or 0.0, 0.001)
-        request.timeout = min(request.timeout or left, left)
-        request.idle_timeout = min(request.idle_timeout or left, left)
+    deadline.cap(request)  # no wait outlives the run
     try:
         response = yield ModelCall(model, request, agent, deadline=deadline.at, trace=run.trace)
     except Exception as exc:
@@ -329,8 +326,7 @@ def _value_and_error(outcome: Outcome | None) -> tuple[Any, BaseException | None
 
 
 def _execute(run: _Run, message: dict, ready: list[ToolRun]) -> Generator[Request, Any, dict[str, Outcome]]:
-    """Ordinary tools go to the driver as one batch; agents used as tools run here, nested, side by side
-    with that batch and with each other (_parallel.py)."""
+    """Ordinary tools go to the driver as one batch; agents used as tools run nested, beside it (_parallel.py)."""
     tools = [item for item in ready if not isinstance(item.tool, AgentTool)]
     agents = [item for item in ready if isinstance(item.tool, AgentTool)]
     run.budget.deadline.check(run.result)  # before anything starts: the step is not committed

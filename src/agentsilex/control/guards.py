@@ -42,6 +42,15 @@ class Deadline:
     def remaining(self) -> float | None:
         return None if self.at is None else self.at - time.monotonic()
 
+    def cap(self, request: Any) -> None:
+        """Cap a model request's timeouts at the time left."""
+        if self.at is not None:
+            left = max(self.at - time.monotonic(), 0.001)
+            request.timeout = min(request.timeout or left, left)
+            request.idle_timeout = min(request.idle_timeout or left, left)
+            if getattr(request, "connect_timeout", None) is not None:
+                request.connect_timeout = min(request.connect_timeout, left)
+
     def passed(self) -> bool:
         return self.at is not None and time.monotonic() >= self.at
 
