@@ -11,7 +11,7 @@ from .control.usage import RequestUsage, RunLimits, RunUsage
 from .errors import (AgentsilexError, ContextBudgetError, ContextWindowExceededError, GuardrailTripped,
                      HandoffLoopError, InputGuardrailTripped, MaxAgentDepthExceeded, MaxTurnsExceeded,
                      ModelAuthError, ModelBadRequestError, ModelBehaviorError, ModelError, ModelTimeoutError,
-                     OutputGuardrailTripped, SessionBusyError, SessionCorruptedError, SessionError,
+                     OutputGuardrailTripped, RepeatedToolCallError, RunTimeoutError, SessionBusyError, SessionCorruptedError, SessionError,
                      ToolArgumentsError, ToolError, ToolGuardrailTripped, UnknownToolError, UsageLimitExceeded,
                      UserError)
 from .events import (AgentHandoffEvent, Event, FinalResultEvent, PartialOutputEvent, RawChunkEvent,
@@ -37,4 +37,5 @@ __all__ = [
     "ToolGuardrailTripped", "UsageLimitExceeded", "HandoffLoopError", "MaxAgentDepthExceeded",
     "ModelAuthError", "ModelBadRequestError", "ContextWindowExceededError", "ModelTimeoutError",
     "SessionError", "SessionCorruptedError", "SessionBusyError", "ContextBudgetError",
+    "RunTimeoutError", "RepeatedToolCallError",
 ]

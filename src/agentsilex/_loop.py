@@ -1,14 +1,15 @@
 """The agent loop, written once, with no I/O.
 
 `agent_loop` is a generator. It yields requests -- `ModelCall` (send back a ModelResponse), `RunTools`
-(send back one Outcome per call, in order) and `Emit` (an event for the caller) -- and returns the
-RunResult. Drivers in runner.py do the I/O (sync, async, streaming or not). The session is written
-only here, and always in whole steps, so it stays valid whatever fails.
+(send back one Outcome per call, in order), `Batch` (several of those at once: one Outcome each) and
+`Emit` (an event for the caller) -- and returns the RunResult. Drivers in runner.py do the I/O (sync,
+async, streaming or not). The session is written only here, and always in whole steps, so it stays valid
+whatever fails.
 
 What the next request holds is decided in one place, `build_request` (_request.py). Each feature is a call
 out to its module in control/: handoffs, subagents (an agent used as a tool runs here as a nested
-`yield from agent_loop(...)`), output, guardrails, approval, usage, hooks; planning decides, with one typed
-decision per call, how each tool call of a step is answered.
+`yield from agent_loop(...)`; several in one step run side by side, _parallel.py), output, guardrails,
+approval, usage, hooks; planning decides, with one typed decision per call, how each tool call is answered.
 """
 
 from __future__ import annotations
@@ -17,17 +18,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Generator
 
 from . import messages
+from ._parallel import Batch, ask, interleave
 from ._request import ModelCall, Processor, build_request, input_filter, output_mode, retry_note, session_processors
 from .agent import check_context
 from .content import attachment_message
 from .control import guardrails, handoffs, output, planning
 from .control.approval import PendingApproval, RunState, check_resumable
+from .control.guards import Deadline, RepeatPolicy, RepeatTracker
 from .control.hooks import RunHooks
 from .control.planning import AlreadyAnswered, AwaitApproval, FinalAnswer, HandOff, RunIt
 from .control.subagents import AgentTool, check_depth
 from .control.usage import Budget, RunLimits
 from .errors import (GuardrailTripped, HandoffLoopError, MaxAgentDepthExceeded, MaxTurnsExceeded,
-                     ModelBehaviorError, UsageLimitExceeded, UserError)
+                     ModelBehaviorError, RunTimeoutError, UsageLimitExceeded, UserError)
 from .events import AgentHandoffEvent, Event, FinalResultEvent, ToolCallEvent, ToolResponseEvent
 from .messages import INTERRUPTED
 from .models import ModelRequest, ModelResponse, resolve_model
@@ -39,10 +42,11 @@ from .tracing import setup as tracing
 if TYPE_CHECKING:  # the spans module loads only when tracing is on (tracing/spans.py)
     from .tracing.spans import RunTrace
 
-__all__ = ["ModelCall", "RunTools", "Emit", "ToolRun", "Outcome", "LoopOptions", "agent_loop", "INTERRUPTED"]
+__all__ = ["ModelCall", "RunTools", "Batch", "Emit", "ToolRun", "Outcome", "LoopOptions", "agent_loop", "INTERRUPTED"]
 # Errors that stop the whole run, also from inside a nested agent (other failures of a nested agent
 # become an "Error: ..." tool message for the calling agent, like any failing tool).
-_RUN_STOPPERS = (GuardrailTripped, UsageLimitExceeded, HandoffLoopError, MaxAgentDepthExceeded, UserError)
+_RUN_STOPPERS = (GuardrailTripped, UsageLimitExceeded, HandoffLoopError, MaxAgentDepthExceeded, UserError,
+                 RunTimeoutError)
 
 
 @dataclass
@@ -64,6 +68,7 @@ class RunTools:
     """Execute these calls (concurrently if the driver likes); answer with Outcomes in the same order."""
 
     calls: list[ToolRun]
+    deadline: float | None = None  # time.monotonic() by which every call must end (Runner(run_timeout=...))
 
 
 @dataclass
@@ -95,9 +100,11 @@ class LoopOptions:
     model_timeout: float | None = None  # carried on each request (see the Model protocol)
     stream_idle_timeout: float | None = None
     connect_timeout: float | None = None
+    run_timeout: float | None = None  # seconds for the whole run (control/guards.py)
+    repeats: RepeatPolicy | None = None  # identical consecutive tool calls (control/guards.py)
 
 
-Request = ModelCall | RunTools | Emit
+Request = ModelCall | RunTools | Batch | Emit
 
 
 @dataclass
@@ -116,6 +123,8 @@ class _Run:
     view: Processor | None = None  # the input filter of the handoff in effect
     feedback: Processor | None = None  # a retry note for the next request only
     output_retries: int = 0
+    repeats: RepeatTracker = field(default_factory=lambda: RepeatTracker(None))
+    first: bool = True  # the current agent has not made a request yet (its tool_choice may force a call)
     trace: RunTrace | None = None  # this run's spans, when tracing is on (tracing/spans.py)
 
     @property
@@ -132,11 +141,13 @@ def agent_loop(agent: Any, prompt: str | list[dict] | RunState, *, session: Any,
                session_processors(session, callbacks=options.before_llm_call_callbacks, memory=options.memory,
                                   history_processors=options.history_processors))
     top = run.depth == 0
+    run.repeats = RepeatTracker(options.repeats)
     if trace_parent is not None or (top and tracing.active_tracer() is not None):
         from .tracing.spans import RunTrace
 
         run.trace = RunTrace(agent, session, trace_parent, prompt)
     if top:
+        run.budget.deadline = Deadline(options.run_timeout)
         check_context(agent, context)  # a tool declaring another context type: refused before any request
         options.hooks.on_run_start(context, agent, prompt)
     try:
@@ -146,7 +157,7 @@ def agent_loop(agent: Any, prompt: str | list[dict] | RunState, *, session: Any,
         if run.trace is not None:
             run.trace.end(exc)
         if top and isinstance(exc, Exception):
-            if isinstance(exc, (GuardrailTripped, UsageLimitExceeded, HandoffLoopError)):
+            if isinstance(exc, (GuardrailTripped, UsageLimitExceeded, HandoffLoopError, RunTimeoutError)):
                 exc.result = run.result  # the outermost run's partial result, whichever level raised
             options.hooks.on_error(context, run.agent, exc)
         raise
@@ -170,7 +181,8 @@ def _turns(run: _Run, prompt: str | list[dict] | RunState) -> Generator[Request,
         request, response = yield from _model_call(run)
         message = response.message
         if message.get("tool_calls"):
-            done = yield from _tool_step(run, message, request.output_mode, {})
+            offered = tuple(spec["function"]["name"] for spec in request.tools)
+            done = yield from _tool_step(run, message, request.output_mode, {}, offered)
         else:
             done = _final(run, message, request.output_mode)
     if done is None:
@@ -187,15 +199,22 @@ def _model_call(run: _Run) -> Generator[Request, Any, tuple[ModelRequest, ModelR
     """Build the request (_request.py: everything that decides what is sent), call the model, count usage."""
     agent, context, options = run.agent, run.context, run.options
     model = resolve_model(agent.model)
+    deadline = run.budget.deadline
+    deadline.check(run.result)
     processors = run.processors
     if run.view is not None or run.feedback is not None:  # this agent's view, then the retry note
         processors = [*processors, *(p for p in (run.view, run.feedback) if p is not None)]
     request = yield from build_request(agent, model, run.session, context, processors=processors,
                                        hooks=options.hooks, timeout=options.model_timeout,
                                        idle_timeout=options.stream_idle_timeout,
-                                       connect_timeout=options.connect_timeout, trace=run.trace)
-    response = yield ModelCall(model, request, agent, trace=run.trace)
-    run.feedback = None
+                                       connect_timeout=options.connect_timeout, trace=run.trace, first=run.first)
+    deadline.cap(request)  # no wait outlives the run
+    try:
+        response = yield ModelCall(model, request, agent, deadline=deadline.at, trace=run.trace)
+    except Exception as exc:
+        deadline.check(run.result, exc)  # a wait cut short by the deadline is the run's timeout
+        raise
+    run.feedback, run.first = None, False
     entry = run.result.usage.add_request(response.usage, agent=agent.name, model=model.name)
     options.hooks.after_model_call(context, agent, response)
     run.budget.charge_request(entry)
@@ -224,15 +243,17 @@ def _count_output_retry(run: _Run, problem: str) -> None:
     run.output_retries += 1
 
 
-def _tool_step(run: _Run, message: dict, mode: str | None,
-               approvals: dict[str, dict]) -> Generator[Request, Any, RunResult | None]:
+def _tool_step(run: _Run, message: dict, mode: str | None, approvals: dict[str, dict],
+               offered: tuple[str, ...] | None) -> Generator[Request, Any, RunResult | None]:
     """One assistant message's tool calls: decide -> pause? -> guard -> execute -> record -> commit -> emit."""
     calls = message["tool_calls"]
     for call in calls:
         yield Emit(ToolCallEvent(call["id"], call["function"]["name"], call["function"]["arguments"],
                                  run.agent.name))
+    repeated = run.repeats.check(calls, run.result) if not approvals else {}  # may stop the run
     # Decide: one typed decision per call (control/planning.py).
-    view = planning.StepView(run.agent, run.context, tuple(run.chain), run.options.max_handoffs, mode, run.depth > 0)
+    view = planning.StepView(run.agent, run.context, tuple(run.chain), run.options.max_handoffs, mode, run.depth > 0,
+                             offered, repeated)
     decided = planning.decide(calls, view, approvals)
     for decision in decided:
         if isinstance(decision, AlreadyAnswered) and decision.invalid_output is not None:
@@ -240,7 +261,7 @@ def _tool_step(run: _Run, message: dict, mode: str | None,
     # Pause? Nothing runs and nothing is committed until a human decides.
     waiting = [d.pending for d in decided if isinstance(d, AwaitApproval)]
     if waiting:
-        return _pause(run, message, waiting)
+        return _pause(run, message, waiting, offered)
     # Guard: every guardrail before any hook or tool, so a trip leaves nothing half-started.
     ready = [ToolRun(d.call["id"], d.tool, d.arguments, run.context, run.trace)
              for d in decided if isinstance(d, RunIt)]
@@ -248,6 +269,8 @@ def _tool_step(run: _Run, message: dict, mode: str | None,
     _guard_before(run, ready)
     # Execute.
     outcomes = yield from _execute(run, message, ready)
+    if answer is None and run.agent.tool_use_behavior == "stop_on_first_tool":
+        answer = planning.first_result(decided, outcomes)
     _guard_after(run, ready, outcomes, answer)
     # Record and commit: the message together with every answer, in one step.
     records = [planning.record(d, *_value_and_error(outcomes.get(d.call["id"]))) for d in decided]
@@ -271,12 +294,13 @@ def _tool_step(run: _Run, message: dict, mode: str | None,
     return None
 
 
-def _pause(run: _Run, message: dict, waiting: list[PendingApproval]) -> RunResult:
+def _pause(run: _Run, message: dict, waiting: list[PendingApproval], offered: tuple[str, ...] | None) -> RunResult:
     if run.trace is not None:
         run.trace.paused(waiting)
     run.result.pending_approvals = waiting
     run.result.state = RunState(run.agent.name, run.result.input, message, waiting, run.result.usage,
-                                list(run.chain), run.budget.spent())
+                                list(run.chain), run.budget.spent(),
+                                offered=None if offered is None else list(offered))
     return run.result
 
 
@@ -302,14 +326,16 @@ def _value_and_error(outcome: Outcome | None) -> tuple[Any, BaseException | None
 
 
 def _execute(run: _Run, message: dict, ready: list[ToolRun]) -> Generator[Request, Any, dict[str, Outcome]]:
-    """Ordinary tools go to the driver as one batch; agents used as tools run here, nested."""
+    """Ordinary tools go to the driver as one batch; agents used as tools run nested, beside it (_parallel.py)."""
     tools = [item for item in ready if not isinstance(item.tool, AgentTool)]
+    agents = [item for item in ready if isinstance(item.tool, AgentTool)]
+    run.budget.deadline.check(run.result)  # before anything starts: the step is not committed
     try:
-        outcomes = list((yield RunTools(tools))) if tools else []
-        by_id = {item.call_id: outcome for item, outcome in zip(tools, outcomes)}
-        for item in ready:
-            if isinstance(item.tool, AgentTool):
-                by_id[item.call_id] = yield from _run_agent_tool(run, item)
+        jobs = [ask(RunTools(tools, run.budget.deadline.at))] if tools else []
+        jobs += [_run_agent_tool(run, item) for item in agents]
+        done = (yield from interleave(jobs, passthrough=(Emit,))) if jobs else []
+        by_id = dict(zip((item.call_id for item in tools), done[0] if tools else []))
+        by_id.update(zip((item.call_id for item in agents), done[1:] if tools else done))
     except BaseException:
         # Interrupted (Ctrl-C, cancellation, a consumer gone, a nested run stopped): answer every call
         # so the history stays valid.
@@ -349,7 +375,7 @@ def _hand_off(run: _Run, chosen: handoffs.Handoff) -> Generator[Request, Any, No
         run.trace.handoff(source, target)
     if chosen.on_handoff is not None:
         chosen.on_handoff(run.context)
-    run.agent, run.output_retries = target, 0
+    run.agent, run.output_retries, run.first = target, 0, True
     run.view = input_filter(chosen.input_filter) if chosen.input_filter is not None else None
     run.chain.append(target.name)
     run.result.last_agent = target
@@ -363,7 +389,9 @@ def _resume(run: _Run, state: RunState) -> Generator[Request, Any, RunResult | N
     run.chain, run.result.input, run.result.usage = list(state.chain), state.input, state.usage
     run.budget.restore(state.spent)  # a resumed run is the same run: its limits count what was spent before
     mode = output_mode(run.agent, resolve_model(run.agent.model))  # the mode the paused step was asked in
-    return (yield from _tool_step(run, state.message, mode, state.decisions))
+    run.first = False
+    offered = None if state.offered is None else tuple(state.offered)
+    return (yield from _tool_step(run, state.message, mode, state.decisions, offered))
 
 
 def _commit(run: _Run, new: list[dict]) -> None:
