@@ -178,13 +178,14 @@ def test_discarding_a_paused_run():
 
 def test_usage_accumulates_over_the_conversation(store_factory, kind):
     reopen = opener(store_factory, kind)
-    agent = Agent(name="a", model=ScriptedModel([ModelResponse(assistant("one"), Usage(1, 100, 10)),
-                                                 ModelResponse(assistant("two"), Usage(1, 200, 20))], name="gpt-4o"))
+    first = ModelResponse(assistant("one"), Usage(1, 100, 10, cached_input_tokens=40))
+    agent = Agent(name="a", model=ScriptedModel([first, ModelResponse(assistant("two"), Usage(1, 200, 20))],
+                                                name="gpt-4o"))
     Runner(reopen("c")).run(agent, "first")
     Runner(reopen("c")).run(agent, "second")
     usage = Conversation(reopen("c")).usage
     assert (usage.requests, usage.input_tokens, usage.output_tokens) == (2, 300, 30)
-    assert usage.by_model == {"gpt-4o": [2, 300, 30]}
+    assert usage.by_model == {"gpt-4o": [2, 300, 30]} and usage.cached_input_tokens == 40
     assert usage.cost_usd == pytest.approx(300 * 2.5e-6 + 30 * 1e-5)  # LiteLLM's bundled gpt-4o price
     Conversation(reopen("c")).reset()
     assert Conversation(reopen("c")).usage.requests == 0 and reopen("c").get_dialogs()

@@ -12,7 +12,7 @@ from .control.usage import RequestUsage, RunLimits, RunUsage
 from .errors import (AgentsilexError, ContextBudgetError, ContextWindowExceededError, GuardrailTripped,
                      HandoffLoopError, InputGuardrailTripped, MaxAgentDepthExceeded, MaxTurnsExceeded,
                      ModelAuthError, ModelBadRequestError, ModelBehaviorError, ModelError, ModelTimeoutError,
-                     OutputGuardrailTripped, SessionBusyError, SessionCorruptedError, SessionError,
+                     OutputGuardrailTripped, RepeatedToolCallError, RunTimeoutError, SessionBusyError, SessionCorruptedError, SessionError,
                      ToolArgumentsError, ToolError, ToolGuardrailTripped, UnknownToolError, UsageLimitExceeded,
                      UserError)
 from .events import (AgentHandoffEvent, ApprovalRequestedEvent, Event, FinalResultEvent, PartialOutputEvent,
@@ -39,4 +39,5 @@ __all__ = [
     "ToolGuardrailTripped", "UsageLimitExceeded", "HandoffLoopError", "MaxAgentDepthExceeded",
     "ModelAuthError", "ModelBadRequestError", "ContextWindowExceededError", "ModelTimeoutError",
     "SessionError", "SessionCorruptedError", "SessionBusyError", "ContextBudgetError",
+    "RunTimeoutError", "RepeatedToolCallError",
 ]

@@ -71,6 +71,7 @@ class RunState:
     nonce: str = ""  # set when the run pauses: names this paused step, whatever copy of it is resumed
     seal: str = ""  # HMAC of everything above but the decisions, with the application's approval key
     decisions_seal: str = ""  # HMAC of the decisions saved in the JSON (only when they were signed)
+    offered: list[str] | None = None  # the tool names the paused step was offered (the others never run)
     _key: bytes | None = field(default=None, repr=False, compare=False)
     _loaded_decisions: dict[str, dict] = field(default_factory=dict, repr=False, compare=False)
 
@@ -122,7 +123,7 @@ class RunState:
             state = cls(data["agent"], data["input"], data["message"],
                         [PendingApproval(**p) for p in data["pending"]], RunUsage.from_dict(data["usage"]),
                         data["chain"], data["spent"], dict(data["decisions"]), data["nonce"], data["seal"],
-                        data.get("decisions_seal", ""))
+                        data.get("decisions_seal", ""), data.get("offered"))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise UserError(f"Not a saved RunState ({exc}); pass the text of result.state.to_json().") from exc
         state._loaded_decisions = dict(state.decisions)
@@ -131,7 +132,8 @@ class RunState:
     def _signed_part(self) -> dict[str, Any]:
         return {"version": VERSION, "nonce": self.nonce, "agent": self.agent, "input": self.input,
                 "message": self.message, "pending": [vars(p) for p in self.pending], "usage": self.usage.to_dict(),
-                "chain": self.chain, "spent": self.spent}
+                "chain": self.chain, "spent": self.spent,
+                **({"offered": self.offered} if self.offered is not None else {})}
 
 
 def check_resumable(state: RunState, dialogs: list[dict]) -> None:

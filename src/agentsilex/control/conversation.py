@@ -27,9 +27,10 @@ from ..models import Usage
 from ..session import get_state, set_state
 from . import approval, handoffs
 from .approval import PendingApproval, RunState
-from .usage import RequestUsage, check_limit, cost_usd
+from .usage import Budget, RequestUsage, check_limit, cost_usd
 
 AGENT, PAUSED, USAGE = "agentsilex.agent", "agentsilex.paused", "agentsilex.usage"
+_DETAIL = ("cached_input_tokens", "cache_write_tokens", "reasoning_tokens")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class ConversationUsage(Usage):
     def add_request(self, entry: RequestUsage) -> None:
         self.requests, self.input_tokens = self.requests + 1, self.input_tokens + entry.input_tokens
         self.output_tokens += entry.output_tokens
+        for name in _DETAIL:  # cached, cache-write and reasoning tokens (parts of the counts above)
+            setattr(self, name, getattr(self, name) + getattr(entry, name, 0))
         totals = self.by_model.setdefault(entry.model, [0, 0, 0])
         totals[0], totals[1], totals[2] = totals[0] + 1, totals[1] + entry.input_tokens, totals[2] + entry.output_tokens
 
@@ -67,14 +70,16 @@ class ConversationUsage(Usage):
 
     def to_dict(self) -> dict[str, Any]:
         return {"requests": self.requests, "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
+                **{name: getattr(self, name) for name in _DETAIL},
                 "by_model": {model: list(totals) for model, totals in self.by_model.items()}}
 
     @classmethod
     def from_dict(cls, data: Any) -> ConversationUsage:
         if not isinstance(data, dict):
             return cls()
-        return cls(data["requests"], data["input_tokens"], data["output_tokens"],
-                   {k: list(v) for k, v in data.get("by_model", {}).items()})
+        return cls(requests=data["requests"], input_tokens=data["input_tokens"], output_tokens=data["output_tokens"],
+                   **{name: data.get(name, 0) for name in _DETAIL},
+                   by_model={k: list(v) for k, v in data.get("by_model", {}).items()})
 
 
 class Conversation:
@@ -191,6 +196,12 @@ def settle(meter: Meter | None, top: bool) -> None:
         meter.save()
 
 
+def start(session: Any, agent: Any, prompt: Any, options: Any) -> tuple[Any, Budget]:
+    """The outermost run's agent (see starting_agent) and its budget, which counts the conversation too."""
+    agent = starting_agent(session, agent, prompt, options.continue_agent)
+    return agent, Budget(options.limits, Meter(session, options.conversation_limits))
+
+
 def starting_agent(session: Any, agent: Any, prompt: Any, continue_agent: bool) -> Any:
     """At the start of an outermost run: a new prompt drops a paused run; a paused run resumes only where it
     paused; then pick who answers."""
@@ -212,9 +223,13 @@ def handed_off(session: Any, agent: Any, depth: int) -> None:
         _set(session, AGENT, agent.name)
 
 
-def paused(session: Any, state: RunState) -> None:
-    """The outermost run paused for approval: keep the state with the session."""
+def paused(session: Any, state: RunState, key: bytes | None) -> RunState:
+    """A run paused for approval: sign the state with the Runner's approval key (none: the Runner's guard
+    signs it later) and keep it with the session, to resume in any process."""
+    if key is not None:
+        approval.sign(state, key)
     _set(session, PAUSED, state.to_json())
+    return state
 
 
 def resumed(session: Any, state: RunState, committed: list[dict]) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import UsageLimitExceeded, UserError
 from ..models import Usage
+from .guards import Deadline
 
 
 @dataclass
@@ -22,6 +23,9 @@ class RequestUsage:
     model: str
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_input_tokens: int = 0  # part of input_tokens
+    cache_write_tokens: int = 0  # part of input_tokens
+    reasoning_tokens: int = 0  # part of output_tokens
 
     @property
     def total_tokens(self) -> int:
@@ -29,8 +33,12 @@ class RequestUsage:
 
     @property
     def cost_usd(self) -> float | None:
-        """Price from LiteLLM's table, or None when the model is not in it."""
-        return cost_usd(self.model, self.input_tokens, self.output_tokens)
+        """Price from LiteLLM's table (cache reads and writes at their own prices), or None when the model is
+        not in it."""
+        cost = cost_usd(self.model, self.input_tokens, self.output_tokens)
+        if cost is None or not (self.cached_input_tokens or self.cache_write_tokens):
+            return cost
+        return cost + cache_adjustment(self.model, self.cached_input_tokens, self.cache_write_tokens)
 
 
 @dataclass
@@ -40,7 +48,8 @@ class RunUsage(Usage):
     per_request: list[RequestUsage] = field(default_factory=list)
 
     def add_request(self, usage: Usage, *, agent: str, model: str) -> RequestUsage:
-        entry = RequestUsage(agent, model, usage.input_tokens, usage.output_tokens)
+        entry = RequestUsage(agent, model, usage.input_tokens, usage.output_tokens, usage.cached_input_tokens,
+                             usage.cache_write_tokens, usage.reasoning_tokens)
         self.add(usage)
         self.per_request.append(entry)
         return entry
@@ -65,11 +74,13 @@ class RunUsage(Usage):
 
     def to_dict(self) -> dict[str, Any]:
         return {"requests": self.requests, "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
-                "per_request": [vars(r) for r in self.per_request]}
+                "cached_input_tokens": self.cached_input_tokens, "cache_write_tokens": self.cache_write_tokens,
+                "reasoning_tokens": self.reasoning_tokens, "per_request": [vars(r) for r in self.per_request]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunUsage:
-        return cls(data["requests"], data["input_tokens"], data["output_tokens"],
+        return cls(data["requests"], data["input_tokens"], data["output_tokens"], data.get("cached_input_tokens", 0),
+                   data.get("cache_write_tokens", 0), data.get("reasoning_tokens", 0),
                    [RequestUsage(**r) for r in data.get("per_request", [])])
 
 
@@ -91,6 +102,27 @@ def cost_usd(model: str, input_tokens: int, output_tokens: int) -> float | None:
             return None
         cost = float(prompt) + float(completion)
     return cost
+
+
+def cache_adjustment(model: str, cached_input_tokens: int, cache_write_tokens: int) -> float:
+    """What prompt caching changes in a request's price: `cost_usd` bills every input token at the input
+    price; cache reads and writes cost their own price instead (a model without those prices: no change)."""
+    prices = price_entry(model) or {}
+    base = prices.get("input_cost_per_token") or 0.0
+    read = prices.get("cache_read_input_token_cost")
+    write = prices.get("cache_creation_input_token_cost")
+    return ((0.0 if read is None else cached_input_tokens * (read - base))
+            + (0.0 if write is None else cache_write_tokens * (write - base)))
+
+
+def price_entry(model: str) -> dict[str, Any] | None:
+    """The model's row of LiteLLM's price table."""
+    from ..models.litellm import load_litellm
+
+    try:
+        return dict(load_litellm().get_model_info(model))
+    except Exception:  # not in the table
+        return None
 
 
 @dataclass(frozen=True)
@@ -118,6 +150,7 @@ class Budget:
         self.tokens = 0
         self.tool_calls = 0
         self.cost = 0.0
+        self.deadline = Deadline(None)  # the whole run's, set by the outermost loop (Runner(run_timeout=...))
 
     def spent(self) -> dict[str, float]:
         return {"tokens": self.tokens, "tool_calls": self.tool_calls, "cost": self.cost}

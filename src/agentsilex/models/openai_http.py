@@ -23,8 +23,9 @@ from ..errors import ModelError, ModelTimeoutError
 from ..redaction import redact_url, remember
 from ..messages import assistant, tool_call
 from . import reasoning
-from .base import ModelRequest, ModelResponse, Usage
+from .base import ModelRequest, ModelResponse
 from .http import read_timeout, redact
+from .stream import usage_from_openai
 from .catalog import is_reasoning_model, system_as_user
 from .retry import error_for_status, parse_retry_after
 
@@ -370,5 +371,5 @@ def _to_response(data: Any, model: OpenAIHTTPModel) -> ModelResponse:
              for c in message.get("tool_calls") or []]
     usage = data.get("usage") or {}
     return ModelResponse({**assistant(message.get("content"), calls), **reasoning.extract(message)},
-                         Usage(1, usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0),
+                         usage_from_openai(usage),
                          choice.get("finish_reason"))
