@@ -112,7 +112,7 @@ def test_tool_use_behavior_is_checked():
 def test_disabled_tool_is_not_offered_and_never_runs(mode):
     ran: list[str] = []
     lookup, wipe = make_tools(ran)
-    model = ScriptedModel([[call("wipe"), call("lookup", city="Oslo")], "ok"])
+    model = ScriptedModel([[call("wipe", call_id="call_1"), call("lookup", city="Oslo")], "ok"])
     session = Session()
     agent = Agent(name="a", model=model, tools=[lookup, wipe])
     result, events = run_in_mode(Runner(session, context={"admin": False}), agent, "go", mode)

@@ -22,7 +22,7 @@ from ._parallel import Batch, ask, interleave
 from ._request import ModelCall, Processor, build_request, input_filter, output_mode, retry_note, session_processors
 from .agent import check_context
 from .content import attachment_message
-from .control import guardrails, handoffs, output, planning
+from .control import conversation, guardrails, handoffs, output, planning
 from .control.approval import PendingApproval, RunState, check_resumable
 from .control.guards import Deadline, RepeatPolicy, RepeatTracker
 from .control.hooks import RunHooks
@@ -31,7 +31,7 @@ from .control.subagents import AgentTool, check_depth
 from .control.usage import Budget, RunLimits
 from .errors import (GuardrailTripped, HandoffLoopError, MaxAgentDepthExceeded, MaxTurnsExceeded,
                      ModelBehaviorError, RunTimeoutError, UsageLimitExceeded, UserError)
-from .events import AgentHandoffEvent, Event, FinalResultEvent, ToolCallEvent, ToolResponseEvent
+from .events import AgentHandoffEvent, ApprovalRequestedEvent, Event, FinalResultEvent, ToolCallEvent, ToolResponseEvent
 from .messages import INTERRUPTED
 from .models import ModelRequest, ModelResponse, resolve_model
 from .result import RunResult
@@ -102,6 +102,9 @@ class LoopOptions:
     connect_timeout: float | None = None
     run_timeout: float | None = None  # seconds for the whole run (control/guards.py)
     repeats: RepeatPolicy | None = None  # identical consecutive tool calls (control/guards.py)
+    conversation_limits: conversation.ConversationLimits | None = None
+    continue_agent: bool = True  # start with the conversation's current agent (control/conversation.py)
+    approval_key: bytes | None = None  # signs a paused run's state (Runner(approval_key=...))
 
 
 Request = ModelCall | RunTools | Batch | Emit
@@ -136,8 +139,11 @@ def agent_loop(agent: Any, prompt: str | list[dict] | RunState, *, session: Any,
                budget: Budget | None = None, lineage: list[str] | None = None, trace_parent: Any = None
                ) -> Generator[Request, Any, RunResult]:
     """Model call -> tool calls -> model call ... until the model answers without tool calls."""
-    run = _Run(agent, session, context, options, RunResult(input=prompt if isinstance(prompt, list) else str(prompt), last_agent=agent),
-               budget or Budget(options.limits), [*(lineage or []), agent.name], [agent.name],
+    if budget is None:  # the outermost run: the conversation decides who answers and counts what is spent
+        agent, budget = conversation.start(session, agent, prompt, options)
+    run = _Run(agent, session, context, options,
+               RunResult(input=prompt if isinstance(prompt, list) else str(prompt), last_agent=agent),
+               budget, [*(lineage or []), agent.name], [agent.name],
                session_processors(session, callbacks=options.before_llm_call_callbacks, memory=options.memory,
                                   history_processors=options.history_processors))
     top = run.depth == 0
@@ -161,6 +167,8 @@ def agent_loop(agent: Any, prompt: str | list[dict] | RunState, *, session: Any,
                 exc.result = run.result  # the outermost run's partial result, whichever level raised
             options.hooks.on_error(context, run.agent, exc)
         raise
+    finally:
+        conversation.settle(run.budget.meter, top)  # store the conversation's usage, once per run
     if run.trace is not None:
         run.trace.end()
     if top:
@@ -209,6 +217,7 @@ def _model_call(run: _Run) -> Generator[Request, Any, tuple[ModelRequest, ModelR
                                        idle_timeout=options.stream_idle_timeout,
                                        connect_timeout=options.connect_timeout, trace=run.trace, first=run.first)
     deadline.cap(request)  # no wait outlives the run
+    run.budget.check_request(request, model.name)  # before sending, from an estimate
     try:
         response = yield ModelCall(model, request, agent, deadline=deadline.at, trace=run.trace)
     except Exception as exc:
@@ -244,10 +253,10 @@ def _count_output_retry(run: _Run, problem: str) -> None:
 
 
 def _tool_step(run: _Run, message: dict, mode: str | None, approvals: dict[str, dict],
-               offered: tuple[str, ...] | None) -> Generator[Request, Any, RunResult | None]:
+               offered: tuple[str, ...] | None, resumed: bool = False) -> Generator[Request, Any, RunResult | None]:
     """One assistant message's tool calls: decide -> pause? -> guard -> execute -> record -> commit -> emit."""
     calls = message["tool_calls"]
-    for call in calls:
+    for call in calls if not resumed else ():  # a resumed step's calls were announced at the pause
         yield Emit(ToolCallEvent(call["id"], call["function"]["name"], call["function"]["arguments"],
                                  run.agent.name))
     repeated = run.repeats.check(calls, run.result) if not approvals else {}  # may stop the run
@@ -261,17 +270,17 @@ def _tool_step(run: _Run, message: dict, mode: str | None, approvals: dict[str, 
     # Pause? Nothing runs and nothing is committed until a human decides.
     waiting = [d.pending for d in decided if isinstance(d, AwaitApproval)]
     if waiting:
-        return _pause(run, message, waiting, offered)
+        return (yield from _pause(run, message, waiting, offered))
     # Guard: every guardrail before any hook or tool, so a trip leaves nothing half-started.
     ready = [ToolRun(d.call["id"], d.tool, d.arguments, run.context, run.trace)
              for d in decided if isinstance(d, RunIt)]
     answer = next((d for d in decided if isinstance(d, FinalAnswer)), None)
-    _guard_before(run, ready)
+    guardrails.before_tools(run, ready)
     # Execute.
     outcomes = yield from _execute(run, message, ready)
     if answer is None and run.agent.tool_use_behavior == "stop_on_first_tool":
         answer = planning.first_result(decided, outcomes)
-    _guard_after(run, ready, outcomes, answer)
+    guardrails.after_tools(run, ready, outcomes, answer)
     # Record and commit: the message together with every answer, in one step.
     records = [planning.record(d, *_value_and_error(outcomes.get(d.call["id"]))) for d in decided]
     _commit(run, [message] + [messages.tool_result(r.call_id, r.content) for r in records]
@@ -294,31 +303,17 @@ def _tool_step(run: _Run, message: dict, mode: str | None, approvals: dict[str, 
     return None
 
 
-def _pause(run: _Run, message: dict, waiting: list[PendingApproval], offered: tuple[str, ...] | None) -> RunResult:
+def _pause(run: _Run, message: dict, waiting: list[PendingApproval],
+           offered: tuple[str, ...] | None) -> Generator[Request, Any, RunResult]:
     if run.trace is not None:
         run.trace.paused(waiting)
     run.result.pending_approvals = waiting
-    run.result.state = RunState(run.agent.name, run.result.input, message, waiting, run.result.usage,
-                                list(run.chain), run.budget.spent(),
-                                offered=None if offered is None else list(offered))
+    state = RunState(run.agent.name, run.result.input, message, waiting, run.result.total_usage, list(run.chain),
+                     run.budget.spent(), offered=None if offered is None else list(offered))
+    run.result.state = conversation.paused(run.session, state, run.options.approval_key)  # signed and kept
+    for item in waiting:
+        yield Emit(ApprovalRequestedEvent(item.call_id, item.tool_name, item.arguments, item.agent))
     return run.result
-
-
-def _guard_before(run: _Run, ready: list[ToolRun]) -> None:
-    run.budget.charge_tool_calls(len(ready))
-    for item in ready:
-        guardrails.check_tool(item.tool, run.context, item.call_id, item.arguments)
-    for item in ready:
-        run.options.hooks.before_tool_call(run.context, run.agent, item.tool.name, item.arguments)
-
-
-def _guard_after(run: _Run, ready: list[ToolRun], outcomes: dict[str, Outcome], answer: Any) -> None:
-    for item in ready:
-        if outcomes[item.call_id].error is None:
-            guardrails.check_tool(item.tool, run.context, item.call_id, item.arguments,
-                                  result=outcomes[item.call_id].value, after=True)
-    if answer is not None:  # a final_answer tool call: its output is checked before the step is committed
-        guardrails.check_output(run.agent, run.context, answer.value)
 
 
 def _value_and_error(outcome: Outcome | None) -> tuple[Any, BaseException | None]:
@@ -379,6 +374,7 @@ def _hand_off(run: _Run, chosen: handoffs.Handoff) -> Generator[Request, Any, No
     run.view = input_filter(chosen.input_filter) if chosen.input_filter is not None else None
     run.chain.append(target.name)
     run.result.last_agent = target
+    conversation.handed_off(run.session, target, run.depth)  # later runs continue with the target too
     yield Emit(AgentHandoffEvent(target.name, source.name))
 
 
@@ -386,12 +382,15 @@ def _resume(run: _Run, state: RunState) -> Generator[Request, Any, RunResult | N
     """Continue a run paused for approval: answer the waiting step with the human's decisions."""
     check_resumable(state, run.session.get_dialogs())
     run.agent = run.result.last_agent = handoffs.find_agent(run.agent, state.agent)
-    run.chain, run.result.input, run.result.usage = list(state.chain), state.input, state.usage
+    run.chain, run.result.input, run.result.usage_before_pause = list(state.chain), state.input, state.usage
     run.budget.restore(state.spent)  # a resumed run is the same run: its limits count what was spent before
     mode = output_mode(run.agent, resolve_model(run.agent.model))  # the mode the paused step was asked in
     run.first = False
     offered = None if state.offered is None else tuple(state.offered)
-    return (yield from _tool_step(run, state.message, mode, state.decisions, offered))
+    try:
+        return (yield from _tool_step(run, state.message, mode, state.decisions, offered, resumed=True))
+    finally:
+        conversation.resumed(run.session, state, run.result.new_messages)
 
 
 def _commit(run: _Run, new: list[dict]) -> None:

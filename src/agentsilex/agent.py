@@ -111,8 +111,7 @@ def check_context(agent: Agent, context: Any) -> None:
             continue
         seen.add(id(current))
         for item in current._index().values():
-            if item.context_type is not None:
-                item.check_context(context)
+            item.check_context(context)
             if isinstance(item, AgentTool):
                 todo.append(item.agent)
         if current.handoffs:

@@ -12,6 +12,7 @@ from ._run_tools import Limits, run_tools_async, run_tools_sync
 from .control import approval
 from .content import Prompt, normalize_prompt
 from .control.approval import RunState
+from .control.conversation import ConversationLimits
 from .control.guards import RepeatPolicy
 from .control.hooks import RunHooks
 from .control.usage import RunLimits
@@ -37,7 +38,8 @@ class Runner:
                  stream_idle_timeout: float | None = Limits.stream_idle_timeout,
                  connect_timeout: float | None = Limits.connect_timeout, retry: RetryPolicy | None = None,
                  approval_key: str | bytes | None = None, run_timeout: float | None = None,
-                 max_repeated_tool_calls: int | None = None, on_repeated_tool_call: str = "raise") -> None:
+                 max_repeated_tool_calls: int | None = None, on_repeated_tool_call: str = "raise",
+                 conversation_limits: ConversationLimits | None = None, continue_agent: bool = True) -> None:
         check_runner_options(session, limits, max_turns, max_handoffs, max_agent_depth)
         if hooks is not None and not isinstance(hooks, RunHooks):
             raise UserError(f"hooks must be a RunHooks (subclass it), got {type(hooks).__name__}.")
@@ -64,7 +66,9 @@ class Runner:
                                    model_timeout=self.execution.model_timeout,
                                    stream_idle_timeout=self.execution.stream_idle_timeout,
                                    connect_timeout=self.execution.connect_timeout,
-                                   run_timeout=run_timeout, repeats=repeats)
+                                   run_timeout=run_timeout, repeats=repeats,
+                                   conversation_limits=conversation_limits, continue_agent=continue_agent,
+                                   approval_key=self.approval_key)
 
     def _loop(self, agent: Any, prompt: Prompt | RunState) -> Generator:
         # A RunState (a run paused for approval, with decisions taken) resumes that run.

@@ -128,11 +128,19 @@ class Tool:
         return self.function(**arguments)
 
     def check_context(self, context: Any) -> None:
-        """Refuse a run context that is not what the tool's context parameter declares."""
+        """Refuse a run context that is not what the tool's context parameter declares, and one that a parameter
+        the model fills in is annotated with (that parameter was surely meant to be the context)."""
         if self.context_type is not None and not isinstance(context, self.context_type):
             raise UserError(f"Tool {self.name!r} takes the run context as a {self.context_type.__name__} (parameter "
                             f"{self.context_param!r}), but Runner(context=...) is a {type(context).__name__}. Pass "
                             "the right context, or change the tool's annotation.")
+        fields = self._arguments_model.model_fields if self._arguments_model is not None else {}
+        for name, found in fields.items():
+            kind = found.annotation
+            if isinstance(kind, type) and kind not in (*_PLAIN_TYPES, Any, object) and isinstance(context, kind):
+                raise UserError(f"Tool {self.name!r}: parameter {found.alias or name!r} is annotated with the run "
+                                f"context's class {kind.__name__}, but the model would fill it in. Annotate it "
+                                f"Context[{kind.__name__}] (or name it `context`) to receive the run context.")
 
 
 @overload
@@ -258,8 +266,9 @@ def _context_param(func: Callable[..., Any], tool_name: str) -> tuple[str | None
         if typing.get_origin(annotation) is Annotated and CONTEXT_MARKER in annotation.__metadata__:
             base = annotation.__origin__
             found.append((pname, base if isinstance(base, type) else None))
-        elif pname == "context":  # by name, whatever its annotation says (agentsilex 1.0 behaviour)
-            found.append((pname, None))
+        elif pname == "context":  # by name (agentsilex 1.0 behaviour); a class it declares is checked at run start
+            declared = isinstance(annotation, type) and annotation not in (*_PLAIN_TYPES, Any, object)
+            found.append((pname, annotation if declared else None))
         elif _is_context_class(annotation):
             found.append((pname, annotation))
     if len(found) > 1:

@@ -1,12 +1,15 @@
 """Human approval: a tool marked `needs_approval` pauses the run before it executes.
 
-The paused run returns `result.pending_approvals` and `result.state`, a `RunState` that serialises to
-JSON. Later -- in this process or another one, with the same session contents -- decide each pending
-call and pass the state back as the prompt: `runner.run(agent, state)` (any of the four modes).
+The paused run emits one `ApprovalRequestedEvent` per waiting call and returns `result.pending_approvals`
+and `result.state`, a `RunState` that serialises to JSON and is also kept with the session. Later -- in
+this process or another one -- decide each pending call and pass the state back as the prompt, with the
+same starting agent: `runner.run(agent, state)` (any of the four modes; the agent that paused is found by
+name through handoffs from it).
 
-    state = RunState.from_json(text)
-    state.approve("call_1"); state.reject("call_2", "not today")
-    result = runner.run(agent, state)
+    state = Conversation(session).paused          # or RunState.from_json(text)
+    for item in state.pending_approvals: ...      # call_id, tool_name, arguments, agent
+    state.approve(call_id); state.reject(other_id, "not today")
+    result = runner.run(agent, state)             # result.usage: after the pause; .total_usage: all of it
 
 Approval is enforced here, in code: a call that needs approval runs only with an explicit approval of
 its id. A decision function that raises counts as "needs approval" (fail closed), and malformed
@@ -72,6 +75,11 @@ class RunState:
     _key: bytes | None = field(default=None, repr=False, compare=False)
     _loaded_decisions: dict[str, dict] = field(default_factory=dict, repr=False, compare=False)
 
+    @property
+    def pending_approvals(self) -> list[PendingApproval]:
+        """The calls this run waits on (decided or not), the same list as `result.pending_approvals`."""
+        return list(self.pending)
+
     def approve(self, call_id: str) -> RunState:
         """Allow the pending call `call_id` to run."""
         self._decide(call_id, {"approved": True})
@@ -94,6 +102,7 @@ class RunState:
         self.decisions[call_id] = decision
 
     def undecided(self) -> list[PendingApproval]:
+        """The pending calls not yet approved or rejected."""
         return [item for item in self.pending if item.call_id not in self.decisions]
 
     def to_json(self, approval_key: str | bytes | None = None) -> str:
@@ -177,9 +186,15 @@ def guard(loop: Generator, prompt: Any, session: Any, key: bytes) -> Generator:
     result = yield from loop
     state = getattr(result, "state", None)
     if isinstance(state, RunState) and not state.seal:
-        state.nonce, state._key = secrets.token_hex(16), key
-        state.seal = _mac(key, state._signed_part())
+        sign(state, key)
     return result
+
+
+def sign(state: RunState, key: bytes) -> RunState:
+    """Name the paused step (its nonce) and sign it; the loop signs at the pause, before the session keeps it."""
+    state.nonce, state._key = secrets.token_hex(16), key
+    state.seal = _mac(key, state._signed_part())
+    return state
 
 
 def verify(state: RunState, key: bytes) -> None:

@@ -5,6 +5,7 @@ Prices come from LiteLLM's bundled model table, read without importing LiteLLM (
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,13 @@ class RunUsage(Usage):
         self.add(usage)
         self.per_request.append(entry)
         return entry
+
+    def plus(self, other: RunUsage) -> RunUsage:
+        """A new RunUsage: this one, then `other`."""
+        total = RunUsage()
+        total.merge(self)
+        total.merge(other)
+        return total
 
     def merge(self, other: RunUsage) -> None:
         """Add a sub-run's usage (an agent used as a tool) to this one."""
@@ -133,10 +141,12 @@ class RunLimits:
 
 
 class Budget:
-    """Running totals of one run, shared with its nested agents, checked against the limits."""
+    """Running totals of one run, shared with its nested agents, checked against the limits (and, through
+    `meter`, against the conversation's limits: see control/conversation.py)."""
 
-    def __init__(self, limits: RunLimits | None) -> None:
+    def __init__(self, limits: RunLimits | None, meter: Any = None) -> None:
         self.limits = limits or RunLimits()
+        self.meter = meter
         self.tokens = 0
         self.tool_calls = 0
         self.cost = 0.0
@@ -149,8 +159,26 @@ class Budget:
         self.tokens, self.tool_calls = int(spent["tokens"]), int(spent["tool_calls"])
         self.cost = float(spent["cost"])
 
+    def check_request(self, request: Any, model: str) -> None:
+        """Before a request: raise if it would take the run (or the conversation) past a token, request or cost
+        limit, from an estimate: its input at ~4 characters a token, plus the reply's `max_tokens` if set."""
+        limits = self.limits
+        run_active = limits.max_total_tokens is not None or limits.max_cost_usd is not None
+        if not run_active and not (self.meter is not None and self.meter.active):
+            return  # no limit: no estimate (it serialises the whole request)
+        input_tokens, output_tokens = estimate_request(request)
+        _check("max_total_tokens", limits.max_total_tokens, self.tokens + input_tokens + output_tokens, "tokens",
+               estimate=True)
+        if limits.max_cost_usd is not None:
+            cost = cost_usd(model, input_tokens, output_tokens) or 0.0
+            _check("max_cost_usd", limits.max_cost_usd, self.cost + cost, "USD", estimate=True)
+        if self.meter is not None:
+            self.meter.check(input_tokens, output_tokens, model)
+
     def charge_request(self, entry: RequestUsage) -> None:
         """Count a model request; raise if it took the run over its token or cost limit."""
+        if self.meter is not None:
+            self.meter.charge(entry)
         self.tokens += entry.total_tokens
         _check("max_total_tokens", self.limits.max_total_tokens, self.tokens, "tokens")
         if self.limits.max_cost_usd is not None:
@@ -167,8 +195,27 @@ class Budget:
         self.tool_calls += count
 
 
-def _check(name: str, maximum: float | None, used: float, unit: str) -> None:
-    if maximum is not None and used > maximum:
-        raise UsageLimitExceeded(
-            f"The run exceeded RunLimits({name}={maximum}): {used:g} {unit} used. Raise the limit or simplify "
-            "the task; the partial result is on .result.", limit=name, maximum=maximum, used=used)
+def estimate_request(request: Any) -> tuple[int, int]:
+    """(input, output) tokens a request may use: ~4 characters of its JSON a token, and its `max_tokens`."""
+    chars = len(json.dumps(request.messages, default=str)) + len(json.dumps(request.tools, default=str))
+    return chars // 4 + 1, int(request.settings.max_tokens or 0)
+
+
+def _check(name: str, maximum: float | None, used: float, unit: str, *, estimate: bool = False) -> None:
+    check_limit("RunLimits", name, maximum, used, unit, estimate=estimate)
+
+
+def check_limit(kind: str, name: str, maximum: float | None, used: float, unit: str, *, estimate: bool = False,
+                conversation: bool = False) -> None:
+    """Raise UsageLimitExceeded if `used` is past `maximum` (the error's `limit` is "conversation.<name>" for a
+    conversation limit; `estimate` means the request was not sent)."""
+    if maximum is None or used <= maximum:
+        return
+    what = "This conversation" if conversation else "The run"
+    happened = (f"would go past {kind}({name}={maximum}) with the next request: about {used:g} {unit} with it "
+                "(estimated before sending; the request was not sent)" if estimate else
+                f"went past {kind}({name}={maximum}): {used:g} {unit} used")
+    advice = ("Start a new conversation (a new session) or raise the limit" if conversation
+              else "Raise the limit or simplify the task")
+    raise UsageLimitExceeded(f"{what} {happened}. {advice}; the partial result is on .result.",
+                             limit=f"conversation.{name}" if conversation else name, maximum=maximum, used=used)
