@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # A real OTLP receiver for the tracing end-to-end test: Arize Phoenix from PyPI, in its own venv (it brings many
-# packages that the project's venv must not depend on). Idempotent; the test finds it at .venv-phoenix/bin/phoenix.
+# packages that the project's venv must not depend on), kept in the user's cache so a second run reuses it.
+# Idempotent; tests/test_tracing_receiver.py looks for it in the same place.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
-if [ ! -x .venv-phoenix/bin/phoenix ]; then
-    "$PYTHON" -m venv .venv-phoenix
-    .venv-phoenix/bin/pip install -q --upgrade pip
-    .venv-phoenix/bin/pip install -q 'arize-phoenix>=8'
+VENV="${AGENTSILEX_CACHE:-$HOME/.cache/agentsilex}/phoenix-venv"
+if [ ! -x "$VENV/bin/phoenix" ]; then
+    rm -rf "$VENV"
+    "$PYTHON" -m venv "$VENV"
+    "$VENV/bin/pip" install -q --upgrade pip
+    "$VENV/bin/pip" install -q 'arize-phoenix>=8'
 fi
-echo "phoenix: $(.venv-phoenix/bin/pip show arize-phoenix 2>/dev/null | grep -i '^version')"
+echo "phoenix: $("$VENV/bin/pip" show arize-phoenix 2>/dev/null | grep -i '^version') in $VENV"

@@ -34,3 +34,32 @@ print("searches made:", context["searches"])
 for request in stream.result.usage.per_request:
     print(f"  request by {request.agent}: {request.total_tokens} tokens")
 print("total tokens:", stream.result.usage.total_tokens)
+
+# Two agents used as tools in one step run side by side (threads here; tasks in run_async): their two
+# 0.5 s look-ups overlap, so the step takes about 0.5 s, not 1 s.
+import threading  # noqa: E402
+import time  # noqa: E402
+
+running, most, lock = 0, 0, threading.Lock()
+
+
+@tool
+def slow_lookup(city: str) -> str:
+    """Look up a city (slowly)."""
+    global running, most
+    with lock:
+        running += 1
+        most = max(most, running)
+    time.sleep(0.5)
+    with lock:
+        running -= 1
+    return f"{city}: mild"
+
+
+experts = [Agent(name=f"{city.lower()}_expert", model=ScriptedModel([call("slow_lookup", city=city), f"{city} is mild."]),
+                 tools=[slow_lookup]) for city in ("Oslo", "Lima")]
+planner = Agent(name="planner", model=ScriptedModel([[call("oslo_expert", input="weather?"),
+                                                      call("lima_expert", input="weather?")], "Both are mild."]),
+                tools=[expert.as_tool() for expert in experts])
+result = Runner().run(planner, "Compare Oslo and Lima.")
+print(f"side by side: {result.final_output} ({most} look-ups ran at once)")

@@ -36,7 +36,8 @@ def ls() -> str:
 
 def test_pause_then_approve_and_reject_in_process(mode):
     deleted.clear()
-    model = ScriptedModel([[call("delete_file", path="a.txt"), call("delete_file", path="b.txt"), call("ls")],
+    model = ScriptedModel([[call("delete_file", path="a.txt", call_id="call_1"),
+                            call("delete_file", path="b.txt", call_id="call_2"), call("ls", call_id="call_3")],
                            "Deleted a.txt; b.txt was refused."])
     agent = Agent(name="ops", model=model, tools=[delete_file, ls])
     session = Session()
@@ -57,15 +58,16 @@ def test_pause_then_approve_and_reject_in_process(mode):
     tool_messages = {m["tool_call_id"]: m["content"] for m in session.dialogs if m["role"] == "tool"}
     assert tool_messages["call_1"] == "deleted a.txt" and tool_messages["call_3"] == "a.txt b.txt"
     assert "refused" in tool_messages["call_2"] and "keep b" in tool_messages["call_2"]
-    assert result.usage.requests == 2  # usage continues across the pause
+    # usage after the resume, before the pause, and in total
+    assert (result.usage.requests, result.usage_before_pause.requests, result.total_usage.requests) == (1, 1, 2)
     assert_valid(session.dialogs)
     with pytest.raises(UserError, match="already resumed"):
         run_in_mode(runner, agent, state, mode)
 
 
 def test_per_call_rule_and_malformed_arguments_fail_closed(mode):
-    model = ScriptedModel([[call("pay", amount=5), call("pay", '{"amount": "lots'), call("pay", amount=500)],
-                           "done"])
+    model = ScriptedModel([[call("pay", amount=5), call("pay", '{"amount": "lots'),
+                            call("pay", amount=500, call_id="call_3")], "done"])
     session = Session()
     paused, _ = run_in_mode(Runner(session), Agent(name="p", model=model, tools=[pay]), "pay", mode)
     assert [p.call_id for p in paused.pending_approvals] == ["call_3"]  # only the large one waits
@@ -124,13 +126,14 @@ RESUME_SCRIPT = textwrap.dedent('''
     result, _ = run_in_mode(Runner(session), agent, state, mode)
     with open(session_path, "w") as f:
         json.dump(session.dialogs, f)
-    print(json.dumps({"final_output": result.final_output, "requests": result.usage.requests}))
+    print(json.dumps({"final_output": result.final_output, "requests": result.total_usage.requests}))
 ''')
 
 
 def test_pause_json_new_process_approve_and_reject(mode, tmp_path, monkeypatch):
     monkeypatch.setenv("AGENTSILEX_APPROVAL_KEY", "a-key-shared-by-both-processes")  # the new process inherits it
-    model = ScriptedModel([[call("delete_file", path="a.txt"), call("delete_file", path="b.txt")]])
+    model = ScriptedModel([[call("delete_file", path="a.txt", call_id="call_1"),
+                            call("delete_file", path="b.txt", call_id="call_2")]])
     session = Session()
     paused, _ = run_in_mode(Runner(session), Agent(name="ops", model=model, tools=[delete_file]), "clean", mode)
     (tmp_path / "session.json").write_text(json.dumps(session.dialogs))
@@ -153,7 +156,7 @@ def test_pause_json_new_process_approve_and_reject(mode, tmp_path, monkeypatch):
 def test_limits_count_what_was_spent_before_the_pause():
     from agentsilex import RunLimits, UsageLimitExceeded
 
-    model = ScriptedModel([call("ls"), call("delete_file", path="a"), call("ls"), "done"])
+    model = ScriptedModel([call("ls"), call("delete_file", path="a", call_id="call_2"), call("ls"), "done"])
     session = Session()
     runner = Runner(session, limits=RunLimits(max_tool_calls=2))
     agent = Agent(name="ops", model=model, tools=[delete_file, ls])
@@ -179,7 +182,7 @@ def test_pause_after_a_handoff_resumes_in_the_target_agent(mode):
 
 
 def test_a_state_edited_after_the_pause_is_refused():
-    model = ScriptedModel([call("delete_file", path="a.txt")])
+    model = ScriptedModel([call("delete_file", path="a.txt", call_id="call_1")])
     agent = Agent(name="ops", model=model, tools=[delete_file, ls])
     paused = Runner().run(agent, "go")
     data = json.loads(paused.state.to_json())

@@ -31,7 +31,7 @@ def test_cancelling_the_task_mid_tool_interrupts_every_call():
 
     async def main() -> Session:
         session = Session()
-        model = ScriptedModel([[call("wait_forever", name="a", id="a"), call("wait_forever", name="b", id="b")]])
+        model = ScriptedModel([[call("wait_forever", name="a", call_id="a"), call("wait_forever", name="b", call_id="b")]])
         task = asyncio.create_task(Runner(session).run_async(Agent(name="x", model=model, tools=[wait_forever]), "go"))
         await started.wait()
         task.cancel()
@@ -58,7 +58,7 @@ def test_keyboard_interrupt_in_a_tool_propagates_with_a_valid_session():
         """Works."""
         return "fine"
 
-    for calls in ([call("interrupt", id="i")], [call("fine", id="f"), call("interrupt", id="i")]):
+    for calls in ([call("interrupt", call_id="i")], [call("fine", call_id="f"), call("interrupt", call_id="i")]):
         session = Session()
         agent = Agent(name="x", model=ScriptedModel([calls]), tools=[interrupt, fine])
         with pytest.raises(KeyboardInterrupt):
@@ -110,7 +110,7 @@ def test_breaking_out_of_an_async_stream_closes_the_model_stream():
 def test_breaking_out_of_an_async_stream_at_a_tool_call():
     async def main() -> Session:
         session = Session()
-        agent = Agent(name="x", model=ScriptedModel([call("fine", id="f"), "unused"]), tools=[tool(lambda: "ok", name="fine")])
+        agent = Agent(name="x", model=ScriptedModel([call("fine", call_id="f"), "unused"]), tools=[tool(lambda: "ok", name="fine")])
         stream = Runner(session).run_stream_async(agent, "go")
         async for event in stream:
             if event.type == "tool_call":
@@ -186,7 +186,7 @@ def test_tool_timeout_becomes_an_error_result(mode):
         return "late"
 
     session = Session()
-    model = ScriptedModel([[call("slow_async", id="a"), call("slow_sync", id="s")], "gave up"])
+    model = ScriptedModel([[call("slow_async", call_id="a"), call("slow_sync", call_id="s")], "gave up"])
     started = time.perf_counter()
     result, _ = run_in_mode(Runner(session, tool_timeout=0.1), Agent(name="x", model=model,
                                                                    tools=[slow_async, slow_sync]), "go", mode)
@@ -236,7 +236,7 @@ def test_a_tools_own_timeout_wins_over_the_runners(mode):
         return "on time"
 
     session = Session()
-    model = ScriptedModel([[call("impatient", id="i"), call("patient", id="p")], "done"])
+    model = ScriptedModel([[call("impatient", call_id="i"), call("patient", call_id="p")], "done"])
     run_in_mode(Runner(session, tool_timeout=2), Agent(name="x", model=model, tools=[impatient, patient]), "go", mode)
     answers = {m["tool_call_id"]: m["content"] for m in session.dialogs if m["role"] == "tool"}
     assert "@tool(timeout)=0.05 s" in answers["i"] and answers["p"] == "on time"

@@ -47,7 +47,7 @@ def test_run_streams_the_answer_shows_tool_calls_and_usage(cli):
     result = cli("run", DEMO, "What is 5 + 3?")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == ['▸ add_numbers({"a": 5, "b": 3})', "  ✓ 8", "5 + 3 = **8**",
-                                          "2 requests · 145 in / 53 out tokens · cost n/a"]
+                                          "2 requests · 149 in / 55 out tokens · cost n/a"]  # ids: call_<8 hex>_<n>
 
 
 def test_run_json_prints_the_run_result(cli):

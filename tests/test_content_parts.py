@@ -94,7 +94,7 @@ def test_an_input_guardrail_can_refuse_an_image():
 
 
 def test_a_tool_that_returns_an_image_shows_it_to_the_model(mode):
-    model = ScriptedModel([call("chart", title="sales", id="c1"), "sales go up"])
+    model = ScriptedModel([call("chart", title="sales", call_id="c1"), "sales go up"])
     session = Session()
     result, events = run_in_mode(Runner(session), Agent(name="a", model=model, tools=[chart]), "plot sales", mode)
     assert result.final_output == "sales go up"
@@ -138,7 +138,7 @@ def test_print_dialog_history_names_parts_without_their_bytes(capsys):
 
 @pytest.mark.parametrize("path", ["litellm", "native"])
 def test_parts_over_http_on_both_model_paths(path, mode):
-    with LoopbackServer([call("chart", title="q3", id="c9"), "looks good"]) as server:
+    with LoopbackServer([call("chart", title="q3", call_id="c9"), "looks good"]) as server:
         model = server.litellm_model() if path == "litellm" else server.openai_model()
         session = Session()
         result, _ = run_in_mode(Runner(session), Agent(name="a", model=model, tools=[chart]),

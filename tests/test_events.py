@@ -16,7 +16,7 @@ def add(a: int, b: int) -> int:
 
 def test_event_types_and_data_keys_of_agentsilex_1():
     billing = Agent(name="billing", model=ScriptedModel(["refunded"]))
-    model = ScriptedModel([call("add", a=1, b=2), call("transfer_to_billing")])
+    model = ScriptedModel([call("add", a=1, b=2, call_id="call_1"), call("transfer_to_billing")])
     triage = Agent(name="triage", model=model, tools=[add], handoffs=[billing])
     _, events = run_in_mode(Runner(Session()), triage, "go", "stream")
     by_type: dict = {}
@@ -28,14 +28,15 @@ def test_event_types_and_data_keys_of_agentsilex_1():
     assert "".join(e.data["content"] for e in events if e.type == "partial_output") == "refunded"
     assert by_type["tool_call"].data["func_request"] == {"id": "call_1", "name": "add", "arguments": '{"a": 1, "b": 2}'}
     assert by_type["tool_response"].data["func_response"] == {"role": "tool", "tool_call_id": "call_1", "content": "3"}
-    assert by_type["agent_handoff"].data["agent_name"] == "billing"
+    assert by_type["agent_handoff"].data["agent_name"] == "billing" == by_type["agent_handoff"].agent_name
+    assert by_type["agent_handoff"].agent == "billing" and by_type["agent_handoff"].data["agent"] == "billing"
     final = by_type["final_result"]
     assert final.data == {"final_output": "refunded", "finish_reason": "stop"} and final.result.last_agent is billing
     assert [e.type for e in events].count("final_result") == 1 and events[-1] is final
 
 
 def test_printing_an_event_shows_its_type(mode):
-    model = ScriptedModel([call("add", a=1, b=2, id="c1"), "three"])
+    model = ScriptedModel([call("add", a=1, b=2, call_id="c1"), "three"])
     _, events = run_in_mode(Runner(Session()), Agent(name="a", model=model, tools=[add]), "go", mode)
     for event in events:
         assert repr(event).startswith(f"{type(event).__name__}(type={event.type!r}")

@@ -3,7 +3,7 @@ from history import assert_valid_history as assert_valid
 
 import pytest
 
-from agentsilex import Agent, HandoffLoopError, Runner, Session, handoff, tool
+from agentsilex import Agent, HandoffLoopError, Runner, Session, UserError, handoff, tool
 from agentsilex.control.handoffs import without_tool_calls
 from agentsilex.testing import ScriptedModel, call
 
@@ -90,3 +90,17 @@ def test_input_filter_and_on_handoff(mode):
     assert [m["role"] for m in sent] == ["user", "assistant", "user"]  # no tool calls, no tool results
     assert len(session.dialogs) == 8  # the session itself keeps everything
     assert_valid(session.dialogs)
+
+
+def test_agent_fields_are_checked_at_construction():
+    Model = ScriptedModel
+    billing = Agent(name="billing", model=Model([]))
+    bad = [({"handoffs": ["billing"]}, "pass the Agent object"), ({"handoffs": [42]}, "handoffs must be Agents"),
+           ({"handoffs": [billing, billing.clone()]}, "two handoffs named 'transfer_to_billing'"),
+           ({"tools": lambda: 1}, "tools must be a list"), ({"handoffs": billing}, "handoffs must be a list"),
+           ({"instructions": 42}, "instructions must be a str"), ({"input_guardrails": [1]}, "guardrails must be"),
+           ({"fallback_models": "gpt-4o"}, "fallback_models must be a list")]
+    for fields, message in bad:
+        with pytest.raises(UserError, match=message):
+            Agent(name="triage", model=Model([]), **fields)
+    assert Agent(name="t", model=Model([]), tools=(), handoffs=(billing,)).handoffs == [billing]

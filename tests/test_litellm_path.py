@@ -21,7 +21,7 @@ EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
 def test_seed_calculator_example_runs_unchanged(openai_env, capsys):
-    openai_env.add_replies([call("add_numbers", a=5, b=3), call("multiply_numbers", a=8, b=2), "The result is 16"])
+    openai_env.add_replies([call("add_numbers", a=5, b=3), call("multiply_numbers", a=8, b=2, call_id="call_2"), "The result is 16"])
     runpy.run_path(str(EXAMPLES / "seed_calculator.py"), run_name="__main__")
     assert capsys.readouterr().out.strip().endswith("The result is 16")
     first, second, third = openai_env.requests

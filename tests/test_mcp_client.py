@@ -231,7 +231,7 @@ def test_approvals_and_guardrails_apply_to_mcp_tools(guarded, mode):
     assert tools[0].needs_approval is True and tools[1].needs_approval is False
     session = Session()
     runner = Runner(session)
-    agent = Agent(name="a", model=ScriptedModel([call("add", a=1, b=2), "3"]), tools=tools)
+    agent = Agent(name="a", model=ScriptedModel([call("add", a=1, b=2, call_id="call_1"), "3"]), tools=tools)
     paused, _ = run_in_mode(runner, agent, "1+2", mode)
     assert [p.tool_name for p in paused.pending_approvals] == ["add"]
     result, _ = run_in_mode(runner, agent, RunState.from_json(paused.state.to_json()).approve("call_1"), mode)

@@ -115,7 +115,7 @@ def test_text_answer(mode, backend):
 
 def test_tool_call_then_answer(mode, backend):
     session = Session()
-    agent = Agent(name="a", model=backend([call("add", a=2, b=3, id="c1"), "It is 5."]), tools=[add])
+    agent = Agent(name="a", model=backend([call("add", a=2, b=3, call_id="c1"), "It is 5."]), tools=[add])
     result, events = run_in_mode(Runner(session), agent, "2+3?", mode)
     assert result.final_output == "It is 5."
     assert roles(session) == ["user", "assistant", "tool", "assistant"]
@@ -128,8 +128,8 @@ def test_tool_call_then_answer(mode, backend):
 
 def test_parallel_calls_run_concurrently_and_answer_in_call_order(mode, backend):
     session = Session()
-    replies = [[call("slow_upper", text="Ab", id="u"), call("slow_lower", text="Cd", id="l"),
-                call("add", a=1, b=1, id="s")], "done"]
+    replies = [[call("slow_upper", text="Ab", call_id="u"), call("slow_lower", text="Cd", call_id="l"),
+                call("add", a=1, b=1, call_id="s")], "done"]
     agent = Agent(name="a", model=backend(replies), tools=[slow_upper, slow_lower, add])
     SPANS.clear()
     result, events = run_in_mode(Runner(session), agent, "go", mode)
@@ -145,7 +145,7 @@ def test_parallel_calls_run_concurrently_and_answer_in_call_order(mode, backend)
 
 def test_failing_call_does_not_stop_its_siblings(mode, backend):
     session = Session()
-    replies = [[call("explode", reason="x", id="e"), call("add", a=1, b=2, id="s"), call("nope", id="n")], "ok"]
+    replies = [[call("explode", reason="x", call_id="e"), call("add", a=1, b=2, call_id="s"), call("nope", call_id="n")], "ok"]
     agent = Agent(name="a", model=backend(replies), tools=[explode, add])
     result, events = run_in_mode(Runner(session), agent, "go", mode)
     contents = {m["tool_call_id"]: m["content"] for m in session.dialogs if m["role"] == "tool"}
@@ -181,7 +181,7 @@ def test_all_four_modes_write_the_same_transcript():
     transcripts = []
     for mode in MODES:
         session = Session()
-        model = ScriptedModel([[call("add", a=1, b=2, id="x"), call("add", a=3, b=4, id="y")], "3 and 7"])
+        model = ScriptedModel([[call("add", a=1, b=2, call_id="x"), call("add", a=3, b=4, call_id="y")], "3 and 7"])
         result, _ = run_in_mode(Runner(session), Agent(name="a", model=model, tools=[add]), "sums", mode)
         transcripts.append((session.dialogs, result.final_output, [tuple(c) for c in result.function_calls]))
     assert all(t == transcripts[0] for t in transcripts)

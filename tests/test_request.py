@@ -171,9 +171,9 @@ def test_decide_gives_one_typed_decision_per_call_and_changes_nothing():
     target = Agent(name="billing", model=ScriptedModel([]))
     careful = tool(lambda path: "gone", name="delete", needs_approval=True)
     agent = Agent(name="a", model=ScriptedModel([]), tools=[look, careful], handoffs=[target], output_type=Weather)
-    calls = [call("look", city="Oslo", id="1"), call("nope", id="2"), call("delete", path="x", id="3"),
-             call("transfer_to_billing", id="4"), call("transfer_to_billing", id="5"),
-             call("final_answer", city="Oslo", celsius=1, id="6"), call("final_answer", city="Oslo", id="7")]
+    calls = [call("look", city="Oslo", call_id="1"), call("nope", call_id="2"), call("delete", path="x", call_id="3"),
+             call("transfer_to_billing", call_id="4"), call("transfer_to_billing", call_id="5"),
+             call("final_answer", city="Oslo", celsius=1, call_id="6"), call("final_answer", city="Oslo", call_id="7")]
     messages = [tool_call(c.id, c.name, c.arguments) for c in calls]
     chain = ("a",)
     view = planning.StepView(agent, None, chain, 10, "tool", nested=False)

@@ -31,7 +31,7 @@ SCRIPT = textwrap.dedent("""
     path, url, prompt = sys.argv[1:4]
     if url == "scripted":  # the first process: no need to pay for importing LiteLLM just to be killed
         from agentsilex.testing import ScriptedModel, call
-        model = ScriptedModel([call("long_job", id="call_long")])
+        model = ScriptedModel([call("long_job", call_id="call_long")])
     else:
         model = LiteLLMModel("openai/gpt-4o", base_url=url, api_key="sk-loopback-test")
     agent = Agent(name="worker", model=model, instructions="Be brief.", tools=[long_job])

@@ -334,3 +334,16 @@ print(type(exporter).__module__)
     http = _python(code, OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:4318", OTEL_BSP_EXPORT_TIMEOUT="100",
                    OTEL_EXPORTER_OTLP_TIMEOUT="0.1")
     assert "grpc" in grpc and "http" in http
+
+
+def test_parallel_agents_as_tools_nest_under_their_own_tool_calls(spans, mode):
+    subs = [Agent(name=n, model=ScriptedModel([call("add", a=1, b=1), "two"]), tools=[add]) for n in ("red", "blue")]
+    boss = Agent(name="boss", model=ScriptedModel([[call("red", input="x"), call("blue", input="y")], "done"]),
+                 tools=[s.as_tool() for s in subs])
+    run_in_mode(Runner(Session()), boss, "go", mode)  # the two sub-agents run side by side
+    got = spans()
+    for name in ("red", "blue"):
+        agent_span = named(got, f"invoke_agent {name}")
+        assert agent_span.parent.span_id == named(got, f"execute_tool {name}").context.span_id
+        children = [s for s in got if s.parent and s.parent.span_id == agent_span.context.span_id]
+        assert sorted(s.name for s in children) == ["chat scripted", "chat scripted", "execute_tool add"]

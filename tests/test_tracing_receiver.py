@@ -3,7 +3,7 @@
 agentsilex 1.0's observability program sets only OTEL_EXPORTER_OTLP_ENDPOINT and expects its run in Phoenix;
 `examples/tracing_otlp.py` is that program. It runs in a fresh process (no import side effect may be needed),
 once over gRPC (:4317-style endpoint) and once over HTTP/protobuf, then the spans are read back from
-Phoenix's REST API. `.ci/phoenix.sh` installs Phoenix into `.venv-phoenix`; locally the test skips without it,
+Phoenix's REST API. `.ci/phoenix.sh` installs Phoenix into its own venv in the user's cache; locally the test skips without it,
 in CI (CI=true) it fails instead.
 """
 
@@ -22,7 +22,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.timeout(400)  # Phoenix takes tens of seconds to start on a busy 2-core machine
-PHOENIX = Path(os.environ.get("AGENTSILEX_PHOENIX", ROOT / ".venv-phoenix" / "bin" / "phoenix"))
+CACHE = Path(os.environ.get("AGENTSILEX_CACHE", Path.home() / ".cache" / "agentsilex"))
+PHOENIX = Path(os.environ.get("AGENTSILEX_PHOENIX", CACHE / "phoenix-venv" / "bin" / "phoenix"))
 
 
 def _free_port() -> int:

@@ -39,17 +39,39 @@ def test_unknown_model_has_no_cost():
     assert result.usage.cost_usd is None
 
 
-def test_token_limit_stops_the_run_with_the_partial_result(mode):
+def test_token_limit_is_checked_before_the_request_from_an_estimate(mode):
     model = ScriptedModel([reply(None, ["ping"], (60, 10)), reply(None, ["ping"], (60, 10)), reply("never")])
     session = Session()
     runner = Runner(session, limits=RunLimits(max_total_tokens=100))
-    with pytest.raises(UsageLimitExceeded, match="max_total_tokens=100") as caught:
+    with pytest.raises(UsageLimitExceeded, match="max_total_tokens=100.*not sent") as caught:
         run_in_mode(runner, Agent(name="a", model=model, tools=[ping]), "go", mode)
     error = caught.value
-    assert (error.limit, error.maximum, error.used) == ("max_total_tokens", 100, 140)
-    assert error.result.usage.total_tokens == 140 and len(error.result.function_calls) == 1
+    assert len(model.requests) == 1  # the request that would have gone over was never sent
+    assert error.limit == "max_total_tokens" and error.maximum == 100 and 100 < error.used
+    assert error.result.usage.total_tokens == 70 and len(error.result.function_calls) == 1
     assert_valid(session.dialogs)
-    assert len(session.dialogs) == 3  # the over-budget reply was not recorded
+    assert len(session.dialogs) == 3
+
+
+def test_token_limit_also_counts_the_real_usage_after_the_request(mode):
+    # An estimate can be low (here the provider reports far more than the prompt's size): the real count stops it.
+    model = ScriptedModel([reply(None, ["ping"], (150, 10)), reply("never")])
+    session = Session()
+    with pytest.raises(UsageLimitExceeded, match="went past RunLimits.max_total_tokens=100.") as caught:
+        run_in_mode(Runner(session, limits=RunLimits(max_total_tokens=100)),
+                    Agent(name="a", model=model, tools=[ping]), "go", mode)
+    assert caught.value.used == 160 and caught.value.result.usage.total_tokens == 160
+    assert session.dialogs == [{"role": "user", "content": "go"}]  # the over-budget reply was not recorded
+
+
+def test_estimate_counts_max_tokens_of_the_reply():
+    from agentsilex import ModelSettings
+
+    model = ScriptedModel(["never"])
+    agent = Agent(name="a", model=model, model_settings=ModelSettings(max_tokens=500))
+    with pytest.raises(UsageLimitExceeded, match="not sent"):
+        Runner(limits=RunLimits(max_total_tokens=400)).run(agent, "hi")
+    assert model.requests == []
 
 
 def test_tool_call_limit_stops_before_the_calls_run(mode):

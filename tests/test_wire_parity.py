@@ -39,18 +39,19 @@ def add(a: int, b: int) -> int:
 
 
 WEATHER = '{"city": "Oslo", "celsius": 1}'
-CALL = call("add", a=1, b=2, id="c1")
+CALL = call("add", a=1, b=2, call_id="c1")
 CASES = {
     "text": (["hi there"], {}),
     "tools": ([CALL, "3"], {"tools": [add]}),
-    "parallel tool calls": ([[call("add", a=1, b=2, id="x"), call("add", a=3, b=4, id="y")], "3, 7"], {"tools": [add]}),
+    "parallel tool calls": ([[call("add", a=1, b=2, call_id="x"), call("add", a=3, b=4, call_id="y")], "3, 7"],
+                            {"tools": [add]}),
     "tool_choice auto": (["ok"], {"tools": [add], "model_settings": ModelSettings(tool_choice="auto")}),
     "tool_choice required": ([CALL, "3"], {"tools": [add], "model_settings": ModelSettings(tool_choice="required")}),
     "tool_choice none": (["ok"], {"tools": [add], "model_settings": ModelSettings(tool_choice="none")}),
     "tool_choice function": ([CALL, "3"], {"tools": [add], "model_settings": ModelSettings(
         tool_choice={"type": "function", "function": {"name": "add"}})}),
     "output native": ([WEATHER], {"output_type": OutputSpec(Weather, mode="native")}),
-    "output tool": ([call("final_answer", city="Oslo", celsius=1, id="f")],
+    "output tool": ([call("final_answer", city="Oslo", celsius=1, call_id="f")],
                     {"tools": [add], "output_type": OutputSpec(Weather, mode="tool")}),
     "output prompted": ([WEATHER], {"output_type": OutputSpec(Weather, mode="prompted")}),
     "settings and extra": (["ok"], {"tools": [add], "model_settings": ModelSettings(
@@ -127,7 +128,7 @@ def test_a_sampling_setting_an_o_series_model_rejects():
 REPLIES = {
     "text": "plain answer",
     "tool call": CALL,
-    "parallel calls": [call("add", a=1, b=2, id="x"), call("add", a=3, b=4, id="y")],
+    "parallel calls": [call("add", a=1, b=2, call_id="x"), call("add", a=3, b=4, call_id="y")],
     "refusal": {"content": None, "refusal": "I can't help with that."},
     "text and a call": {"content": "Let me add.", "tool_calls": [
         {"id": "c9", "type": "function", "function": {"name": "add", "arguments": '{"a": 1, "b": 1}'}}]},

@@ -3,6 +3,7 @@
 from .agent import Agent
 from .parts import Audio, File, Image
 from .control.approval import PendingApproval, RunState
+from .control.conversation import Conversation, ConversationLimits, ConversationUsage
 from .control.guardrails import GuardrailResult
 from .control.handoffs import Handoff, handoff
 from .control.hooks import RunHooks
@@ -11,11 +12,11 @@ from .control.usage import RequestUsage, RunLimits, RunUsage
 from .errors import (AgentsilexError, ContextBudgetError, ContextWindowExceededError, GuardrailTripped,
                      HandoffLoopError, InputGuardrailTripped, MaxAgentDepthExceeded, MaxTurnsExceeded,
                      ModelAuthError, ModelBadRequestError, ModelBehaviorError, ModelConnectionError, ModelError,
-                     ModelTimeoutError, OutputGuardrailTripped, ResponseFormatNotSupportedError, SessionBusyError,
-                     SessionCorruptedError, SessionError, ToolArgumentsError, ToolError, ToolGuardrailTripped,
-                     UnknownToolError, UsageLimitExceeded, UserError)
-from .events import (AgentHandoffEvent, Event, FinalResultEvent, PartialOutputEvent, RawChunkEvent,
-                     ReasoningDeltaEvent, ToolCallDeltaEvent, ToolCallEvent, ToolResponseEvent)
+                     ModelTimeoutError, OutputGuardrailTripped, RepeatedToolCallError, ResponseFormatNotSupportedError,
+                     RunTimeoutError, SessionBusyError, SessionCorruptedError, SessionError, ToolArgumentsError,
+                     ToolError, ToolGuardrailTripped, UnknownToolError, UsageLimitExceeded, UserError)
+from .events import (AgentHandoffEvent, ApprovalRequestedEvent, Event, FinalResultEvent, PartialOutputEvent,
+                     RawChunkEvent, ReasoningDeltaEvent, ToolCallDeltaEvent, ToolCallEvent, ToolResponseEvent)
 from .models import Model, ModelBase, ModelRequest, ModelResponse, ModelSettings, Usage
 from .models.retry import RetryPolicy
 from .result import FunctionCall, RunResult
@@ -29,7 +30,8 @@ __all__ = [
     "Agent", "Runner", "Session", "tool", "Tool", "Context", "RunResult", "FunctionCall", "RunStream", "AsyncRunStream",
     "Model", "ModelBase", "ModelRequest", "ModelResponse", "ModelSettings", "Usage", "RetryPolicy",
     "Event", "RawChunkEvent", "PartialOutputEvent", "ToolCallDeltaEvent", "ToolCallEvent", "ToolResponseEvent",
-    "AgentHandoffEvent", "FinalResultEvent", "ReasoningDeltaEvent", "Image", "Audio", "File",
+    "AgentHandoffEvent", "ApprovalRequestedEvent", "FinalResultEvent", "ReasoningDeltaEvent", "Image", "Audio", "File",
+    "Conversation", "ConversationLimits", "ConversationUsage",
     "AgentsilexError", "UserError", "ModelError", "ModelBehaviorError", "ToolError", "ToolArgumentsError",
     "UnknownToolError", "MaxTurnsExceeded",
     "handoff", "Handoff", "RunHooks", "RunLimits", "RunUsage", "RequestUsage", "RunState", "PendingApproval",
@@ -38,4 +40,5 @@ __all__ = [
     "ModelAuthError", "ModelBadRequestError", "ContextWindowExceededError", "ModelTimeoutError", "ModelConnectionError",
     "ResponseFormatNotSupportedError",
     "SessionError", "SessionCorruptedError", "SessionBusyError", "ContextBudgetError",
+    "RunTimeoutError", "RepeatedToolCallError",
 ]

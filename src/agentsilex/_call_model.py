@@ -59,7 +59,7 @@ def call_model_sync(call: ModelCall, limits: Limits, stream: bool) -> Generator[
                 return _done(chat, started, model, answered(_complete(accumulator, model), model))
             except ModelError as exc:
                 log.reply_received(started, model, error=exc)
-                if emitted:
+                if emitted or _past(call):
                     raise
                 model, delay = plan.send(exc)
                 if chat is not None:
@@ -124,11 +124,16 @@ async def _attempts_async(call: ModelCall, stream: bool, plan: Any, model: Any, 
         except ModelError as exc:
             error = exc
         log.reply_received(started, model, error=error)
-        if emitted:
+        if emitted or _past(call):
             raise error
         model, delay = plan.send(error)
         if chat is not None:
             chat.attempt_failed(error, model)
+
+
+def _past(call: ModelCall) -> bool:
+    """The run's deadline (Runner(run_timeout=...)) has passed: no retry, no fallback."""
+    return call.deadline is not None and time.monotonic() >= call.deadline
 
 
 def _chat_span(call: ModelCall, model: Any) -> Any:

@@ -1,14 +1,15 @@
 """The agent loop, written once, with no I/O.
 
 `agent_loop` is a generator. It yields requests -- `ModelCall` (send back a ModelResponse), `RunTools`
-(send back one Outcome per call, in order) and `Emit` (an event for the caller) -- and returns the
-RunResult. Drivers in runner.py do the I/O (sync, async, streaming or not). The session is written
-only here, and always in whole steps, so it stays valid whatever fails.
+(send back one Outcome per call, in order), `Batch` (several of those at once: one Outcome each) and
+`Emit` (an event for the caller) -- and returns the RunResult. Drivers in runner.py do the I/O (sync,
+async, streaming or not). The session is written only here, and always in whole steps, so it stays valid
+whatever fails.
 
 What the next request holds is decided in one place, `build_request` (_request.py). Each feature is a call
 out to its module in control/: handoffs, subagents (an agent used as a tool runs here as a nested
-`yield from agent_loop(...)`), output, guardrails, approval, usage, hooks; planning decides, with one typed
-decision per call, how each tool call of a step is answered.
+`yield from agent_loop(...)`; several in one step run side by side, _parallel.py), output, guardrails,
+approval, usage, hooks; planning decides, with one typed decision per call, how each tool call is answered.
 """
 
 from __future__ import annotations
@@ -17,18 +18,20 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Generator
 
 from . import messages
+from ._parallel import Batch, ask, interleave
 from ._request import ModelCall, Processor, build_request, input_filter, output_mode, retry_note, session_processors
 from .agent import check_context
 from .content import attachment_message
-from .control import guardrails, handoffs, output, planning
+from .control import conversation, guardrails, handoffs, output, planning
 from .control.approval import PendingApproval, RunState, check_resumable
+from .control.guards import Deadline, RepeatPolicy, RepeatTracker
 from .control.hooks import RunHooks
 from .control.planning import AlreadyAnswered, AwaitApproval, FinalAnswer, HandOff, RunIt
 from .control.subagents import AgentTool, check_depth
 from .control.usage import Budget, RunLimits
 from .errors import (GuardrailTripped, HandoffLoopError, MaxAgentDepthExceeded, MaxTurnsExceeded,
-                     ModelBehaviorError, ResponseFormatNotSupportedError, UsageLimitExceeded, UserError)
-from .events import AgentHandoffEvent, Event, FinalResultEvent, ToolCallEvent, ToolResponseEvent
+                     ResponseFormatNotSupportedError, RunTimeoutError, UsageLimitExceeded, UserError)
+from .events import AgentHandoffEvent, ApprovalRequestedEvent, Event, FinalResultEvent, ToolCallEvent, ToolResponseEvent
 from .messages import INTERRUPTED
 from .models import ModelRequest, ModelResponse, resolve_model
 from .result import RunResult
@@ -39,10 +42,11 @@ from .tracing import setup as tracing
 if TYPE_CHECKING:  # the spans module loads only when tracing is on (tracing/spans.py)
     from .tracing.spans import RunTrace
 
-__all__ = ["ModelCall", "RunTools", "Emit", "ToolRun", "Outcome", "LoopOptions", "agent_loop", "INTERRUPTED"]
+__all__ = ["ModelCall", "RunTools", "Batch", "Emit", "ToolRun", "Outcome", "LoopOptions", "agent_loop", "INTERRUPTED"]
 # Errors that stop the whole run, also from inside a nested agent (other failures of a nested agent
 # become an "Error: ..." tool message for the calling agent, like any failing tool).
-_RUN_STOPPERS = (GuardrailTripped, UsageLimitExceeded, HandoffLoopError, MaxAgentDepthExceeded, UserError)
+_RUN_STOPPERS = (GuardrailTripped, UsageLimitExceeded, HandoffLoopError, MaxAgentDepthExceeded, UserError,
+                 RunTimeoutError)
 
 
 @dataclass
@@ -64,6 +68,7 @@ class RunTools:
     """Execute these calls (concurrently if the driver likes); answer with Outcomes in the same order."""
 
     calls: list[ToolRun]
+    deadline: float | None = None  # time.monotonic() by which every call must end (Runner(run_timeout=...))
 
 
 @dataclass
@@ -95,9 +100,14 @@ class LoopOptions:
     model_timeout: float | None = None  # carried on each request (see the Model protocol)
     stream_idle_timeout: float | None = None
     connect_timeout: float | None = None
+    run_timeout: float | None = None  # seconds for the whole run (control/guards.py)
+    repeats: RepeatPolicy | None = None  # identical consecutive tool calls (control/guards.py)
+    conversation_limits: conversation.ConversationLimits | None = None
+    continue_agent: bool = True  # start with the conversation's current agent (control/conversation.py)
+    approval_key: bytes | None = None  # signs a paused run's state (Runner(approval_key=...))
 
 
-Request = ModelCall | RunTools | Emit
+Request = ModelCall | RunTools | Batch | Emit
 
 
 @dataclass
@@ -116,6 +126,8 @@ class _Run:
     view: Processor | None = None  # the input filter of the handoff in effect
     feedback: Processor | None = None  # a retry note for the next request only
     output_retries: int = 0
+    repeats: RepeatTracker = field(default_factory=lambda: RepeatTracker(None))
+    first: bool = True  # the current agent has not made a request yet (its tool_choice may force a call)
     trace: RunTrace | None = None  # this run's spans, when tracing is on (tracing/spans.py)
 
     @property
@@ -127,16 +139,21 @@ def agent_loop(agent: Any, prompt: str | list[dict] | RunState, *, session: Any,
                budget: Budget | None = None, lineage: list[str] | None = None, trace_parent: Any = None
                ) -> Generator[Request, Any, RunResult]:
     """Model call -> tool calls -> model call ... until the model answers without tool calls."""
-    run = _Run(agent, session, context, options, RunResult(input=prompt if isinstance(prompt, list) else str(prompt), last_agent=agent),
-               budget or Budget(options.limits), [*(lineage or []), agent.name], [agent.name],
+    if budget is None:  # the outermost run: the conversation decides who answers and counts what is spent
+        agent, budget = conversation.start(session, agent, prompt, options)
+    run = _Run(agent, session, context, options,
+               RunResult(input=prompt if isinstance(prompt, list) else str(prompt), last_agent=agent),
+               budget, [*(lineage or []), agent.name], [agent.name],
                session_processors(session, callbacks=options.before_llm_call_callbacks, memory=options.memory,
                                   history_processors=options.history_processors))
     top = run.depth == 0
+    run.repeats = RepeatTracker(options.repeats)
     if trace_parent is not None or (top and tracing.active_tracer() is not None):
         from .tracing.spans import RunTrace
 
         run.trace = RunTrace(agent, session, trace_parent, prompt)
     if top:
+        run.budget.deadline = Deadline(options.run_timeout)
         check_context(agent, context)  # a tool declaring another context type: refused before any request
         options.hooks.on_run_start(context, agent, prompt)
     try:
@@ -146,10 +163,12 @@ def agent_loop(agent: Any, prompt: str | list[dict] | RunState, *, session: Any,
         if run.trace is not None:
             run.trace.end(exc)
         if top and isinstance(exc, Exception):
-            if isinstance(exc, (GuardrailTripped, UsageLimitExceeded, HandoffLoopError)):
+            if isinstance(exc, (GuardrailTripped, UsageLimitExceeded, HandoffLoopError, RunTimeoutError)):
                 exc.result = run.result  # the outermost run's partial result, whichever level raised
             options.hooks.on_error(context, run.agent, exc)
         raise
+    finally:
+        conversation.settle(run.budget.meter, top)  # store the conversation's usage, once per run
     if run.trace is not None:
         run.trace.end()
     if top:
@@ -170,7 +189,8 @@ def _turns(run: _Run, prompt: str | list[dict] | RunState) -> Generator[Request,
         request, response = yield from _model_call(run)
         message = response.message
         if message.get("tool_calls"):
-            done = yield from _tool_step(run, message, request.output_mode, {})
+            offered = tuple(spec["function"]["name"] for spec in request.tools)
+            done = yield from _tool_step(run, message, request.output_mode, {}, offered)
         else:
             done = _final(run, message, request.output_mode)
     if done is None:
@@ -187,6 +207,8 @@ def _model_call(run: _Run) -> Generator[Request, Any, tuple[ModelRequest, ModelR
     """Build the request (_request.py: everything that decides what is sent), call the model, count usage."""
     agent, context, options = run.agent, run.context, run.options
     model = resolve_model(agent.model)
+    deadline = run.budget.deadline
+    deadline.check(run.result)
     processors = run.processors
     if run.view is not None or run.feedback is not None:  # this agent's view, then the retry note
         processors = [*processors, *(p for p in (run.view, run.feedback) if p is not None)]
@@ -194,24 +216,35 @@ def _model_call(run: _Run) -> Generator[Request, Any, tuple[ModelRequest, ModelR
     request = yield from build_request(agent, model, run.session, context, processors=processors,
                                        hooks=options.hooks, timeout=options.model_timeout,
                                        idle_timeout=options.stream_idle_timeout,
-                                       connect_timeout=options.connect_timeout, trace=run.trace)
+                                       connect_timeout=options.connect_timeout, trace=run.trace, first=run.first)
     try:
-        response = yield ModelCall(model, request, agent, trace=run.trace)
-    except ResponseFormatNotSupportedError as exc:  # the server takes no response_format: ask in words
-        request = output.without_response_format(request, agent, model, exc)
-        response = yield ModelCall(model, request, agent, trace=run.trace)
-    run.feedback, run.result.finish_reason = None, response.finish_reason
+        try:
+            response = yield from _send(run, model, request, deadline)
+        except ResponseFormatNotSupportedError as exc:  # the server takes no response_format: ask in words
+            request = output.without_response_format(request, agent, model, exc)
+            response = yield from _send(run, model, request, deadline)
+    except Exception as exc:
+        deadline.check(run.result, exc)  # a wait cut short by the deadline is the run's timeout
+        raise
+    run.feedback, run.first, run.result.finish_reason = None, False, response.finish_reason
     entry = run.result.usage.add_request(response.usage, agent=agent.name, model=model.name)
     options.hooks.after_model_call(context, agent, response)
     run.budget.charge_request(entry)
     return request, response
 
 
+def _send(run: _Run, model: Any, request: ModelRequest, deadline: Deadline) -> Generator[Request, Any, ModelResponse]:
+    """Cap the request's waits at the run's deadline, check it against the limits (an estimate), send it."""
+    deadline.cap(request)  # no wait outlives the run
+    run.budget.check_request(request, model.name)  # before sending, from an estimate
+    return (yield ModelCall(model, request, run.agent, deadline=deadline.at, trace=run.trace))
+
+
 def _final(run: _Run, message: dict, mode: str | None) -> RunResult | None:
     """The model answered without tool calls: validate, guard, commit. None means "retry"."""
     value, problem = output.parse(run.agent, message.get("content"), truncated=run.result.finish_reason == "length")
     if problem is not None:
-        _count_output_retry(run, problem)
+        output.count_retry(run, problem)
         run.feedback = retry_note(message, output.retry_note(problem, mode))
         return None
     guardrails.check_output(run.agent, run.context, value)
@@ -220,41 +253,35 @@ def _final(run: _Run, message: dict, mode: str | None) -> RunResult | None:
     return run.result
 
 
-def _count_output_retry(run: _Run, problem: str) -> None:
-    """Allow one retry of an invalid structured output per agent; the second failure raises."""
-    if run.output_retries >= 1:
-        raise ModelBehaviorError(
-            f"Agent {run.agent.name!r} gave an invalid final output again after one retry: {problem} "
-            "Simplify the output_type, describe it in the instructions, or use a stronger model.")
-    run.output_retries += 1
-
-
-def _tool_step(run: _Run, message: dict, mode: str | None,
-               approvals: dict[str, dict]) -> Generator[Request, Any, RunResult | None]:
+def _tool_step(run: _Run, message: dict, mode: str | None, approvals: dict[str, dict],
+               offered: tuple[str, ...] | None, resumed: bool = False) -> Generator[Request, Any, RunResult | None]:
     """One assistant message's tool calls: decide -> pause? -> guard -> execute -> record -> commit -> emit."""
     calls = message["tool_calls"]
-    for call in calls:
+    for call in calls if not resumed else ():  # a resumed step's calls were announced at the pause
         yield Emit(ToolCallEvent(call["id"], call["function"]["name"], call["function"]["arguments"],
                                  run.agent.name))
+    repeated = run.repeats.check(calls, run.result) if not approvals else {}  # may stop the run
     # Decide: one typed decision per call (control/planning.py).
     view = planning.StepView(run.agent, run.context, tuple(run.chain), run.options.max_handoffs, mode, run.depth > 0,
-                             run.result.finish_reason == "length")
+                             offered, repeated, run.result.finish_reason == "length")
     decided = planning.decide(calls, view, approvals)
     for decision in decided:
         if isinstance(decision, AlreadyAnswered) and decision.invalid_output is not None:
-            _count_output_retry(run, decision.invalid_output)
+            output.count_retry(run, decision.invalid_output)
     # Pause? Nothing runs and nothing is committed until a human decides.
     waiting = [d.pending for d in decided if isinstance(d, AwaitApproval)]
     if waiting:
-        return _pause(run, message, waiting)
+        return (yield from _pause(run, message, waiting, offered))
     # Guard: every guardrail before any hook or tool, so a trip leaves nothing half-started.
     ready = [ToolRun(d.call["id"], d.tool, d.arguments, run.context, run.trace)
              for d in decided if isinstance(d, RunIt)]
     answer = next((d for d in decided if isinstance(d, FinalAnswer)), None)
-    _guard_before(run, ready)
+    guardrails.before_tools(run, ready)
     # Execute.
     outcomes = yield from _execute(run, message, ready)
-    _guard_after(run, ready, outcomes, answer)
+    if answer is None and run.agent.tool_use_behavior == "stop_on_first_tool":
+        answer = planning.first_result(decided, outcomes)
+    guardrails.after_tools(run, ready, outcomes, answer)
     # Record and commit: the message together with every answer, in one step.
     records = [planning.record(d, *_value_and_error(outcomes.get(d.call["id"]))) for d in decided]
     _commit(run, [message] + [messages.tool_result(r.call_id, r.content) for r in records]
@@ -277,30 +304,17 @@ def _tool_step(run: _Run, message: dict, mode: str | None,
     return None
 
 
-def _pause(run: _Run, message: dict, waiting: list[PendingApproval]) -> RunResult:
+def _pause(run: _Run, message: dict, waiting: list[PendingApproval],
+           offered: tuple[str, ...] | None) -> Generator[Request, Any, RunResult]:
     if run.trace is not None:
         run.trace.paused(waiting)
     run.result.pending_approvals = waiting
-    run.result.state = RunState(run.agent.name, run.result.input, message, waiting, run.result.usage,
-                                list(run.chain), run.budget.spent())
+    state = RunState(run.agent.name, run.result.input, message, waiting, run.result.total_usage, list(run.chain),
+                     run.budget.spent(), offered=None if offered is None else list(offered))
+    run.result.state = conversation.paused(run.session, state, run.options.approval_key)  # signed and kept
+    for item in waiting:
+        yield Emit(ApprovalRequestedEvent(item.call_id, item.tool_name, item.arguments, item.agent))
     return run.result
-
-
-def _guard_before(run: _Run, ready: list[ToolRun]) -> None:
-    run.budget.charge_tool_calls(len(ready))
-    for item in ready:
-        guardrails.check_tool(item.tool, run.context, item.call_id, item.arguments)
-    for item in ready:
-        run.options.hooks.before_tool_call(run.context, run.agent, item.tool.name, item.arguments)
-
-
-def _guard_after(run: _Run, ready: list[ToolRun], outcomes: dict[str, Outcome], answer: Any) -> None:
-    for item in ready:
-        if outcomes[item.call_id].error is None:
-            guardrails.check_tool(item.tool, run.context, item.call_id, item.arguments,
-                                  result=outcomes[item.call_id].value, after=True)
-    if answer is not None:  # a final_answer tool call: its output is checked before the step is committed
-        guardrails.check_output(run.agent, run.context, answer.value)
 
 
 def _value_and_error(outcome: Outcome | None) -> tuple[Any, BaseException | None]:
@@ -308,14 +322,16 @@ def _value_and_error(outcome: Outcome | None) -> tuple[Any, BaseException | None
 
 
 def _execute(run: _Run, message: dict, ready: list[ToolRun]) -> Generator[Request, Any, dict[str, Outcome]]:
-    """Ordinary tools go to the driver as one batch; agents used as tools run here, nested."""
+    """Ordinary tools go to the driver as one batch; agents used as tools run nested, beside it (_parallel.py)."""
     tools = [item for item in ready if not isinstance(item.tool, AgentTool)]
+    agents = [item for item in ready if isinstance(item.tool, AgentTool)]
+    run.budget.deadline.check(run.result)  # before anything starts: the step is not committed
     try:
-        outcomes = list((yield RunTools(tools))) if tools else []
-        by_id = {item.call_id: outcome for item, outcome in zip(tools, outcomes)}
-        for item in ready:
-            if isinstance(item.tool, AgentTool):
-                by_id[item.call_id] = yield from _run_agent_tool(run, item)
+        jobs = [ask(RunTools(tools, run.budget.deadline.at))] if tools else []
+        jobs += [_run_agent_tool(run, item) for item in agents]
+        done = (yield from interleave(jobs, passthrough=(Emit,))) if jobs else []
+        by_id = dict(zip((item.call_id for item in tools), done[0] if tools else []))
+        by_id.update(zip((item.call_id for item in agents), done[1:] if tools else done))
     except BaseException:
         # Interrupted (Ctrl-C, cancellation, a consumer gone, a nested run stopped): answer every call
         # so the history stays valid.
@@ -355,10 +371,11 @@ def _hand_off(run: _Run, chosen: handoffs.Handoff) -> Generator[Request, Any, No
         run.trace.handoff(source, target)
     if chosen.on_handoff is not None:
         chosen.on_handoff(run.context)
-    run.agent, run.output_retries = target, 0
+    run.agent, run.output_retries, run.first = target, 0, True
     run.view = input_filter(chosen.input_filter) if chosen.input_filter is not None else None
     run.chain.append(target.name)
     run.result.last_agent = target
+    conversation.handed_off(run.session, target, run.depth)  # later runs continue with the target too
     yield Emit(AgentHandoffEvent(target.name, source.name))
 
 
@@ -366,10 +383,15 @@ def _resume(run: _Run, state: RunState) -> Generator[Request, Any, RunResult | N
     """Continue a run paused for approval: answer the waiting step with the human's decisions."""
     check_resumable(state, run.session.get_dialogs())
     run.agent = run.result.last_agent = handoffs.find_agent(run.agent, state.agent)
-    run.chain, run.result.input, run.result.usage = list(state.chain), state.input, state.usage
+    run.chain, run.result.input, run.result.usage_before_pause = list(state.chain), state.input, state.usage
     run.budget.restore(state.spent)  # a resumed run is the same run: its limits count what was spent before
     mode = output_mode(run.agent, resolve_model(run.agent.model))  # the mode the paused step was asked in
-    return (yield from _tool_step(run, state.message, mode, state.decisions))
+    run.first = False
+    offered = None if state.offered is None else tuple(state.offered)
+    try:
+        return (yield from _tool_step(run, state.message, mode, state.decisions, offered, resumed=True))
+    finally:
+        conversation.resumed(run.session, state, run.result.new_messages)
 
 
 def _commit(run: _Run, new: list[dict]) -> None:

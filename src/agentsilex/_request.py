@@ -12,8 +12,11 @@
 4b. reasoning         reasoning fields (`reasoning_content`, thinking blocks, provider fields) go back only to
                       the provider that wrote them, stripped for any other (models/reasoning.py);
 5. output mode        how a structured `output_type` is asked for, decided once and carried on the request;
-6. tools              the agent's tools, its handoffs, and `final_answer` in "tool" output mode;
-7. hook               `RunHooks.before_model_call` may change or replace the request.
+6. tools              the agent's enabled tools, its handoffs, and `final_answer` in "tool" output mode;
+                      a forcing `tool_choice` only on the agent's first request (`Agent.reset_tool_choice`);
+7. cache markers      with `ModelSettings(prompt_cache=True)` on a Claude model, Anthropic `cache_control`
+                      markers on the system prompt and the last tool (passed on by LiteLLM);
+8. hook               `RunHooks.before_model_call` may change or replace the request.
 
 The model timeouts travel on the request too. A feature that changes what is sent adds a step (or a
 processor) here, never a tweak somewhere else.
@@ -41,19 +44,21 @@ Processor = Callable[[list[dict], Any], Any]
 class ModelCall:
     """Ask `model` for the next assistant message (answered by the driver with a ModelResponse).
 
-    `quiet` calls (a compaction summary) are never streamed: they make no events for the caller.
+    `quiet` calls (a compaction summary) are never streamed: they make no events for the caller. Past
+    `deadline` (time.monotonic(), the run's run_timeout) a failed call is not retried.
     """
 
     model: Model
     request: ModelRequest
     agent: Any
     quiet: bool = False
+    deadline: float | None = None
     trace: Any = None  # the run's spans (tracing/spans.py RunTrace) when tracing is on: the call's span parent
 
 
 def build_request(agent: Any, model: Model, session: Any, context: Any, *, processors: list[Processor],
                   hooks: RunHooks, timeout: float | None, idle_timeout: float | None,
-                  connect_timeout: float | None = None, trace: Any = None
+                  connect_timeout: float | None = None, trace: Any = None, first: bool = True
                   ) -> Generator[ModelCall, ModelResponse, ModelRequest]:
     """The request for the next model call, from the ordered steps in this module's docstring."""
     # 1. Instructions
@@ -77,10 +82,33 @@ def build_request(agent: Any, model: Model, session: Any, context: Any, *, proce
     tools = agent.tool_specs(context) + [item.spec() for item in handoffs.handoffs_of(agent)]
     if mode == "tool":
         tools.append(output.answer_tool(agent))
-    request = ModelRequest(sent, tools, agent.model_settings, response_format=response_format, timeout=timeout,
+    settings = agent.model_settings
+    if not first and agent.reset_tool_choice and settings.tool_choice not in (None, "auto", "none"):
+        settings = settings.merged(tool_choice=None)  # forced once; now the model may answer (omitted = auto)
+    # 7. Cache markers
+    if settings.prompt_cache and _takes_cache_markers(model):
+        sent, tools = cache_markers(sent, tools)
+    request = ModelRequest(sent, tools, settings, response_format=response_format, timeout=timeout,
                            idle_timeout=idle_timeout, connect_timeout=connect_timeout, output_mode=mode)
-    # 7. Hook
+    # 8. Hook
     return hooks.before_model_call(context, agent, request) or request
+
+
+def cache_markers(sent: list[dict], tools: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Step 7 alone: mark the system prompt and the tools (Anthropic caches everything up to a marker)."""
+    marker = {"type": "ephemeral"}
+    if sent and sent[0].get("role") == "system" and isinstance(sent[0].get("content"), str):
+        text = sent[0]["content"]
+        sent = [{"role": "system", "content": [{"type": "text", "text": text, "cache_control": marker}]}, *sent[1:]]
+    if tools:
+        tools = [*tools[:-1], {**tools[-1], "cache_control": marker}]
+    return sent, tools
+
+
+def _takes_cache_markers(model: Model) -> bool:
+    """Only Anthropic models read cache_control (others cache by themselves, or reject unknown fields)."""
+    name = str(getattr(model, "name", "")).lower()
+    return "claude" in name or name.startswith("anthropic/")
 
 
 def output_mode(agent: Any, model: Model) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,21 +39,22 @@ class Limits:
         check_limits(self)
 
 
-def run_tools_sync(calls: list[ToolRun], limits: Limits) -> list[Outcome]:
+def run_tools_sync(calls: list[ToolRun], limits: Limits, deadline: float | None = None) -> list[Outcome]:
     """The sync driver's RunTools: inline for one sync call, else one event loop for the whole batch."""
-    if len(calls) == 1 and _timeout(calls[0], limits)[0] is None and not calls[0].tool.is_async:
+    if len(calls) == 1 and _timeout(calls[0], limits, deadline)[0] is None and not calls[0].tool.is_async:
         return [_invoke_inline(calls[0])]
-    return _raise_interrupt(run_coroutine_sync(_run_batch(calls, limits)))
+    return _raise_interrupt(run_coroutine_sync(_run_batch(calls, limits, deadline)))
 
 
-async def run_tools_async(calls: list[ToolRun], limits: Limits) -> list[Outcome]:
+async def run_tools_async(calls: list[ToolRun], limits: Limits, deadline: float | None = None) -> list[Outcome]:
     """The async driver's RunTools: every call concurrently, at most `max_parallel_tools` at a time."""
-    return _raise_interrupt(await _run_batch(calls, limits))
+    return _raise_interrupt(await _run_batch(calls, limits, deadline))
 
 
-async def _run_batch(calls: list[ToolRun], limits: Limits) -> list[Outcome]:
+async def _run_batch(calls: list[ToolRun], limits: Limits, deadline: float | None) -> list[Outcome]:
     gate = asyncio.Semaphore(limits.max_parallel_tools)
-    return list(await asyncio.gather(*(_invoke_async(run, gate, *_timeout(run, limits)) for run in calls)))
+    return list(await asyncio.gather(*(_invoke_async(run, gate, *_timeout(run, limits, deadline))
+                                       for run in calls)))
 
 
 def _raise_interrupt(outcomes: list[Outcome]) -> list[Outcome]:
@@ -65,10 +67,16 @@ def _raise_interrupt(outcomes: list[Outcome]) -> list[Outcome]:
     return outcomes
 
 
-def _timeout(run: ToolRun, limits: Limits) -> tuple[float | None, str]:
-    """The call's timeout and where it was set: the tool's own wins over the Runner's."""
+def _timeout(run: ToolRun, limits: Limits, deadline: float | None = None) -> tuple[float | None, str]:
+    """The call's timeout and where it was set: the tool's own wins over the Runner's; the run's deadline
+    (Runner(run_timeout=...)) caps both."""
     own = getattr(run.tool, "timeout", None)
-    return (own, "@tool(timeout)") if own is not None else (limits.tool_timeout, "tool_timeout")
+    found = (own, "@tool(timeout)") if own is not None else (limits.tool_timeout, "tool_timeout")
+    if deadline is not None:
+        left = max(deadline - time.monotonic(), 0.001)
+        if found[0] is None or left < found[0]:
+            return left, "run_timeout"
+    return found
 
 
 def _invoke_inline(run: ToolRun) -> Outcome:

@@ -16,6 +16,9 @@ from .tool import Tool, as_tool
 from .validation import check_agent, check_tool_names
 
 
+TOOL_USE_BEHAVIORS = ("run_llm_again", "stop_on_first_tool")
+
+
 @dataclass(kw_only=True)
 class Agent:
     """Who the model is (instructions), what it may call (tools, handoffs) and how it answers."""
@@ -30,10 +33,18 @@ class Agent:
     output_guardrails: list[Callable[..., Any]] = field(default_factory=list)
     model_settings: ModelSettings = field(default_factory=ModelSettings)
     fallback_models: list[str | Model] = field(default_factory=list)  # tried in order if `model` fails for good
+    # model_settings.tool_choice forces only the first request of a run (and after each handoff), then "auto";
+    # False keeps forcing on every request (the run then ends only by a handoff, final_answer or a stop).
+    reset_tool_choice: bool = True
+    # "stop_on_first_tool": the first tool call's result is the final output (no model call after it).
+    tool_use_behavior: str = "run_llm_again"
     _tools_by_name: dict[str, Tool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_agent(self)  # every option, so misconfiguration fails here and not mid-run (validation.py)
+        if self.tool_use_behavior not in TOOL_USE_BEHAVIORS:
+            raise UserError(f"Agent {self.name!r}: tool_use_behavior must be one of {TOOL_USE_BEHAVIORS}, "
+                            f"got {self.tool_use_behavior!r}.")
         self.tools = [as_tool(item) for item in self.tools]
         self._tools_by_name = {}
         for item in self.tools:
@@ -78,8 +89,8 @@ class Agent:
         return {"role": "system", "content": self.render_instructions(context)}
 
     def tool_specs(self, context: Any = None) -> list[dict]:
-        """The tools as the model sees them (`context` is accepted for agentsilex 1.0 callers; unused)."""
-        return [item.spec() for item in self._index().values()]
+        """The tools as the model sees them on this step: those enabled for `context` (see Tool.enabled)."""
+        return [item.spec() for item in self._index().values() if item.is_enabled(context)]
 
     def find_tool(self, name: str, context: Any = None) -> Tool:
         found = self._index().get(name)
@@ -100,8 +111,7 @@ def check_context(agent: Agent, context: Any) -> None:
             continue
         seen.add(id(current))
         for item in current._index().values():
-            if item.context_type is not None:
-                item.check_context(context)
+            item.check_context(context)
             if isinstance(item, AgentTool):
                 todo.append(item.agent)
         if current.handoffs:

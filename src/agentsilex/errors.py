@@ -80,6 +80,25 @@ class MaxTurnsExceeded(AgentsilexError):
         self.result = result
 
 
+class RunTimeoutError(AgentsilexError):
+    """The run passed Runner(run_timeout=...); the session stays valid, `.result` holds what was done so far."""
+
+    def __init__(self, message: str, *, timeout: float, result: Any = None) -> None:
+        super().__init__(message)
+        self.timeout = timeout
+        self.result = result
+
+
+class RepeatedToolCallError(ModelBehaviorError):
+    """The model made the identical tool call too many times in a row (Runner(max_repeated_tool_calls=...))."""
+
+    def __init__(self, message: str, *, tool_name: str, times: int, result: Any = None) -> None:
+        super().__init__(message)
+        self.tool_name = tool_name
+        self.times = times
+        self.result = result
+
+
 class ScriptExhaustedError(AgentsilexError):
     """A scripted test model was asked for more replies than its script holds."""
 

@@ -92,12 +92,27 @@ class ToolResponseEvent(Event):
 
 
 @dataclass(frozen=True, repr=False)
-class AgentHandoffEvent(Event):
-    """Control passed to another agent."""
+class ApprovalRequestedEvent(Event):
+    """A tool call waits for a human decision; the run pauses after these (see `result.state`)."""
 
-    agent_name: str
+    call_id: str
+    name: str
+    arguments: str
+    agent: str = ""
+    type: ClassVar[str] = "approval_requested"
+
+
+@dataclass(frozen=True, repr=False)
+class AgentHandoffEvent(Event):
+    """Control passed to another agent: `agent` answers from now on, `from_agent` handed over."""
+
+    agent: str
     from_agent: str = ""
+    agent_name: str = field(init=False, default="")  # the older name of `agent`, kept for existing code
     type: ClassVar[str] = "agent_handoff"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "agent_name", self.agent)
 
 
 @dataclass(frozen=True, repr=False)

@@ -46,6 +46,12 @@ class RunResult:
     # Set when the run paused for human approval: the waiting calls, and the state to resume from.
     pending_approvals: list[Any] = field(default_factory=list)
     state: Any = None
+    usage_before_pause: RunUsage | None = None  # a resumed run: `usage` counts only what came after the pause
+
+    @property
+    def total_usage(self) -> RunUsage:
+        """`usage` plus `usage_before_pause`: the whole run, across pauses for approval."""
+        return self.usage if self.usage_before_pause is None else self.usage_before_pause.plus(self.usage)
 
     def __repr__(self) -> str:
         return (f"RunResult(final_output={self.final_output!r}, last_agent={self.last_agent.name!r}, "

@@ -5,12 +5,15 @@ from __future__ import annotations
 from contextlib import aclosing
 from typing import Any, AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 
+from ._batch import AsyncBatches, SyncBatches
 from ._call_model import call_model_async, call_model_sync
-from ._loop import Emit, LoopOptions, ModelCall, RunTools, agent_loop
+from ._loop import Batch, Emit, LoopOptions, ModelCall, RunTools, agent_loop
 from ._run_tools import Limits, run_tools_async, run_tools_sync
 from .control import approval
 from .content import Prompt, normalize_prompt
 from .control.approval import RunState
+from .control.conversation import ConversationLimits
+from .control.guards import RepeatPolicy
 from .control.hooks import RunHooks
 from .control.usage import RunLimits
 from .errors import UserError
@@ -34,12 +37,18 @@ class Runner:
                  model_timeout: float | None = Limits.model_timeout,  # the defaults: see _run_tools.Limits
                  stream_idle_timeout: float | None = Limits.stream_idle_timeout,
                  connect_timeout: float | None = Limits.connect_timeout, retry: RetryPolicy | None = None,
-                 approval_key: str | bytes | None = None) -> None:
+                 approval_key: str | bytes | None = None, run_timeout: float | None = None,
+                 max_repeated_tool_calls: int | None = None, on_repeated_tool_call: str = "raise",
+                 conversation_limits: ConversationLimits | None = None, continue_agent: bool = True) -> None:
         check_runner_options(session, limits, max_turns, max_handoffs, max_agent_depth)
         if hooks is not None and not isinstance(hooks, RunHooks):
             raise UserError(f"hooks must be a RunHooks (subclass it), got {type(hooks).__name__}.")
         if not all(callable(p) for p in history_processors or []):
             raise UserError("history_processors must be functions fn(messages, context) -> messages.")
+        if run_timeout is not None and not (isinstance(run_timeout, (int, float)) and run_timeout > 0):
+            raise UserError(f"run_timeout must be a positive number of seconds or None, got {run_timeout!r}.")
+        repeats = (RepeatPolicy(max_repeated_tool_calls, on_repeated_tool_call)
+                   if max_repeated_tool_calls is not None else None)
         self.session = session if session is not None else Session()
         self.approval_key = approval.resolve_key(approval_key)  # signs paused runs (see control/approval.py)
         # Shared and mutable: tools, turns and sub-agents all see (and may change) the same object.
@@ -56,7 +65,10 @@ class Runner:
                                    history_processors=list(history_processors or []),
                                    model_timeout=self.execution.model_timeout,
                                    stream_idle_timeout=self.execution.stream_idle_timeout,
-                                   connect_timeout=self.execution.connect_timeout)
+                                   connect_timeout=self.execution.connect_timeout,
+                                   run_timeout=run_timeout, repeats=repeats,
+                                   conversation_limits=conversation_limits, continue_agent=continue_agent,
+                                   approval_key=self.approval_key)
 
     def _loop(self, agent: Any, prompt: Prompt | RunState) -> Generator:
         # A RunState (a run paused for approval, with decisions taken) resumes that run.
@@ -123,6 +135,7 @@ class RunStream(_Stream):
 
     def _drive(self, loop: Generator, stream_model: bool, limits: Limits) -> Generator[Event, None, None]:
         reply: Any = None
+        batches: SyncBatches | None = None  # agents used as tools, side by side (_parallel.py)
         error: BaseException | None = None
         try:
             while True:
@@ -138,7 +151,10 @@ class RunStream(_Stream):
                     elif isinstance(request, ModelCall):
                         reply = yield from call_model_sync(request, limits, stream_model and not request.quiet)
                     elif isinstance(request, RunTools):
-                        reply = run_tools_sync(request.calls, limits)
+                        reply = run_tools_sync(request.calls, limits, request.deadline)
+                    elif isinstance(request, Batch):
+                        batches = batches or SyncBatches(limits, stream_model)
+                        reply = yield from batches.run(request.requests)
                 except GeneratorExit:
                     raise
                 except BaseException as exc:  # the loop decides what a failure means
@@ -171,6 +187,7 @@ class AsyncRunStream(_Stream):
 
     async def _drive(self, loop: Generator, stream_model: bool, limits: Limits) -> AsyncGenerator[Event, None]:
         reply: Any = None
+        batches: AsyncBatches | None = None
         error: BaseException | None = None
         try:
             while True:
@@ -192,10 +209,20 @@ class AsyncRunStream(_Stream):
                                 else:
                                     yield item
                     elif isinstance(request, RunTools):
-                        reply = await run_tools_async(request.calls, limits)
+                        reply = await run_tools_async(request.calls, limits, request.deadline)
+                    elif isinstance(request, Batch):
+                        batches = batches or AsyncBatches(limits, stream_model)
+                        async with aclosing(batches.run(request.requests)) as items:
+                            async for item in items:
+                                if isinstance(item, list):
+                                    reply = item
+                                else:
+                                    yield item
                 except GeneratorExit:
                     raise
                 except BaseException as exc:
                     error = exc
         finally:
             loop.close()
+            if batches is not None:
+                await batches.close()

@@ -95,8 +95,9 @@ class Session:
         return turn
 
     def clean(self) -> None:
-        """Forget everything."""
+        """Forget everything (the history and any state kept with it)."""
         self.dialogs = []
+        vars(self).pop("memory_state", None)
 
     def __len__(self) -> int:
         return len(self.dialogs)

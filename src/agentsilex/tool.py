@@ -57,6 +57,8 @@ class Tool:
     output_guardrails: list[Callable[..., Any]] = field(default_factory=list)
     timeout: float | None = None  # seconds for one call; overrides Runner(tool_timeout=...)
     context_type: type | None = None  # the class the run context must be an instance of, if declared
+    # True/False, or fn(context) -> bool asked on every step: a tool not enabled is neither offered nor run.
+    enabled: bool | Callable[[Any], bool] = True
     _arguments_model: type[BaseModel] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -67,6 +69,7 @@ class Tool:
         if not isinstance(self.parameters, dict) or self.parameters.get("type", "object") != "object":
             raise UserError(f"Tool {self.name!r}: parameters must be a JSON schema of an object, e.g. "
                             '{"type": "object", "properties": {...}}.')
+        _check_enabled(self.name, self.enabled)
 
     @classmethod
     def from_schema(cls, name: str, description: str, parameters: dict[str, Any], fn: Callable[..., Any], *,
@@ -87,6 +90,16 @@ class Tool:
     @property
     def is_async(self) -> bool:
         return inspect.iscoroutinefunction(self.function)
+
+    def is_enabled(self, context: Any) -> bool:
+        """Whether the model is offered (and may run) this tool on this step."""
+        if not callable(self.enabled):
+            return bool(self.enabled)
+        answer = self.enabled(context)
+        if not isinstance(answer, bool):
+            raise UserError(f"Tool {self.name!r}: enabled(context) returned {type(answer).__name__}; "
+                            "it must return True or False.")
+        return answer
 
     def spec(self) -> dict[str, Any]:
         """The tool as the OpenAI `tools` list entry the model sees."""
@@ -115,18 +128,27 @@ class Tool:
         return self.function(**arguments)
 
     def check_context(self, context: Any) -> None:
-        """Refuse a run context that is not what the tool's context parameter declares."""
+        """Refuse a run context that is not what the tool's context parameter declares, and one that a parameter
+        the model fills in is annotated with (that parameter was surely meant to be the context)."""
         if self.context_type is not None and not isinstance(context, self.context_type):
             raise UserError(f"Tool {self.name!r} takes the run context as a {self.context_type.__name__} (parameter "
                             f"{self.context_param!r}), but Runner(context=...) is a {type(context).__name__}. Pass "
                             "the right context, or change the tool's annotation.")
+        fields = self._arguments_model.model_fields if self._arguments_model is not None else {}
+        for name, found in fields.items():
+            kind = found.annotation
+            if isinstance(kind, type) and kind not in (*_PLAIN_TYPES, Any, object) and isinstance(context, kind):
+                raise UserError(f"Tool {self.name!r}: parameter {found.alias or name!r} is annotated with the run "
+                                f"context's class {kind.__name__}, but the model would fill it in. Annotate it "
+                                f"Context[{kind.__name__}] (or name it `context`) to receive the run context.")
 
 
 @overload
 def tool(function: Callable[..., Any], /, *, name: str | None = None, description: str | None = None,
          needs_approval: bool | Callable[[Any, dict], bool] = False,
          input_guardrails: list[Callable[..., Any]] | None = None,
-         output_guardrails: list[Callable[..., Any]] | None = None, timeout: float | None = None) -> Tool: ...
+         output_guardrails: list[Callable[..., Any]] | None = None, timeout: float | None = None,
+         enabled: bool | Callable[[Any], bool] = True) -> Tool: ...
 
 
 @overload
@@ -134,14 +156,16 @@ def tool(function: None = None, /, *, name: str | None = None, description: str 
          needs_approval: bool | Callable[[Any, dict], bool] = False,
          input_guardrails: list[Callable[..., Any]] | None = None,
          output_guardrails: list[Callable[..., Any]] | None = None,
-         timeout: float | None = None) -> Callable[[Callable[..., Any]], Tool]: ...
+         timeout: float | None = None,
+         enabled: bool | Callable[[Any], bool] = True) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
 def tool(function: Callable[..., Any] | None = None, /, *, name: str | None = None,
          description: str | None = None, needs_approval: bool | Callable[[Any, dict], bool] = False,
          input_guardrails: list[Callable[..., Any]] | None = None,
          output_guardrails: list[Callable[..., Any]] | None = None,
-         timeout: float | None = None) -> Tool | Callable[[Callable[..., Any]], Tool]:
+         timeout: float | None = None,
+         enabled: bool | Callable[[Any], bool] = True) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Turn a function into a `Tool`; use bare (`@tool`) or with options (`@tool(name=..., description=...)`)."""
     def wrap(func: Callable[..., Any]) -> Tool:
         if isinstance(func, Tool):
@@ -155,7 +179,9 @@ def tool(function: Callable[..., Any] | None = None, /, *, name: str | None = No
             raise UserError("@tool guardrails must be functions.")
         if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
             raise UserError(f"@tool(timeout=...) must be a positive number of seconds, got {timeout!r}.")
+        _check_enabled(name or getattr(func, "__name__", "?"), enabled)
         built = _build(func, name, description)
+        built.enabled = enabled
         built.needs_approval = needs_approval
         built.input_guardrails = list(input_guardrails or [])
         built.output_guardrails = list(output_guardrails or [])
@@ -163,6 +189,11 @@ def tool(function: Callable[..., Any] | None = None, /, *, name: str | None = No
         return built
 
     return wrap if function is None else wrap(function)
+
+
+def _check_enabled(name: str, enabled: Any) -> None:
+    if not (isinstance(enabled, bool) or callable(enabled)):
+        raise UserError(f"Tool {name!r}: enabled must be True/False or fn(context) -> bool, got {enabled!r}.")
 
 
 def as_tool(item: Any) -> Tool:
@@ -235,8 +266,9 @@ def _context_param(func: Callable[..., Any], tool_name: str) -> tuple[str | None
         if typing.get_origin(annotation) is Annotated and CONTEXT_MARKER in annotation.__metadata__:
             base = annotation.__origin__
             found.append((pname, base if isinstance(base, type) else None))
-        elif pname == "context":  # by name, whatever its annotation says (agentsilex 1.0 behaviour)
-            found.append((pname, None))
+        elif pname == "context":  # by name (agentsilex 1.0 behaviour); a class it declares is checked at run start
+            declared = isinstance(annotation, type) and annotation not in (*_PLAIN_TYPES, Any, object)
+            found.append((pname, annotation if declared else None))
         elif _is_context_class(annotation):
             found.append((pname, annotation))
     if len(found) > 1:

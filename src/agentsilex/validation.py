@@ -101,6 +101,7 @@ def check_runner_options(session: Any, limits: Any, max_turns: Any, max_handoffs
 
 def check_agent(agent: Any) -> None:
     """An Agent's options, checked when it is built."""
+    from .control.handoffs import check_handoffs
     from .control.output import spec_for
     from .models import ModelSettings
 
@@ -113,6 +114,11 @@ def check_agent(agent: Any) -> None:
         if not isinstance(getattr(agent, option), (list, tuple)):  # a str or one function is a common slip
             raise UserError(f"Agent {agent.name!r}: {option} must be a list, got {getattr(agent, option)!r}; "
                             f"write {option}=[...].")
+        setattr(agent, option, list(getattr(agent, option)))
+    if not (isinstance(agent.instructions, str) or callable(agent.instructions)):
+        raise UserError(f"Agent {agent.name!r}: instructions must be a str or fn(context, agent) -> str, "
+                        f"got {agent.instructions!r}.")
+    check_handoffs(agent)  # a target given by name, or two handoffs with one tool name, fail here, not in run()
     for fallback in agent.fallback_models:
         if not _is_model(fallback):
             raise UserError(f"Agent {agent.name!r}: fallback_models must hold model strings or Model objects, "
@@ -125,6 +131,7 @@ def check_agent(agent: Any) -> None:
             raise UserError(f"Agent {agent.name!r}: guardrails must be functions, got {guardrail!r}.")
     if agent.output_type is not None:
         spec_for(agent.output_type)  # an output type pydantic cannot validate fails here, not mid-run
+
 
 def check_tool_names(agent: Any) -> None:
     """No handoff may share a tool's name (the handoff would silently win)."""

@@ -38,7 +38,8 @@ def _pause(mode, session=None, runner=None):
     ran.clear()
     session = session if session is not None else Session()
     runner = runner or Runner(session)
-    paused, _ = run_in_mode(runner, _agent([call("read_file", path="notes.txt")]), "read my notes", mode)
+    paused, _ = run_in_mode(runner, _agent([call("read_file", path="notes.txt", call_id="call_1")]), "read my notes",
+                            mode)
     return session, json.loads(paused.state.to_json())
 
 

@@ -32,7 +32,7 @@ def _check_each_call_answered(result, session, requests):
 
 
 def test_duplicate_tool_call_ids_each_get_their_own_answer(mode):
-    model = ScriptedModel([[call("square", n=2, id="dup"), call("square", n=3, id="dup")], "done"])
+    model = ScriptedModel([[call("square", n=2, call_id="dup"), call("square", n=3, call_id="dup")], "done"])
     session = Session()
     result, _ = run_in_mode(Runner(session), Agent(name="a", model=model, tools=[square]), "go", mode)
     _check_each_call_answered(result, session, [r.messages for r in model.requests])
@@ -40,7 +40,7 @@ def test_duplicate_tool_call_ids_each_get_their_own_answer(mode):
 
 @pytest.mark.parametrize("path", ["litellm", "native"])
 def test_duplicate_ids_over_http(mode, path):
-    with LoopbackServer([[call("square", n=2, id="dup"), call("square", n=3, id="dup")], "done"]) as server:
+    with LoopbackServer([[call("square", n=2, call_id="dup"), call("square", n=3, call_id="dup")], "done"]) as server:
         model = server.litellm_model() if path == "litellm" else server.openai_model()
         session = Session()
         result, _ = run_in_mode(Runner(session), Agent(name="a", model=model, tools=[square]), "go", mode)

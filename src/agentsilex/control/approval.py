@@ -1,12 +1,15 @@
 """Human approval: a tool marked `needs_approval` pauses the run before it executes.
 
-The paused run returns `result.pending_approvals` and `result.state`, a `RunState` that serialises to
-JSON. Later -- in this process or another one, with the same session contents -- decide each pending
-call and pass the state back as the prompt: `runner.run(agent, state)` (any of the four modes).
+The paused run emits one `ApprovalRequestedEvent` per waiting call and returns `result.pending_approvals`
+and `result.state`, a `RunState` that serialises to JSON and is also kept with the session. Later -- in
+this process or another one -- decide each pending call and pass the state back as the prompt, with the
+same starting agent: `runner.run(agent, state)` (any of the four modes; the agent that paused is found by
+name through handoffs from it).
 
-    state = RunState.from_json(text)
-    state.approve("call_1"); state.reject("call_2", "not today")
-    result = runner.run(agent, state)
+    state = Conversation(session).paused          # or RunState.from_json(text)
+    for item in state.pending_approvals: ...      # call_id, tool_name, arguments, agent
+    state.approve(call_id); state.reject(other_id, "not today")
+    result = runner.run(agent, state)             # result.usage: after the pause; .total_usage: all of it
 
 Approval is enforced here, in code: a call that needs approval runs only with an explicit approval of
 its id. A decision function that raises counts as "needs approval" (fail closed), and malformed
@@ -68,8 +71,14 @@ class RunState:
     nonce: str = ""  # set when the run pauses: names this paused step, whatever copy of it is resumed
     seal: str = ""  # HMAC of everything above but the decisions, with the application's approval key
     decisions_seal: str = ""  # HMAC of the decisions saved in the JSON (only when they were signed)
+    offered: list[str] | None = None  # the tool names the paused step was offered (the others never run)
     _key: bytes | None = field(default=None, repr=False, compare=False)
     _loaded_decisions: dict[str, dict] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def pending_approvals(self) -> list[PendingApproval]:
+        """The calls this run waits on (decided or not), the same list as `result.pending_approvals`."""
+        return list(self.pending)
 
     def approve(self, call_id: str) -> RunState:
         """Allow the pending call `call_id` to run."""
@@ -93,6 +102,7 @@ class RunState:
         self.decisions[call_id] = decision
 
     def undecided(self) -> list[PendingApproval]:
+        """The pending calls not yet approved or rejected."""
         return [item for item in self.pending if item.call_id not in self.decisions]
 
     def to_json(self, approval_key: str | bytes | None = None) -> str:
@@ -113,7 +123,7 @@ class RunState:
             state = cls(data["agent"], data["input"], data["message"],
                         [PendingApproval(**p) for p in data["pending"]], RunUsage.from_dict(data["usage"]),
                         data["chain"], data["spent"], dict(data["decisions"]), data["nonce"], data["seal"],
-                        data.get("decisions_seal", ""))
+                        data.get("decisions_seal", ""), data.get("offered"))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise UserError(f"Not a saved RunState ({exc}); pass the text of result.state.to_json().") from exc
         state._loaded_decisions = dict(state.decisions)
@@ -122,7 +132,8 @@ class RunState:
     def _signed_part(self) -> dict[str, Any]:
         return {"version": VERSION, "nonce": self.nonce, "agent": self.agent, "input": self.input,
                 "message": self.message, "pending": [vars(p) for p in self.pending], "usage": self.usage.to_dict(),
-                "chain": self.chain, "spent": self.spent}
+                "chain": self.chain, "spent": self.spent,
+                **({"offered": self.offered} if self.offered is not None else {})}
 
 
 def check_resumable(state: RunState, dialogs: list[dict]) -> None:
@@ -175,9 +186,15 @@ def guard(loop: Generator, prompt: Any, session: Any, key: bytes) -> Generator:
     result = yield from loop
     state = getattr(result, "state", None)
     if isinstance(state, RunState) and not state.seal:
-        state.nonce, state._key = secrets.token_hex(16), key
-        state.seal = _mac(key, state._signed_part())
+        sign(state, key)
     return result
+
+
+def sign(state: RunState, key: bytes) -> RunState:
+    """Name the paused step (its nonce) and sign it; the loop signs at the pause, before the session keeps it."""
+    state.nonce, state._key = secrets.token_hex(16), key
+    state.seal = _mac(key, state._signed_part())
+    return state
 
 
 def verify(state: RunState, key: bytes) -> None:

@@ -77,3 +77,23 @@ def check_tool(tool: Any, context: Any, call_id: str, arguments: dict, *, result
                 f"(call {call_id}): {found.info!r}. The call and its answer were not added to the session.",
                 guardrail=name_of(guardrail), info=found.info, tool_name=tool.name, call_id=call_id,
                 arguments=arguments, stage=stage, tool_result=result)
+
+
+def before_tools(run: Any, ready: list[Any]) -> None:
+    """The loop's guard phase (_loop.py): the step's tool-call budget, every tool's input guardrails, then the
+    before_tool_call hooks -- all before any tool starts, so a trip leaves nothing half-started."""
+    run.budget.charge_tool_calls(len(ready))
+    for item in ready:
+        check_tool(item.tool, run.context, item.call_id, item.arguments)
+    for item in ready:
+        run.options.hooks.before_tool_call(run.context, run.agent, item.tool.name, item.arguments)
+
+
+def after_tools(run: Any, ready: list[Any], outcomes: dict[str, Any], answer: Any) -> None:
+    """After the tools ran: their output guardrails, and a final_answer call's output, before the commit."""
+    for item in ready:
+        if outcomes[item.call_id].error is None:
+            check_tool(item.tool, run.context, item.call_id, item.arguments,
+                       result=outcomes[item.call_id].value, after=True)
+    if answer is not None:  # a final_answer tool call: its output is checked before the step is committed
+        check_output(run.agent, run.context, answer.value)

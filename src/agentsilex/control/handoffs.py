@@ -56,6 +56,20 @@ def handoffs_of(agent: Any) -> list[Handoff]:
     return found
 
 
+def check_handoffs(agent: Any) -> None:
+    """Every handoff target is an Agent or handoff(...), and no two share a tool name."""
+    names: set[str] = set()
+    for item in agent.handoffs:
+        if isinstance(item, str):
+            raise UserError(f"Agent {agent.name!r}: handoffs must be Agents or handoff(...) objects, got the name "
+                            f"{item!r}; pass the Agent object itself (define it first).")
+    for found in handoffs_of(agent):
+        if found.tool_name in names:
+            raise UserError(f"Agent {agent.name!r} has two handoffs named {found.tool_name!r}; give one "
+                            "handoff(agent, tool_name=...).")
+        names.add(found.tool_name)
+
+
 def find(agent: Any, tool_name: str) -> Handoff | None:
     return next((h for h in handoffs_of(agent) if h.tool_name == tool_name), None)
 

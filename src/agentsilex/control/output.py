@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from .. import messages
-from ..errors import UserError
+from ..errors import ModelBehaviorError, UserError
 
 ANSWER_TOOL = "final_answer"
 MODES = ("native", "tool", "prompted")
@@ -106,6 +106,16 @@ def response_format(agent: Any) -> dict:
     spec = spec_for(agent.output_type)
     name = re.sub(r"[^a-zA-Z0-9_-]", "_", getattr(spec.type, "__name__", "final_output"))[:64]
     return {"type": "json_schema", "json_schema": {"name": name, "schema": spec.schema, "strict": False}}
+
+
+def count_retry(run: Any, problem: str) -> None:
+    """Allow one retry of an invalid structured output per agent (`run.output_retries`); the second failure
+    raises."""
+    if run.output_retries >= 1:
+        raise ModelBehaviorError(
+            f"Agent {run.agent.name!r} gave an invalid final output again after one retry: {problem} "
+            "Simplify the output_type, describe it in the instructions, or use a stronger model.")
+    run.output_retries += 1
 
 
 def without_response_format(request: Any, agent: Any, model: Any, rejected: Exception) -> Any:

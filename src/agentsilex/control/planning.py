@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import content, messages
-from ..errors import ToolError
+from ..errors import ToolError, UnknownToolError
 from ..redaction import redact
 from ..result import FunctionCall
 from ..tool import Tool
 from . import handoffs, output
 from .approval import PendingApproval, needs_approval, refused, unavailable
+from .guards import repeat_note
 
 
 @dataclass(slots=True)
@@ -73,6 +74,8 @@ class StepView:
     max_handoffs: int
     output_mode: str | None  # the mode of the request this message answers
     nested: bool  # an agent used as a tool: no human can be asked for approval
+    offered: tuple[str, ...] | None = None  # the tool names the request offered; a call to any other never runs
+    repeated: dict[str, int] | None = None  # call id -> times in a row, for calls answered with a note instead
     truncated: bool = False  # the message stopped at max_tokens (finish_reason "length")
 
 
@@ -82,13 +85,26 @@ def decide(calls: list[dict], view: StepView, approvals: dict[str, dict]) -> lis
     for call in calls:
         name = call["function"]["name"]
         target = handoffs.find(view.agent, name)
-        if target is not None:
+        if view.offered is not None and name not in view.offered:  # hidden on this step: fail closed
+            decided.append(_not_offered(view, call))
+        elif view.repeated and call["id"] in view.repeated:
+            decided.append(AlreadyAnswered(call, answered(call, repeat_note(name, view.repeated[call["id"]]),
+                                                          failed=True)))
+        elif target is not None:
             decided.append(_handoff(view, decided, call, target))
         elif name == output.ANSWER_TOOL and view.output_mode == "tool":
             decided.append(_answer(view, decided, call))
         else:
             decided.append(_tool(view, call, approvals))
     return decided
+
+
+def _not_offered(view: StepView, call: dict) -> Decision:
+    name = call["function"]["name"]
+    available = ", ".join(view.offered or ()) or "none"  # a hidden tool is named like one that does not exist
+    error = UnknownToolError(f"Unknown tool {name!r}. Available tools: {available}.", tool_name=name,
+                             call_id=call["id"], arguments=call["function"]["arguments"])
+    return AlreadyAnswered(call, answered(call, f"Error: {error}", failed=True), error=error)
 
 
 def _tool(view: StepView, call: dict, approvals: dict[str, dict]) -> Decision:
@@ -154,6 +170,18 @@ def record(decision: Decision, value: Any = None, error: BaseException | None = 
         done = answered(call, messages.to_text(value))
     done.result = value
     return done
+
+
+def first_result(decided: list[Decision], outcomes: dict[str, Any]) -> FinalAnswer | None:
+    """For `Agent(tool_use_behavior="stop_on_first_tool")`: the first call that ran and succeeded, in call
+    order, as the final answer (None if none did, or if the step hands off: the target agent answers)."""
+    if any(isinstance(d, HandOff) for d in decided):
+        return None
+    for decision in decided:
+        outcome = outcomes.get(decision.call["id"]) if isinstance(decision, RunIt) else None
+        if outcome is not None and outcome.error is None:
+            return FinalAnswer(decision.call, outcome.value, record(decision, outcome.value))
+    return None
 
 
 def raise_first_error(decided: list[Decision], errors: dict[str, BaseException | None],

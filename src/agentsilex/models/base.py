@@ -12,11 +12,15 @@ from typing import Any, AsyncIterator, Iterator, Protocol, runtime_checkable
 
 @dataclass
 class Usage:
-    """Token counts, summed over requests."""
+    """Token counts, summed over requests. Cached and cache-write tokens are part of `input_tokens`,
+    reasoning tokens part of `output_tokens` (0 where the provider does not report them)."""
 
     requests: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_input_tokens: int = 0  # read from the provider's prompt cache (billed at the cache-read price)
+    cache_write_tokens: int = 0  # written to the prompt cache (Anthropic; billed at the cache-write price)
+    reasoning_tokens: int = 0
     estimated: bool = False  # some counts are guesses (~4 characters a token): the server reported none
 
     @property
@@ -27,6 +31,9 @@ class Usage:
         self.requests += other.requests
         self.input_tokens += other.input_tokens
         self.output_tokens += other.output_tokens
+        self.cached_input_tokens += other.cached_input_tokens
+        self.cache_write_tokens += other.cache_write_tokens
+        self.reasoning_tokens += other.reasoning_tokens
         self.estimated = self.estimated or other.estimated
 
 
@@ -40,6 +47,8 @@ class ModelSettings:
     tool_choice: str | dict | None = None
     parallel_tool_calls: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Anthropic prompt caching: cache_control markers on the system prompt and the tools (build_request).
+    prompt_cache: bool = False
 
     def to_kwargs(self) -> dict[str, Any]:
         known = {"temperature": self.temperature, "max_tokens": self.max_tokens, "top_p": self.top_p,

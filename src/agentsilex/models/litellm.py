@@ -13,8 +13,9 @@ from ..errors import ModelError, ModelTimeoutError
 from ..messages import assistant, tool_call
 from ..redaction import redact_url, remember
 from . import reasoning
-from .base import ModelRequest, ModelResponse, Usage
+from .base import ModelRequest, ModelResponse
 from .http import chain_names, no_answer_in, read_timeout, redact
+from .stream import usage_from_openai
 from .retry import error_for_status, parse_retry_after
 
 _litellm: Any = None
@@ -190,7 +191,7 @@ def _to_response(response: Any) -> ModelResponse:
     usage = getattr(response, "usage", None)
     return ModelResponse(
         {**assistant(message.content, calls), **reasoning.extract(message)},  # kept for the next request
-        Usage(1, getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0),
+        usage_from_openai(usage),
         response.choices[0].finish_reason)
 
 
@@ -212,5 +213,5 @@ def _chunk_to_dict(chunk: Any) -> dict:
         out["choices"].append({"index": choice.index, "delta": piece, "finish_reason": choice.finish_reason})
     usage = getattr(chunk, "usage", None)
     if usage is not None:
-        out["usage"] = {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
+        out["usage"] = usage.model_dump() if hasattr(usage, "model_dump") else dict(usage)
     return out

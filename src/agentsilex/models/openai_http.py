@@ -23,11 +23,11 @@ from ..errors import ModelError, ModelTimeoutError
 from ..redaction import redact_url, remember
 from ..messages import assistant, tool_call
 from . import reasoning
-from .base import ModelRequest, ModelResponse, Usage
+from .base import ModelRequest, ModelResponse
 from .http import error_text, read_timeout, redact
+from .stream import estimate_usage, usage_from_openai
 from .catalog import is_reasoning_model, model_info, system_as_user
 from .retry import error_for_status, parse_retry_after
-from .stream import estimate_usage
 
 _DEFAULT_WAIT = 600.0  # seconds; LLM answers can be slow, and our own timeouts are the ones that count
 
@@ -390,5 +390,5 @@ def _to_response(data: Any, model: OpenAIHTTPModel, request: ModelRequest | None
     calls = [tool_call(c["id"], c["function"]["name"], c["function"].get("arguments") or "")
              for c in message.get("tool_calls") or []]
     reply, usage = {**assistant(message.get("content"), calls), **reasoning.extract(message)}, data.get("usage") or {}
-    return ModelResponse(reply, Usage(1, usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0)
-                         if usage or request is None else estimate_usage(request, reply), choice.get("finish_reason"))
+    return ModelResponse(reply, usage_from_openai(usage) if usage or request is None
+                         else estimate_usage(request, reply), choice.get("finish_reason"))

@@ -31,7 +31,7 @@ class StreamAccumulator:
     def feed(self, chunk: dict) -> list[Event]:
         events: list[Event] = [RawChunkEvent(chunk)]
         if chunk.get("usage"):
-            self.usage, self.reported = _usage(chunk["usage"]), True
+            self.usage, self.reported = usage_from_openai(chunk["usage"]), True
         for choice in chunk.get("choices") or []:
             self.finish_reason = choice.get("finish_reason") or self.finish_reason
             delta = choice.get("delta") or {}
@@ -91,9 +91,21 @@ class StreamAccumulator:
                              self.finish_reason)
 
 
-def _usage(data: dict) -> Usage:
+def usage_from_openai(data: Any) -> Usage:
+    """One request's Usage from an OpenAI-format `usage` (a dict, or an object with `model_dump`): cached
+    tokens from `prompt_tokens_details.cached_tokens` (OpenAI) or `cache_read_input_tokens` (Anthropic
+    through LiteLLM), cache writes from `cache_creation_input_tokens`, reasoning tokens from
+    `completion_tokens_details.reasoning_tokens`."""
+    if hasattr(data, "model_dump"):
+        data = data.model_dump()
+    data = data if isinstance(data, dict) else {}
+    prompt_details = data.get("prompt_tokens_details") or {}
+    output_details = data.get("completion_tokens_details") or {}
     return Usage(requests=1, input_tokens=data.get("prompt_tokens") or 0,
-                 output_tokens=data.get("completion_tokens") or 0)
+                 output_tokens=data.get("completion_tokens") or 0,
+                 cached_input_tokens=data.get("cache_read_input_tokens") or prompt_details.get("cached_tokens") or 0,
+                 cache_write_tokens=data.get("cache_creation_input_tokens") or 0,
+                 reasoning_tokens=output_details.get("reasoning_tokens") or 0)
 
 
 def estimate_usage(request: ModelRequest, message: dict) -> Usage:
@@ -101,10 +113,11 @@ def estimate_usage(request: ModelRequest, message: dict) -> Usage:
     sent = json.dumps([request.messages, request.tools])
     said = (message.get("content") or "") + "".join(
         c["function"]["name"] + c["function"]["arguments"] for c in message.get("tool_calls") or [])
-    return Usage(1, -(-len(sent) // 4), -(-len(said) // 4), estimated=True)
+    return Usage(requests=1, input_tokens=-(-len(sent) // 4), output_tokens=-(-len(said) // 4), estimated=True)
 
 
-def response_to_chunks(response: ModelResponse, *, piece: int = 16, model: str = "agentsilex") -> Iterator[dict]:
+def response_to_chunks(response: ModelResponse, *, piece: int = 16, model: str = "agentsilex",
+                       usage_style: str | None = None) -> Iterator[dict]:
     """Split a reply into OpenAI-format chunks (text in pieces, tool arguments in pieces, usage last)."""
     def chunk(delta: dict, finish: str | None = None) -> dict:
         return {"object": "chat.completion.chunk", "model": model,
@@ -123,7 +136,8 @@ def response_to_chunks(response: ModelResponse, *, piece: int = 16, model: str =
         for start in range(0, len(arguments), piece):
             yield chunk({"tool_calls": [{"index": index, "function": {"arguments": arguments[start:start + piece]}}]})
     yield chunk({}, response.finish_reason or ("tool_calls" if message.get("tool_calls") else "stop"))
-    yield {"object": "chat.completion.chunk", "model": model, "choices": [], "usage": usage_dict(response.usage)}
+    yield {"object": "chat.completion.chunk", "model": model, "choices": [],
+           "usage": usage_dict(response.usage, usage_style)}
 
 
 def _reasoning_chunks(message: dict, chunk: Any, piece: int) -> Iterator[dict]:
@@ -146,6 +160,17 @@ def _reasoning_chunks(message: dict, chunk: Any, piece: int) -> Iterator[dict]:
         yield chunk({"provider_specific_fields": message["provider_specific_fields"]})
 
 
-def usage_dict(usage: Usage) -> dict:
-    return {"prompt_tokens": usage.input_tokens, "completion_tokens": usage.output_tokens,
-            "total_tokens": usage.total_tokens}
+def usage_dict(usage: Usage, style: str | None = None) -> dict:
+    """An OpenAI-format `usage`; with cache or reasoning counts, reported the way OpenAI does
+    (`*_tokens_details`), plus Anthropic's fields as LiteLLM reports them when `style="anthropic"`.
+    `style=None` (in-process models) leaves nothing out: a cache-write count goes as Anthropic's field."""
+    data: dict[str, Any] = {"prompt_tokens": usage.input_tokens, "completion_tokens": usage.output_tokens,
+                            "total_tokens": usage.total_tokens}
+    if usage.cached_input_tokens:
+        data["prompt_tokens_details"] = {"cached_tokens": usage.cached_input_tokens}
+    if usage.reasoning_tokens:
+        data["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
+    if style == "anthropic" or (style is None and usage.cache_write_tokens):
+        data["cache_read_input_tokens"] = usage.cached_input_tokens
+        data["cache_creation_input_tokens"] = usage.cache_write_tokens
+    return data

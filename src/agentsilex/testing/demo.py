@@ -42,9 +42,9 @@ def demo_reply(messages: list[dict], tools: list[dict]) -> Reply:
     """The demo rules: the next reply for a conversation, from the last message and the tools on offer."""
     names = {spec["function"]["name"] for spec in tools}
     last = messages[-1] if messages else {}
-    if last.get("role") == "tool":
+    if last.get("role") == "tool" and not _handed_over(messages):
         return _after_tools(messages)
-    text = str(last.get("content") or "")
+    text = _last_user_text(messages)
     if "transfer_to_poet" in names and _POEM.search(text):
         return call("transfer_to_poet")
     for pattern, name in ((_ADD, "add_numbers"), (_MULTIPLY, "multiply_numbers")):
@@ -59,11 +59,24 @@ def demo_reply(messages: list[dict], tools: list[dict]) -> Reply:
 
 
 def poet_reply(messages: list[dict], tools: list[dict]) -> Reply:
-    """The poet's rule: four lines about the topic of the last user message."""
-    prompt = next((str(m.get("content") or "") for m in reversed(messages) if m.get("role") == "user"), "")
+    """The poet's rule: four lines about the topic of the last user message; anything but a poem goes back to
+    the assistant (the conversation stays with the poet after a handoff, until it hands back)."""
+    prompt = _last_user_text(messages)
+    if not _POEM.search(prompt) and "transfer_to_assistant" in {spec["function"]["name"] for spec in tools}:
+        return call("transfer_to_assistant")
     topic = re.sub(r"^.*?\babout\s+", "", prompt, flags=re.I).strip(" ?!.") or "the quiet machine"
     return (f"*A poem about {topic}*\n\n> Of {topic} I sing, in lines that scan,\n> a scripted muse, no GPU, no plan;\n"
             "> each word the same each time you ask,\n> for tests are glad of such a task.")
+
+
+def _last_user_text(messages: list[dict]) -> str:
+    return next((str(m.get("content") or "") for m in reversed(messages) if m.get("role") == "user"), "")
+
+
+def _handed_over(messages: list[dict]) -> bool:
+    """Whether the last step was a handoff to the agent now answering (it answers the user's message)."""
+    step = next((m for m in reversed(messages) if m.get("tool_calls")), None)
+    return step is not None and all(c["function"]["name"].startswith("transfer_to_") for c in step["tool_calls"])
 
 
 def _after_tools(messages: list[dict]) -> str:
@@ -153,3 +166,4 @@ agent = Agent(name="assistant", model=DemoModel(),
               instructions="You are a helpful assistant. Use the tools for sums, weather and files; hand poems "
                            "to the poet.",
               tools=[add_numbers, multiply_numbers, get_weather, delete_file], handoffs=[poet])
+poet.handoffs.append(agent)  # and back: after a handoff the conversation stays with the poet until it hands back

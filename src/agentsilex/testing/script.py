@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import secrets
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -21,7 +22,12 @@ class ToolCallReply:
 
     name: str
     arguments: str
-    id: str | None = None
+    call_id: str | None = None  # None: the model makes up a unique one
+
+    @property
+    def id(self) -> str | None:
+        """The older name of `call_id`."""
+        return self.call_id
 
 
 @dataclass(frozen=True)
@@ -74,11 +80,16 @@ class Malformed:
             raise UserError(f"Malformed kind must be one of {', '.join(MALFORMED_KINDS)}, got {self.kind!r}.")
 
 
-def call(name: str, arguments: dict | str | None = None, /, *, id: str | None = None, **kwargs: Any) -> ToolCallReply:
-    """A scripted tool call: `call("add", a=1, b=2)`, or raw arguments: `call("add", '{"a": 1')`."""
+def call(name: str, /, arguments: dict | str | None = None, *, call_id: str | None = None,
+         **kwargs: Any) -> ToolCallReply:
+    """A scripted tool call: `call("add", a=1, b=2)`, `call("get", {"id": 7})`, raw arguments:
+    `call("add", '{"a": 1')`. Every keyword but `call_id` is a tool argument (`id=` too); without
+    `call_id` the model makes up an id that no other run, model or process repeats."""
     if isinstance(arguments, str):
-        return ToolCallReply(name, arguments, id)
-    return ToolCallReply(name, json.dumps({**(arguments or {}), **kwargs}), id)
+        if kwargs:
+            raise UserError(f"call({name!r}, ...): give the arguments either as raw text or as keywords, not both.")
+        return ToolCallReply(name, arguments, call_id)
+    return ToolCallReply(name, json.dumps({**(arguments or {}), **kwargs}), call_id)
 
 
 Reply = str | ToolCallReply | list | dict | ModelResponse | Fail | Stall | Cut | Malformed | Exception
@@ -90,11 +101,15 @@ def estimate_tokens(text: str) -> int:
 
 
 class _IdCounter:
+    """Call ids `call_<random>_<n>`: numbered in order for one model object, with a random part chosen when
+    the object is made, so two models, two runs in two processes, or a run after a restart never share one."""
+
     def __init__(self) -> None:
+        self._prefix = f"call_{secrets.token_hex(4)}_"
         self._counter = itertools.count(1)
 
     def next(self) -> str:
-        return f"call_{next(self._counter)}"
+        return f"{self._prefix}{next(self._counter)}"
 
 
 def to_response(reply: Reply, request: ModelRequest | None, ids: _IdCounter) -> ModelResponse:
@@ -109,9 +124,9 @@ def to_response(reply: Reply, request: ModelRequest | None, ids: _IdCounter) -> 
     if isinstance(reply, str):
         message = assistant(reply)
     elif isinstance(reply, ToolCallReply):
-        message = assistant(None, [tool_call(reply.id or ids.next(), reply.name, reply.arguments)])
+        message = assistant(None, [tool_call(reply.call_id or ids.next(), reply.name, reply.arguments)])
     elif isinstance(reply, (list, tuple)) and reply and all(isinstance(r, ToolCallReply) for r in reply):
-        message = assistant(None, [tool_call(r.id or ids.next(), r.name, r.arguments) for r in reply])
+        message = assistant(None, [tool_call(r.call_id or ids.next(), r.name, r.arguments) for r in reply])
     elif isinstance(reply, dict):
         message = {"role": "assistant", "content": None, **reply}
     else:
@@ -195,12 +210,15 @@ def reply_from_json(item: Any) -> Reply:
     if isinstance(item, str):
         return item
     if isinstance(item, dict) and ("tool_calls" in item or "reasoning_content" in item or "thinking_blocks" in item):
-        calls = [call(c["name"], c.get("arguments") or {}, id=c.get("id")) for c in item.get("tool_calls") or []]
+        calls = [call(c["name"], c.get("arguments") or {}, call_id=c.get("id")) for c in item.get("tool_calls") or []]
         if item.keys() <= {"tool_calls"}:
             return calls
         # An assistant message with reasoning (models/reasoning.py), as a reasoning model would send it.
-        return {"content": item.get("content"), **{k: v for k, v in item.items() if k not in ("tool_calls", "content")},
-                **({"tool_calls": [tool_call(c.id or f"call_{i}", c.name, c.arguments) for i, c in
+        # Calls without an id get a unique one, as a scripted model makes up (see _IdCounter).
+        prefix = f"call_{secrets.token_hex(4)}_"
+        return {"content": item.get("content"),
+                **{k: v for k, v in item.items() if k not in ("tool_calls", "content")},
+                **({"tool_calls": [tool_call(c.call_id or f"{prefix}{i}", c.name, c.arguments) for i, c in
                                    enumerate(calls, 1)]} if calls else {})}
     if isinstance(item, dict) and "fail" in item:
         spec = item["fail"]

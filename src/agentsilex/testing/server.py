@@ -37,12 +37,18 @@ class LoopbackServer:
     `like="llama.cpp"` plays that server's quirks (see QUIRKS)."""
 
     def __init__(self, replies: list[Reply] | None = None, *, function: Callable | None = None,
-                 latency: float = 0.0, host: str = "127.0.0.1", port: int = 0, like: str = "openai") -> None:
+                 latency: float = 0.0, host: str = "127.0.0.1", port: int = 0, like: str = "openai",
+                 usage_style: str = "openai") -> None:
         if like not in QUIRKS:
             raise UserError(f"LoopbackServer(like=...) must be one of {sorted(QUIRKS)}, got {like!r}.")
         self.quirks = QUIRKS[like]
         self.model = FunctionModel(function) if function is not None else ScriptedModel(list(replies or []))
         self.latency = latency
+        # How cache and reasoning token counts of a reply's Usage are reported: "openai" (*_tokens_details) or
+        # "anthropic" (also cache_read_input_tokens / cache_creation_input_tokens, as LiteLLM reports Claude's).
+        if usage_style not in ("openai", "anthropic"):
+            raise UserError(f"usage_style must be 'openai' or 'anthropic', got {usage_style!r}.")
+        self.usage_style = usage_style
         self.requests: list[dict] = []  # every request body, as JSON
         self.request_headers: list[dict[str, str]] = []  # and its HTTP headers (names in lower case)
         self._ids = itertools.count(1)
@@ -147,12 +153,12 @@ class LoopbackServer:
         ident, created, model = f"chatcmpl-{next(self._ids)}", int(time.time()), body.get("model", "loopback")
         if body.get("stream"):
             chunks = [{"id": ident, "created": created, **c, "model": model}
-                      for c in response_to_chunks(response, piece=piece)]
+                      for c in response_to_chunks(response, piece=piece, usage_style=self.usage_style)]
             return Answer(payload=chunks[:-1] if "no_stream_usage" in self.quirks else chunks)  # usage is last
         finish = response.finish_reason or ("tool_calls" if response.message.get("tool_calls") else "stop")
         return Answer(payload={"id": ident, "object": "chat.completion", "created": created, "model": model,
                                "choices": [{"index": 0, "message": response.message, "finish_reason": finish}],
-                               "usage": usage_dict(response.usage)})
+                               "usage": usage_dict(response.usage, self.usage_style)})
 
 
 @dataclass

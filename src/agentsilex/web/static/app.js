@@ -103,7 +103,8 @@ class Answer {
   }
 
   toolResult(callId, content, error) {
-    const card = this.cards[callId];
+    // A resumed run answers a call announced before the pause, whose card is in an earlier answer.
+    const card = this.cards[callId] || document.querySelector(`.tool-card[data-call-id="${CSS.escape(callId)}"]`);
     if (!card) return;
     card.querySelector(".result").textContent = content;
     card.classList.add(error ? "failed" : "done");
