@@ -1,22 +1,17 @@
 """agentsilex: a transparent, minimal, hackable LLM agent framework."""
 
+from . import _moved
 from .agent import Agent
-from .parts import Audio, File, Image
-from .control.approval import PendingApproval, RunState
-from .control.conversation import Conversation, ConversationLimits, ConversationUsage
-from .control.guardrails import GuardrailResult
-from .control.handoffs import Handoff, handoff
-from .control.hooks import RunHooks
-from .control.output import OutputSpec
-from .control.usage import RequestUsage, RunLimits, RunUsage
-from .errors import (AgentsilexError, ContextBudgetError, ContextWindowExceededError, GuardrailTripped,
-                     HandoffLoopError, InputGuardrailTripped, MaxAgentDepthExceeded, MaxTurnsExceeded,
-                     ModelAuthError, ModelBadRequestError, ModelBehaviorError, ModelConnectionError, ModelError,
-                     ModelTimeoutError, OutputGuardrailTripped, RepeatedToolCallError, ResponseFormatNotSupportedError,
-                     RunTimeoutError, SessionBusyError, SessionCorruptedError, SessionError, ToolArgumentsError,
-                     ToolError, ToolGuardrailTripped, UnknownToolError, UsageLimitExceeded, UserError)
-from .events import (AgentHandoffEvent, ApprovalRequestedEvent, Event, FinalResultEvent, PartialOutputEvent,
-                     RawChunkEvent, ReasoningDeltaEvent, ToolCallDeltaEvent, ToolCallEvent, ToolResponseEvent)
+from .features.parts import Audio, File, Image
+from .features.approval import PendingApproval, RunState
+from .features.conversation import Conversation, ConversationLimits, ConversationUsage
+from .features.guardrails import GuardrailResult
+from .features.handoffs import Handoff, handoff
+from .features.hooks import RunHooks
+from .features.output import OutputSpec
+from .features.usage import RequestUsage, RunLimits, RunUsage
+from .errors import AgentsilexError, ContextBudgetError, ContextWindowExceededError, GuardrailTripped, HandoffLoopError, InputGuardrailTripped, MaxAgentDepthExceeded, MaxTurnsExceeded, ModelAuthError, ModelBadRequestError, ModelBehaviorError, ModelConnectionError, ModelError, ModelTimeoutError, OutputGuardrailTripped, RepeatedToolCallError, ResponseFormatNotSupportedError, RunTimeoutError, SessionBusyError, SessionCorruptedError, SessionError, ToolArgumentsError, ToolError, ToolGuardrailTripped, UnknownToolError, UsageLimitExceeded, UserError
+from .events import AgentHandoffEvent, ApprovalRequestedEvent, Event, FinalResultEvent, PartialOutputEvent, RawChunkEvent, ReasoningDeltaEvent, ToolCallDeltaEvent, ToolCallEvent, ToolResponseEvent
 from .models import Model, ModelBase, ModelRequest, ModelResponse, ModelSettings, Usage
 from .models.retry import RetryPolicy
 from .result import FunctionCall, RunResult
@@ -25,6 +20,7 @@ from .session import Session
 from .tool import Context, Tool, tool
 
 __version__ = "0.1.0"
+_moved.install()  # old module paths (agentsilex.control.*, agentsilex.cli, ...) keep working
 
 __all__ = [
     "Agent", "Runner", "Session", "tool", "Tool", "Context", "RunResult", "FunctionCall", "RunStream", "AsyncRunStream",

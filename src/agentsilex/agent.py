@@ -8,8 +8,8 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .control.handoffs import handoffs_of
-from .control.subagents import AgentTool, agent_as_tool
+from .features.handoffs import handoffs_of
+from .features.agents_as_tools import AgentTool, agent_as_tool
 from .errors import UnknownToolError, UserError
 from .models import Model, ModelSettings
 from .tool import Tool, as_tool

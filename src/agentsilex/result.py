@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from .control.usage import RunUsage
+from .features.usage import RunUsage
 
 
 @dataclass

@@ -5,17 +5,17 @@ from __future__ import annotations
 from contextlib import aclosing
 from typing import Any, AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 
-from ._batch import AsyncBatches, SyncBatches
-from ._call_model import call_model_async, call_model_sync
-from ._loop import Batch, Emit, LoopOptions, ModelCall, RunTools, agent_loop
-from ._run_tools import Limits, run_tools_async, run_tools_sync
-from .control import approval
-from .content import Prompt, normalize_prompt
-from .control.approval import RunState
-from .control.conversation import ConversationLimits
-from .control.guards import RepeatPolicy
-from .control.hooks import RunHooks
-from .control.usage import RunLimits
+from .features.batches import AsyncBatches, SyncBatches
+from .engine.model_call import call_model_async, call_model_sync
+from .engine.loop import Batch, Emit, LoopOptions, ModelCall, RunTools, agent_loop
+from .engine.tool_calls import Limits, run_tools_async, run_tools_sync
+from .features import approval
+from .features.content import Prompt, normalize_prompt
+from .features.approval import RunState
+from .features.conversation import ConversationLimits
+from .features.guards import RepeatPolicy
+from .features.hooks import RunHooks
+from .features.usage import RunLimits
 from .errors import UserError
 from .events import Event
 from .models import ModelResponse

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .control.usage import RunLimits
+from .features.usage import RunLimits
 from .errors import ModelError, UserError
 
 Message = dict[str, Any]
@@ -101,8 +101,8 @@ def check_runner_options(session: Any, limits: Any, max_turns: Any, max_handoffs
 
 def check_agent(agent: Any) -> None:
     """An Agent's options, checked when it is built."""
-    from .control.handoffs import check_handoffs
-    from .control.output import spec_for
+    from .features.handoffs import check_handoffs
+    from .features.output import spec_for
     from .models import ModelSettings
 
     if not isinstance(agent.name, str) or not agent.name.strip():
@@ -135,7 +135,7 @@ def check_agent(agent: Any) -> None:
 
 def check_tool_names(agent: Any) -> None:
     """No handoff may share a tool's name (the handoff would silently win)."""
-    from .control.handoffs import handoffs_of
+    from .features.handoffs import handoffs_of
 
     for target in handoffs_of(agent):  # also checks each is an Agent or a handoff(...)
         if target.tool_name in agent._tools_by_name:

@@ -8,12 +8,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
-from ..control.usage import RunUsage
+from ..features.usage import RunUsage
 from ..errors import UserError
 from ..runner import Runner
 from ..session import Session
-from .data import (DialogTurn, EvalCase, EvalCaseResult, EvalSet, EvalSetResult, MetricResult, MetricSummary,
-                   ToolUsage)
+from .data import DialogTurn, EvalCase, EvalCaseResult, EvalSet, EvalSetResult, MetricResult, MetricSummary, ToolUsage
 from .metrics import BaseMetricEvaluator, FunctionEvaluator
 
 Progress = Callable[[int, int, EvalCaseResult], None]

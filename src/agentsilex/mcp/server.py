@@ -18,7 +18,7 @@ from mcp.server import Server, ServerRequestContext
 from mcp.server.stdio import stdio_server
 
 from ..agent import Agent
-from ..control.subagents import AgentTool
+from ..features.agents_as_tools import AgentTool
 from ..errors import AgentsilexError, UserError
 from ..events import ToolCallEvent, ToolResponseEvent
 from ..messages import to_text

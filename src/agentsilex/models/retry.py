@@ -14,8 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Generator, Sequence
 
-from ..errors import (ContextWindowExceededError, ModelAuthError, ModelBadRequestError, ModelConnectionError,
-                      ModelError, ResponseFormatNotSupportedError, UserError)
+from ..errors import ContextWindowExceededError, ModelAuthError, ModelBadRequestError, ModelConnectionError, ModelError, ResponseFormatNotSupportedError, UserError
 
 _RETRYABLE_STATUS = {408, 409, 429}
 _BAD_REQUEST_STATUS = {400, 404, 413, 422}

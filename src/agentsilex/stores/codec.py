@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..content import check_part, is_part
+from ..features.content import check_part, is_part
 from ..errors import SessionCorruptedError, UserError
 
 SCHEMA_VERSION = 1

@@ -23,8 +23,7 @@ from typing import Any, AsyncIterator, Callable, Iterator
 
 from ..errors import ModelError, ReplayMismatchError, UserError
 from ..models import ModelRequest, ModelResponse, Usage
-from ..models.recording import (CASSETTE_VERSION, Cassette, RecordingModel, pop_wrapper, push_wrapper,
-                                request_to_dict)
+from ..models.recording import CASSETTE_VERSION, Cassette, RecordingModel, pop_wrapper, push_wrapper, request_to_dict
 from ..models.retry import error_for_status
 from ..models.stream import StreamAccumulator, response_to_chunks
 

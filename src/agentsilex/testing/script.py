@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..parts import text_of
+from ..features.parts import text_of
 from ..errors import ScriptExhaustedError, UserError
 from ..messages import assistant, tool_call
 from ..models import ModelBase, ModelRequest, ModelResponse, Usage

@@ -13,15 +13,15 @@ from contextlib import aclosing
 from dataclasses import replace
 from typing import Any, AsyncGenerator, Generator
 
-from ._request import ModelCall
-from ._run_tools import Limits
-from .errors import ModelError, ModelTimeoutError
-from .events import Event, RawChunkEvent
-from .validation import check_stream_complete, checked
-from .models import ModelResponse, reasoning, resolve_model
-from .models.retry import attempt_plan
-from .models.stream import StreamAccumulator
-from .tracing import log
+from .request import ModelCall
+from .tool_calls import Limits
+from ..errors import ModelError, ModelTimeoutError
+from ..events import Event, RawChunkEvent
+from ..validation import check_stream_complete, checked
+from ..models import ModelResponse, reasoning, resolve_model
+from ..models.retry import attempt_plan
+from ..models.stream import StreamAccumulator
+from ..tracing import log
 
 
 def candidates(call: ModelCall) -> list[Any]:
@@ -139,7 +139,7 @@ def _past(call: ModelCall) -> bool:
 def _chat_span(call: ModelCall, model: Any) -> Any:
     if call.trace is None:
         return None
-    from .tracing.spans import ChatSpan  # loaded only when tracing is on
+    from ..tracing.spans import ChatSpan  # loaded only when tracing is on
 
     return ChatSpan(call.trace.agent, model, call.request, call.agent, call.trace.conversation_id,
                     purpose="compaction" if call.quiet else None, content=call.trace.content)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .content import PART_TYPES, check_size
-from .errors import UserError
+from ..errors import UserError
 
 
 def data_uri(data: bytes, mime_type: str) -> str:

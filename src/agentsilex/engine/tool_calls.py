@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._loop import Outcome, ToolRun
-from ._tool_threads import in_thread
-from .validation import check_limits
-from .models.retry import RetryPolicy
+from .loop import Outcome, ToolRun
+from .threads import in_thread
+from ..validation import check_limits
+from ..models.retry import RetryPolicy
 
 # Model timeouts (s): connect; the reply or a stream's first chunk; between chunks. Not the clients' 600-6,000 s.
 DEFAULT_CONNECT_TIMEOUT, DEFAULT_MODEL_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT = 10.0, 300.0, 60.0

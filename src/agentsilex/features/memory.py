@@ -16,13 +16,13 @@ import hashlib
 import json
 from typing import Any, Callable, Generator
 
-from ._request import ModelCall
-from .errors import ContextBudgetError, ModelBehaviorError, UserError
-from .history import blocks, keep_last_turns, repair_history, turn_starts
-from .messages import system, user
-from .models import ModelRequest, ModelResponse, ModelSettings, resolve_model
-from .session import get_state, set_state
-from .utils import format_message
+from ..engine.request import ModelCall
+from ..errors import ContextBudgetError, ModelBehaviorError, UserError
+from ..history import blocks, keep_last_turns, repair_history, turn_starts
+from ..messages import system, user
+from ..models import ModelRequest, ModelResponse, ModelSettings, resolve_model
+from ..session import get_state, set_state
+from ..utils import format_message
 
 
 class KeepLastTurns:

@@ -16,14 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .. import content, messages
+from ..features import content
+from .. import messages
 from ..errors import ToolError, UnknownToolError
 from ..redaction import redact
 from ..result import FunctionCall
 from ..tool import Tool
-from . import handoffs, output
-from .approval import PendingApproval, needs_approval, refused, unavailable
-from .guards import repeat_note
+from ..features import handoffs, output
+from ..features.approval import PendingApproval, needs_approval, refused, unavailable
+from ..features.guards import repeat_note
 
 
 @dataclass(slots=True)

@@ -18,14 +18,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from .agent import Agent
-from .control.handoffs import handoffs_of
-from .errors import (AgentsilexError, ModelAuthError, ModelError, SessionBusyError, UserError)
-from .events import Event
-from .models.retry import RetryPolicy
-from .parts import text_of
-from .result import RunResult
-from .runner import Runner
+from ..agent import Agent
+from ..features.handoffs import handoffs_of
+from ..errors import AgentsilexError, ModelAuthError, ModelError, SessionBusyError, UserError
+from ..events import Event
+from ..models.retry import RetryPolicy
+from ..features.parts import text_of
+from ..result import RunResult
+from ..runner import Runner
 
 DEMO_MODEL = "demo"  # `--model demo`: the bundled scripted model (agentsilex.testing.demo), no API key
 DEFAULT_STORE = "sqlite:///agentsilex_sessions.db"
@@ -86,7 +86,7 @@ def with_model(agent: Agent, model: str | None, *, base_url: str | None = None) 
     if not model and not base_url:
         return agent
     if model == DEMO_MODEL:
-        from .testing.demo import DemoModel
+        from ..testing.demo import DemoModel
 
         return agent.clone(model=DemoModel())
     name = model or (agent.model if isinstance(agent.model, str) else None)
@@ -94,7 +94,7 @@ def with_model(agent: Agent, model: str | None, *, base_url: str | None = None) 
         raise UserError(f"--base-url needs a model name: agent {agent.name!r} has a {type(agent.model).__name__}; "
                         "add --model.")
     if base_url:  # the path the string takes anyway (models.routing), aimed at that server
-        from .models.routing import backend_for, build_model
+        from ..models.routing import backend_for, build_model
 
         return agent.clone(model=build_model(name, backend_for(name), base_url=base_url))
     return agent.clone(model=name)
@@ -105,7 +105,7 @@ def check_environment(agent: Agent) -> None:
     names = {a.model for a in reachable_agents(agent) if isinstance(a.model, str)}
     if not names or os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_BASE"):
         return  # a custom endpoint decides for itself whether it needs a key
-    from .models.routing import backend_for
+    from ..models.routing import backend_for
 
     for name in sorted(names):
         if backend_for(name) == "local":  # in process: no key
@@ -113,7 +113,7 @@ def check_environment(agent: Agent) -> None:
         if backend_for(name) == "native":  # OpenAI's wire format: no need to load LiteLLM to know the key
             missing = [] if os.environ.get("OPENAI_API_KEY") else ["OPENAI_API_KEY"]
         else:
-            from .models.litellm import load_litellm
+            from ..models.litellm import load_litellm
 
             try:
                 missing = load_litellm().validate_environment(model=name.removeprefix("litellm/")) \
@@ -152,19 +152,19 @@ class Store:
         self.url = url
         self._open: Callable[[str], Any]
         if url.startswith("sqlite:///") or "://" not in url:
-            from .stores.sqlite import SQLiteSession
+            from ..stores.sqlite import SQLiteSession
 
             path = url.removeprefix("sqlite:///") or "agentsilex_sessions.db"
             self._open = lambda session_id: SQLiteSession(session_id, path)
         elif url.startswith(("redis://", "rediss://", "unix://")):
             import redis
 
-            from .stores.redis import RedisSession
+            from ..stores.redis import RedisSession
 
             client = redis.Redis.from_url(url)  # one connection pool for every session
             self._open = lambda session_id: RedisSession(session_id, client=client)
         else:
-            from .stores.sqlalchemy import SQLAlchemySession
+            from ..stores.sqlalchemy import SQLAlchemySession
 
             self._open = lambda session_id: SQLAlchemySession(session_id, url=url)
 
@@ -239,7 +239,7 @@ def usage_view(usage: Any, *, priced: bool = True) -> dict:
 def needs_prices(agent: Agent) -> bool:
     """Whether a cost can be known: not when every model is one of agentsilex's offline test models (which
     also spares importing LiteLLM for the demo)."""
-    from .testing.script import FunctionModel, ScriptedModel
+    from ..testing.script import FunctionModel, ScriptedModel
 
     return any(not isinstance(a.model, (FunctionModel, ScriptedModel)) for a in reachable_agents(agent))
 

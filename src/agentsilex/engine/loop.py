@@ -17,30 +17,30 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Generator
 
-from . import messages
-from ._parallel import Batch, ask, interleave
-from ._request import ModelCall, Processor, build_request, input_filter, output_mode, retry_note, session_processors
-from .agent import check_context
-from .content import attachment_message
-from .control import conversation, guardrails, handoffs, output, planning
-from .control.approval import PendingApproval, RunState, check_resumable
-from .control.guards import Deadline, RepeatPolicy, RepeatTracker
-from .control.hooks import RunHooks
-from .control.planning import AlreadyAnswered, AwaitApproval, FinalAnswer, HandOff, RunIt
-from .control.subagents import AgentTool, check_depth
-from .control.usage import Budget, RunLimits
-from .errors import (GuardrailTripped, HandoffLoopError, MaxAgentDepthExceeded, MaxTurnsExceeded,
-                     ResponseFormatNotSupportedError, RunTimeoutError, UsageLimitExceeded, UserError)
-from .events import AgentHandoffEvent, ApprovalRequestedEvent, Event, FinalResultEvent, ToolCallEvent, ToolResponseEvent
-from .messages import INTERRUPTED
-from .models import ModelRequest, ModelResponse, resolve_model
-from .result import RunResult
-from .session import Session
-from .tool import Tool
-from .tracing import setup as tracing
+from .. import messages
+from ..features.parallel import Batch, ask, interleave
+from .request import ModelCall, Processor, build_request, input_filter, output_mode, retry_note, session_processors
+from ..agent import check_context
+from ..features.content import attachment_message
+from ..features import conversation, guardrails, handoffs, output
+from . import planning
+from ..features.approval import PendingApproval, RunState, check_resumable
+from ..features.guards import Deadline, RepeatPolicy, RepeatTracker
+from ..features.hooks import RunHooks
+from .planning import AlreadyAnswered, AwaitApproval, FinalAnswer, HandOff, RunIt
+from ..features.agents_as_tools import AgentTool, check_depth
+from ..features.usage import Budget, RunLimits
+from ..errors import GuardrailTripped, HandoffLoopError, MaxAgentDepthExceeded, MaxTurnsExceeded, ResponseFormatNotSupportedError, RunTimeoutError, UsageLimitExceeded, UserError
+from ..events import AgentHandoffEvent, ApprovalRequestedEvent, Event, FinalResultEvent, ToolCallEvent, ToolResponseEvent
+from ..messages import INTERRUPTED
+from ..models import ModelRequest, ModelResponse, resolve_model
+from ..result import RunResult
+from ..session import Session
+from ..tool import Tool
+from ..tracing import setup as tracing
 
 if TYPE_CHECKING:  # the spans module loads only when tracing is on (tracing/spans.py)
-    from .tracing.spans import RunTrace
+    from ..tracing.spans import RunTrace
 
 __all__ = ["ModelCall", "RunTools", "Batch", "Emit", "ToolRun", "Outcome", "LoopOptions", "agent_loop", "INTERRUPTED"]
 # Errors that stop the whole run, also from inside a nested agent (other failures of a nested agent
@@ -149,7 +149,7 @@ def agent_loop(agent: Any, prompt: str | list[dict] | RunState, *, session: Any,
     top = run.depth == 0
     run.repeats = RepeatTracker(options.repeats)
     if trace_parent is not None or (top and tracing.active_tracer() is not None):
-        from .tracing.spans import RunTrace
+        from ..tracing.spans import RunTrace
 
         run.trace = RunTrace(agent, session, trace_parent, prompt)
     if top:

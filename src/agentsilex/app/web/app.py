@@ -28,14 +28,13 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
-from ..agent import Agent
-from ..control.approval import RunState
-from ..errors import ModelError, SessionBusyError, UserError
-from ..frontend import (PENDING_KEY, Store, describe_error, event_view, make_runner, needs_prices, result_view,
-                        save_pending)
+from ...agent import Agent
+from ...features.approval import RunState
+from ...errors import ModelError, SessionBusyError, UserError
+from ..common import PENDING_KEY, Store, describe_error, event_view, make_runner, needs_prices, result_view, save_pending
 
 SESSION_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-STATIC = files("agentsilex.web") / "static"
+STATIC = files("agentsilex.app.web") / "static"
 
 
 class NewSession(BaseModel):

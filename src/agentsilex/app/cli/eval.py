@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import typer
 
-from ..errors import UserError
+from ...errors import UserError
 from . import app
 
 _DEFAULT_THRESHOLDS = {"tool_trajectory": 1.0, "response_match": 0.5, "llm_judge": 0.5}
@@ -64,7 +64,7 @@ def _evaluate(target: str, evalset: Path, thresholds: list[str], metrics: list[s
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ..evaluation import AgentEvaluator, EvalSet, report
+    from ...evaluation import AgentEvaluator, EvalSet, report
 
     agent = load_object(target)
     eval_set = EvalSet.load(evalset)
@@ -86,7 +86,7 @@ def _evaluate(target: str, evalset: Path, thresholds: list[str], metrics: list[s
 def build_evaluators(thresholds: list[str], metrics: list[str], similarity: str, trajectory: str,
                      judge: str | None, judge_samples: int) -> list[Any]:
     """The evaluators the command's options describe."""
-    from ..evaluation import LLMJudgeEvaluator, ResponseMatchEvaluator, SimilarityMetric, ToolTrajectoryEvaluator
+    from ...evaluation import LLMJudgeEvaluator, ResponseMatchEvaluator, SimilarityMetric, ToolTrajectoryEvaluator
 
     marks = dict(_DEFAULT_THRESHOLDS)
     for item in thresholds:
@@ -173,7 +173,7 @@ def _print_table(result: Any) -> None:
 
 
 def _case_from_session(store_url: str, session_id: str, *, out: Path | None, eval_id: str | None) -> None:
-    from ..evaluation import EvalSet, case_from_session, open_session
+    from ...evaluation import EvalSet, case_from_session, open_session
 
     if out is None:
         raise UserError("--from-session needs --out evalset.json: the set to add the case to (created if missing).")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import UserError
+from ..errors import UserError
 
 MAX_INLINE_BYTES = 20 * 1024 * 1024
 PART_TYPES = {"text": "text", "image_url": "image_url", "input_audio": "input_audio", "file": "file"}

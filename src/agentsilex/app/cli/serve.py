@@ -7,7 +7,7 @@ import secrets
 import typer
 from rich.console import Console
 
-from ..frontend import DEFAULT_STORE, Store
+from ..common import DEFAULT_STORE, Store
 from . import app
 from ._terminal import BASE_URL_HELP, MODEL_HELP, fail, one_line_errors, prepare_agent
 

@@ -11,11 +11,11 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ..agent import Agent
-from ..control.approval import RunState
-from ..errors import AgentsilexError
-from ..frontend import check_environment, describe_error, jsonable, load_agent, usage_view, with_model
-from ..result import RunResult
+from ...agent import Agent
+from ...features.approval import RunState
+from ...errors import AgentsilexError
+from ..common import check_environment, describe_error, jsonable, load_agent, usage_view, with_model
+from ...result import RunResult
 
 MODEL_HELP = "Use this model instead of the agent's: a LiteLLM string (gpt-4o-mini, ...) or 'demo' (offline)."
 BASE_URL_HELP = "An OpenAI-compatible server for the model (e.g. http://localhost:8000/v1)."

@@ -28,12 +28,12 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Callable, Generator
 
-from . import messages
-from .control import handoffs, output
-from .control.hooks import RunHooks
-from .errors import UserError
-from .history import repair_history
-from .models import Model, ModelRequest, ModelResponse, reasoning
+from .. import messages
+from ..features import handoffs, output
+from ..features.hooks import RunHooks
+from ..errors import UserError
+from ..history import repair_history
+from ..models import Model, ModelRequest, ModelResponse, reasoning
 
 # A history processor: messages in, the messages to send out. It gets a copy; the stored history stays
 # whole. One that needs a model (Compaction) returns a generator that yields ModelCalls instead.

@@ -15,12 +15,12 @@ import threading
 from contextlib import aclosing
 from typing import Any, AsyncGenerator, Generator
 
-from ._call_model import call_model_async, call_model_sync
-from ._loop import Outcome
-from ._request import ModelCall
-from ._run_tools import Limits, run_tools_async, run_tools_sync
-from .events import Event
-from .models import ModelResponse
+from ..engine.model_call import call_model_async, call_model_sync
+from ..engine.loop import Outcome
+from ..engine.request import ModelCall
+from ..engine.tool_calls import Limits, run_tools_async, run_tools_sync
+from ..events import Event
+from ..models import ModelResponse
 
 
 class _Finished:

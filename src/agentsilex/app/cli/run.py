@@ -8,11 +8,11 @@ import sys
 import typer
 from rich.console import Console
 
-from ..control.approval import RunState
-from ..frontend import DEFAULT_STORE, Store, make_runner, needs_prices, result_view, save_pending
-from ..result import RunResult
-from ..runner import RunStream
-from ..session import Session
+from ...features.approval import RunState
+from ..common import DEFAULT_STORE, Store, make_runner, needs_prices, result_view, save_pending
+from ...result import RunResult
+from ...runner import RunStream
+from ...session import Session
 from . import app
 from ._terminal import BASE_URL_HELP, MODEL_HELP, Printer, ask_approvals, fail, one_line_errors, prepare_agent
 
