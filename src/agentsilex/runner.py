@@ -39,8 +39,11 @@ class Runner:
                  connect_timeout: float | None = Limits.connect_timeout, retry: RetryPolicy | None = None,
                  approval_key: str | bytes | None = None, run_timeout: float | None = None,
                  max_repeated_tool_calls: int | None = None, on_repeated_tool_call: str = "raise",
-                 conversation_limits: ConversationLimits | None = None, continue_agent: bool = True) -> None:
+                 conversation_limits: ConversationLimits | None = None, continue_agent: bool = True,
+                 conversation: bool = False) -> None:
         check_runner_options(session, limits, max_turns, max_handoffs, max_agent_depth)
+        # conversation=True: keep the conversation's usage with the session (Conversation(session).usage).
+        self.conversation = bool(conversation)
         if hooks is not None and not isinstance(hooks, RunHooks):
             raise UserError(f"hooks must be a RunHooks (subclass it), got {type(hooks).__name__}.")
         if not all(callable(p) for p in history_processors or []):
