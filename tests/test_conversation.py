@@ -181,8 +181,8 @@ def test_usage_accumulates_over_the_conversation(store_factory, kind):
     first = ModelResponse(assistant("one"), Usage(1, 100, 10, cached_input_tokens=40))
     agent = Agent(name="a", model=ScriptedModel([first, ModelResponse(assistant("two"), Usage(1, 200, 20))],
                                                 name="gpt-4o"))
-    Runner(reopen("c")).run(agent, "first")
-    Runner(reopen("c")).run(agent, "second")
+    Runner(reopen("c"), conversation=True).run(agent, "first")
+    Runner(reopen("c"), conversation=True).run(agent, "second")
     usage = Conversation(reopen("c")).usage
     assert (usage.requests, usage.input_tokens, usage.output_tokens) == (2, 300, 30)
     assert usage.by_model == {"gpt-4o": [2, 300, 30]} and usage.cached_input_tokens == 40
@@ -242,9 +242,16 @@ def test_conversation_cost_limit():
     assert len(agent.model.requests) == 2
 
 
+def test_a_plain_run_counts_and_writes_nothing_in_the_session(mode):
+    """Conversation usage is kept only when asked for (Runner(conversation=True) or conversation_limits)."""
+    session = Session()
+    run_in_mode(Runner(session), Agent(name="a", model=ScriptedModel(["hi"])), "hello", mode)
+    assert "memory_state" not in vars(session) and Conversation(session).usage.requests == 0
+
+
 def test_clean_forgets_the_conversation_state_too():
     session = Session()
-    Runner(session).run(Agent(name="a", model=ScriptedModel(["hi"])), "hello")
+    Runner(session, conversation=True).run(Agent(name="a", model=ScriptedModel(["hi"])), "hello")
     Conversation(session).set_agent("billing")
     assert Conversation(session).usage.requests == 1
     session.clean()
@@ -256,16 +263,16 @@ def test_usage_is_kept_when_a_run_pauses_fails_or_is_stopped(mode):
 
     session = Session()
     agent = Agent(name="ops", model=ScriptedModel([call("refund", order_id=1)]), tools=[refund])
-    run_in_mode(Runner(session), agent, "go", mode)  # pauses after one request
+    run_in_mode(Runner(session, conversation=True), agent, "go", mode)  # pauses after one request
     assert Conversation(session).usage.requests == 1
     Conversation(session).discard_paused()
     looping = Agent(name="loop", model=ScriptedModel([call("refund", order_id=2)] * 3), tools=[refund])
     with pytest.raises(MaxTurnsExceeded):
-        run_in_mode(Runner(session, max_turns=2), looping.clone(tools=[tool(lambda: "x", name="refund")]), "go", mode)
+        run_in_mode(Runner(session, max_turns=2, conversation=True), looping.clone(tools=[tool(lambda: "x", name="refund")]), "go", mode)
     assert Conversation(session).usage.requests == 3
     if mode == "stream":
         ping = tool(lambda: "pong", name="ping")
-        stream = Runner(session).run_stream(Agent(name="a", model=ScriptedModel([call("ping"), "never"]),
+        stream = Runner(session, conversation=True).run_stream(Agent(name="a", model=ScriptedModel([call("ping"), "never"]),
                                                   tools=[ping]), "go")
         for event in stream:
             if event.type == "tool_response":

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from agentsilex import Agent, Session, tool
-from agentsilex._loop import Emit, LoopOptions, ModelCall, Outcome, RunTools, agent_loop
+from agentsilex.engine.loop import Emit, ModelCall, Outcome, Run, RunTools, agent_loop
 from agentsilex.messages import assistant, tool_call
 from agentsilex.models import ModelResponse, Usage
 from agentsilex.testing import ScriptedModel
@@ -24,7 +24,7 @@ def add(a: int, b: int) -> int:
 def test_driving_the_loop_by_hand():
     session = Session()
     agent = Agent(name="calc", model=ScriptedModel([]), instructions="Add.", tools=[add])
-    loop = agent_loop(agent, "1+2?", session=session, context={}, options=LoopOptions())
+    loop = agent_loop(Run(agent, session, {}, "1+2?"))
 
     request = next(loop)
     assert isinstance(request, ModelCall)
@@ -53,7 +53,7 @@ def test_driving_the_loop_by_hand():
 def test_closing_the_loop_mid_tools_answers_every_call():
     session = Session()
     agent = Agent(name="calc", model=ScriptedModel([]), tools=[add])
-    loop = agent_loop(agent, "go", session=session, context={}, options=LoopOptions())
+    loop = agent_loop(Run(agent, session, {}, "go"))
     next(loop)
     loop.send(ModelResponse(assistant(None, [tool_call("c1", "add", "{}"), tool_call("c2", "add", '{"a":1,"b":1}')])))
     while not isinstance(request := next(loop), RunTools):

@@ -12,9 +12,11 @@ from agentsilex import Agent, Runner, Session, tool
 from agentsilex.callbacks import keep_most_recent_2_turns, keep_most_recent_turns
 from agentsilex.errors import ContextBudgetError, UserError
 from agentsilex.history import blocks, pairs_intact, repair_history, turn_starts
-from agentsilex._request import build_request, session_processors
-from agentsilex.control.hooks import RunHooks
-from agentsilex.memory import SUMMARY_PREFIX, Compaction, KeepLastTurns, TokenBudget, TrimToolOutputs
+from agentsilex.engine.capability import Step
+from agentsilex.engine.loop import LoopOptions, Run
+from agentsilex.engine.request import build_request
+from agentsilex.features.memory import HistoryProcessors
+from agentsilex.features.memory import SUMMARY_PREFIX, Compaction, KeepLastTurns, TokenBudget, TrimToolOutputs
 from agentsilex.messages import INTERRUPTED
 from agentsilex.stores import SQLiteSession
 from agentsilex.testing import ScriptedModel, call
@@ -24,9 +26,9 @@ def prepare_history(session, strategies):
     """What build_request sends for `session` through `strategies` (no instructions, no tools): its model
     calls (a compaction summary) answered by a plain blocking call, as the sync driver would."""
     agent = Agent(name="probe", model=ScriptedModel([]))
-    processors = session_processors(session, callbacks=[], memory=list(strategies), history_processors=[])
-    steps = build_request(agent, agent.model, session, None, processors=processors, hooks=RunHooks(),
-                          timeout=None, idle_timeout=None)
+    processors = HistoryProcessors([("memory", strategy) for strategy in strategies])
+    run = Run(agent, session, None, "", options=LoopOptions(capabilities=[processors]))
+    steps = build_request(run, Step(run, agent, model=agent.model))
     reply = None
     while True:
         try:

@@ -7,10 +7,9 @@ from conftest import run_in_mode
 from history import assert_valid_history
 from pydantic import BaseModel
 
-from agentsilex import Agent, RetryPolicy, RunHooks, Runner, Session, UserError, handoff, tool
-from agentsilex.control import planning
-from agentsilex.control.handoffs import without_tool_calls
-from agentsilex.memory import SUMMARY_PREFIX, Compaction
+from agentsilex import Agent, Capability, RetryPolicy, RunHooks, Runner, RunState, Session, UserError, handoff, tool
+from agentsilex.features.handoffs import without_tool_calls
+from agentsilex.features.memory import SUMMARY_PREFIX, Compaction
 from agentsilex.messages import INTERRUPTED, tool_call
 from agentsilex.session import SessionStore, StoreCapabilities
 from agentsilex.stores import SQLiteSession
@@ -167,24 +166,32 @@ def test_a_store_with_only_the_required_methods_works(mode):
     assert isinstance(store, SessionStore)
 
 
-def test_decide_gives_one_typed_decision_per_call_and_changes_nothing():
+def test_decide_gives_one_typed_decision_per_call(mode):
+    """Each call of a step gets one typed decision, in call order, from the capabilities that claim it (handoffs,
+    structured output, approval) or else the engine; a capability's wrap can read them on the step."""
     target = Agent(name="billing", model=ScriptedModel([]))
     careful = tool(lambda path: "gone", name="delete", needs_approval=True)
-    agent = Agent(name="a", model=ScriptedModel([]), tools=[look, careful], handoffs=[target], output_type=Weather)
     calls = [call("look", city="Oslo", call_id="1"), call("nope", call_id="2"), call("delete", path="x", call_id="3"),
              call("transfer_to_billing", call_id="4"), call("transfer_to_billing", call_id="5"),
              call("final_answer", city="Oslo", celsius=1, call_id="6"), call("final_answer", city="Oslo", call_id="7")]
-    messages = [tool_call(c.id, c.name, c.arguments) for c in calls]
-    chain = ("a",)
-    view = planning.StepView(agent, None, chain, 10, "tool", nested=False)
-    decided = planning.decide(messages, view, {})
-    kinds = [type(d).__name__ for d in decided]
-    assert kinds == ["RunIt", "AlreadyAnswered", "AwaitApproval", "HandOff", "AlreadyAnswered", "FinalAnswer",
-                     "AlreadyAnswered"]
-    assert decided[1].error is not None and decided[6].invalid_output is not None
-    assert chain == ("a",)  # read, never written
-    approved = planning.decide(messages[2:3], view, {"3": {"approved": True}})
-    refused = planning.decide(messages[2:3], view, {"3": {"approved": False, "reason": "no"}})
-    nested = planning.decide(messages[2:3], planning.StepView(agent, None, chain, 10, "tool", nested=True), {})
-    assert [type(d[0]).__name__ for d in (approved, refused, nested)] == ["RunIt", "AlreadyAnswered",
-                                                                        "AlreadyAnswered"]
+    model = ScriptedModel([calls, calls])
+    model.supports_response_format_with_tools = False  # "tool" output mode: final_answer is a tool
+    agent = Agent(name="a", model=model, tools=[look, careful], handoffs=[target], output_type=Weather)
+    seen: list[list] = []
+
+    class Spy(Capability):
+        def wrap(self, loop):
+            result = yield from loop
+            seen.append(list(loop.run.step.decisions))
+            return result
+
+    session = Session()
+    paused, _ = run_in_mode(Runner(session, capabilities=[Spy()]), agent, "go", mode)
+    assert [type(d).__name__ for d in seen[0]] == ["RunIt", "AlreadyAnswered", "AwaitApproval", "HandOff",
+                                                   "AlreadyAnswered", "FinalAnswer", "AlreadyAnswered"]
+    assert seen[0][1].error is not None and paused.pending_approvals[0].call_id == "3"
+    state = RunState.from_json(paused.state.to_json()).reject("3", "no")
+    result, _ = run_in_mode(Runner(session, capabilities=[Spy()]), agent, state, mode)
+    assert [type(d).__name__ for d in seen[1]][2] == "AlreadyAnswered"  # refused by a human: answered, never run
+    assert result.final_output == Weather(city="Oslo", celsius=1)
+    assert_valid_history(session.dialogs)

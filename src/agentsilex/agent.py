@@ -6,15 +6,11 @@ import dataclasses
 import inspect
 import operator
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-from .features.handoffs import handoffs_of
-from .features.agents_as_tools import AgentTool, agent_as_tool
 from .errors import UnknownToolError, UserError
-from .models import Model, ModelSettings
+from .models.base import Model, ModelSettings
 from .tool import Tool, as_tool
-from .validation import check_agent, check_tool_names
-
 
 TOOL_USE_BEHAVIORS = ("run_llm_again", "stop_on_first_tool")
 
@@ -41,10 +37,7 @@ class Agent:
     _tools_by_name: dict[str, Tool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        check_agent(self)  # every option, so misconfiguration fails here and not mid-run (validation.py)
-        if self.tool_use_behavior not in TOOL_USE_BEHAVIORS:
-            raise UserError(f"Agent {self.name!r}: tool_use_behavior must be one of {TOOL_USE_BEHAVIORS}, "
-                            f"got {self.tool_use_behavior!r}.")
+        _check(self)  # every option, so misconfiguration fails here and not mid-run
         self.tools = [as_tool(item) for item in self.tools]
         self._tools_by_name = {}
         for item in self.tools:
@@ -54,7 +47,10 @@ class Agent:
                 raise UserError(f"Agent {self.name!r} has two tools named {item.name!r} ({where[0]} and "
                                 f"{where[1]}); rename one with @tool(name=...) or an MCP prefix.")
             self._tools_by_name[item.name] = item
-        check_tool_names(self)
+        if self.handoffs:  # a target given by name, two handoffs with one tool name, a clash with a tool: now
+            from .features.handoffs import check_handoffs
+
+            check_handoffs(self)
 
     def _index(self) -> dict[str, Tool]:
         """Tools by name, following `agent.tools` if it was edited after the agent was made."""
@@ -67,6 +63,8 @@ class Agent:
 
     def as_tool(self, tool_name: str | None = None, tool_description: str | None = None) -> Tool:
         """This agent as a tool another agent can call; it runs nested, in the caller's mode and context."""
+        from .features.agents_as_tools import agent_as_tool
+
         return agent_as_tool(self, tool_name, tool_description)
 
     def clone(self, **changes: Any) -> Agent:
@@ -77,8 +75,7 @@ class Agent:
         """The system prompt for this turn (instructions may be a function of the run context)."""
         if not callable(self.instructions):
             return self.instructions or ""
-        arity = len(inspect.signature(self.instructions).parameters)
-        text = self.instructions(*(context, self)[:arity])
+        text = self.instructions(*(context, self)[:_arity(self)])
         if not isinstance(text, str):
             raise UserError(f"Agent {self.name!r}: instructions function returned {type(text).__name__}, "
                             "expected str.")
@@ -100,9 +97,8 @@ class Agent:
         return found
 
 
-def check_context(agent: Agent, context: Any) -> None:
-    """Before any request: every tool this run may reach (through handoffs and agents used as tools) accepts
-    the run context it will be given; a tool that declares another context type raises UserError."""
+def reachable(agent: Agent) -> Iterator[Agent]:
+    """The agent and every agent a run of it may reach (handoffs, agents used as tools), each once."""
     seen: set[int] = set()
     todo = [agent]
     while todo:
@@ -110,9 +106,61 @@ def check_context(agent: Agent, context: Any) -> None:
         if id(current) in seen:
             continue
         seen.add(id(current))
-        for item in current._index().values():
-            item.check_context(context)
-            if isinstance(item, AgentTool):
-                todo.append(item.agent)
-        if current.handoffs:
-            todo.extend(h.agent for h in handoffs_of(current))
+        yield current
+        todo.extend(item.agent for item in current._index().values() if getattr(item, "agent", None) is not None)
+        todo.extend(getattr(item, "agent", item) for item in current.handoffs)  # an Agent or a handoff(...)
+
+
+def _arity(agent: Agent, required: bool = False) -> int:
+    """How many of (context, agent) the instructions function takes (`required`: without a default)."""
+    try:
+        parameters = inspect.signature(agent.instructions).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: called with the context alone
+        return 1
+    if any(p.kind is p.VAR_POSITIONAL for p in parameters) and not required:
+        return 2
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                  and (p.default is p.empty or not required)]
+    return len(positional) if required else min(len(positional), 2)
+
+
+def _check(agent: Agent) -> None:
+    """An Agent's options, checked when it is built."""
+    if not isinstance(agent.name, str) or not agent.name.strip():
+        raise UserError(f"Agent name must be a non-empty string, got {agent.name!r}.")
+    if not _is_model(agent.model):
+        raise UserError(f"Agent {agent.name!r}: model must be a LiteLLM model string such as 'gpt-4o' "
+                        f"or a Model object, got {agent.model!r}.")
+    for option in ("fallback_models", "tools", "handoffs", "input_guardrails", "output_guardrails"):
+        if not isinstance(getattr(agent, option), (list, tuple)):  # a str or one function is a common slip
+            raise UserError(f"Agent {agent.name!r}: {option} must be a list, got {getattr(agent, option)!r}; "
+                            f"write {option}=[...].")
+        setattr(agent, option, list(getattr(agent, option)))
+    if callable(agent.instructions):
+        takes = _arity(agent, required=True)
+        if takes > 2:
+            raise UserError(f"Agent {agent.name!r}: an instructions function takes (context) or (context, agent), "
+                            f"not {takes} arguments.")
+    elif not isinstance(agent.instructions, str):
+        raise UserError(f"Agent {agent.name!r}: instructions must be a str or fn(context, agent) -> str, "
+                        f"got {agent.instructions!r}.")
+    for fallback in agent.fallback_models:
+        if not _is_model(fallback):
+            raise UserError(f"Agent {agent.name!r}: fallback_models must hold model strings or Model objects, "
+                            f"got {fallback!r}.")
+    if not isinstance(agent.model_settings, ModelSettings):
+        raise UserError(f"Agent {agent.name!r}: model_settings must be a ModelSettings, "
+                        f"got {type(agent.model_settings).__name__}.")
+    if not all(callable(guardrail) for guardrail in (*agent.input_guardrails, *agent.output_guardrails)):
+        raise UserError(f"Agent {agent.name!r}: guardrails must be functions.")
+    if agent.tool_use_behavior not in TOOL_USE_BEHAVIORS:
+        raise UserError(f"Agent {agent.name!r}: tool_use_behavior must be one of {TOOL_USE_BEHAVIORS}, "
+                        f"got {agent.tool_use_behavior!r}.")
+    if agent.output_type is not None and agent.output_type is not str:
+        from .features.output import spec_for
+
+        spec_for(agent.output_type)  # an output type pydantic cannot validate fails here, not mid-run
+
+
+def _is_model(model: Any) -> bool:
+    return (isinstance(model, str) and bool(model.strip())) or (not isinstance(model, str) and hasattr(model, "complete"))

@@ -6,6 +6,8 @@ import dataclasses
 import json
 from typing import Any
 
+from .errors import UserError
+
 Message = dict[str, Any]
 
 # The answer recorded for a tool call whose result is unknown (a crash or an interrupt mid-tool), so the
@@ -56,3 +58,50 @@ def tool_call_ids(message: Message) -> list[str]:
     if message.get("role") != "assistant":
         return []
     return [call["id"] for call in message.get("tool_calls") or []]
+
+
+# -- the checks on the way in: a message a session stores must be one a provider accepts ----------------------
+_ROLES = ("system", "developer", "user", "assistant", "tool")
+
+
+def check_messages(batch: list[Any]) -> list[Any]:
+    """The batch, if every message is one a provider accepts (a bad one would break every later run)."""
+    for index, message in enumerate(batch):
+        problem = _problem(message)
+        if problem is not None:
+            raise UserError(f"Cannot add message {index} of {len(batch)}: {problem}. Nothing was added; "
+                              "messages are OpenAI-format dicts such as {'role': 'user', 'content': 'hi'}.")
+    return batch
+
+
+def _problem(message: Any) -> str | None:
+    if not isinstance(message, dict):
+        return f"it is a {type(message).__name__}, not a dict"
+    role = message.get("role")
+    if role not in _ROLES:
+        return f"its 'role' is {role!r}; use one of {', '.join(_ROLES)}"
+    content = message.get("content")
+    if role == "assistant":
+        if content is not None and not isinstance(content, (str, list)):
+            return f"its 'content' is a {type(content).__name__}; use a str, a list of parts or None"
+        return _calls_problem(message.get("tool_calls"))
+    if not isinstance(content, (str, list)):
+        return f"a {role} message needs 'content' as a str or a list of parts, got {type(content).__name__}"
+    if role == "tool" and not (isinstance(message.get("tool_call_id"), str) and message["tool_call_id"]):
+        return "a tool message needs the 'tool_call_id' of the call it answers"
+    return None
+
+
+def _calls_problem(calls: Any) -> str | None:
+    if calls is None:
+        return None
+    if not isinstance(calls, list):
+        return "its 'tool_calls' is not a list"
+    for call in calls:
+        function = call.get("function") if isinstance(call, dict) else None
+        if not (isinstance(call, dict) and isinstance(call.get("id"), str) and call["id"]):
+            return "each of its 'tool_calls' needs a non-empty str 'id'"
+        if not (isinstance(function, dict) and isinstance(function.get("name"), str)
+                and isinstance(function.get("arguments"), str)):
+            return f"tool call {call['id']!r} needs 'function': {{'name': str, 'arguments': str}}"
+    return None

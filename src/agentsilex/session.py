@@ -18,7 +18,7 @@ import weakref
 from typing import Any, Callable, Generator, Protocol, runtime_checkable
 
 from .errors import SessionBusyError
-from .validation import check_messages
+from .messages import check_messages
 
 DEFAULT_LOCK_TIMEOUT = 10.0  # seconds a second run waits for a busy session before SessionBusyError
 
@@ -29,7 +29,7 @@ class SessionStore(Protocol):
 
     `get_dialogs()` returns the history, oldest first, as plain JSON-safe OpenAI-format dicts (treat them as
     read-only); `add_new_messages` appends (a list is one step: store it whole or not at all) and refuses a
-    message no provider accepts (`validation.check_messages`: UserError, nothing stored); assigning
+    message no provider accepts (`messages.check_messages`: UserError, nothing stored); assigning
     `dialogs` replaces the whole history (seed-style callbacks and `Compaction(rewrite=True)` do this).
     """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .features.parts import text_of
+from .features.content import text_of
 
 
 def format_message(message: dict, max_content_len: int = 100) -> str:

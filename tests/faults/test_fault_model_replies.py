@@ -48,7 +48,7 @@ def test_duplicate_ids_over_http(mode, path):
 
 
 def test_missing_ids_are_filled_without_clashing():
-    from agentsilex.validation import with_unique_call_ids
+    from agentsilex.models.stream import with_unique_call_ids
 
     message = {"role": "assistant", "content": None, "tool_calls": [
         {"id": "call_1", "function": {"name": "f", "arguments": "{}"}},

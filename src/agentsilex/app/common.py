@@ -23,7 +23,7 @@ from ..features.handoffs import handoffs_of
 from ..errors import AgentsilexError, ModelAuthError, ModelError, SessionBusyError, UserError
 from ..events import Event
 from ..models.retry import RetryPolicy
-from ..features.parts import text_of
+from ..features.content import text_of
 from ..result import RunResult
 from ..runner import Runner
 

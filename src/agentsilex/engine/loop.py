@@ -1,400 +1,339 @@
 """The agent loop, written once, with no I/O.
 
-`agent_loop` is a generator. It yields requests -- `ModelCall` (send back a ModelResponse), `RunTools`
-(send back one Outcome per call, in order), `Batch` (several of those at once: one Outcome each) and
-`Emit` (an event for the caller) -- and returns the RunResult. Drivers in runner.py do the I/O (sync,
-async, streaming or not). The session is written only here, and always in whole steps, so it stays valid
-whatever fails.
+`agent_loop(run)` is a generator. It yields requests -- `ModelCall` (send back a ModelResponse), `RunTools` (send
+back one Outcome per call, in order) and `Emit` (an event for the caller) -- and returns the RunResult. Drivers
+(drivers.py) do the I/O, sync or async, streaming or not. The session is written only here, always in whole steps,
+so it stays valid whatever fails.
 
-What the next request holds is decided in one place, `build_request` (_request.py). Each feature is a call
-out to its module in control/: handoffs, subagents (an agent used as a tool runs here as a nested
-`yield from agent_loop(...)`; several in one step run side by side, _parallel.py), output, guardrails,
-approval, usage, hooks; planning decides, with one typed decision per call, how each tool call is answered.
+One turn: build the request (request.py), call the model, then either a final answer (guard "commit" -> commit)
+or a tool step: decide -> pause? -> guard "tools" -> execute -> record -> guard "commit" -> commit -> emit.
+Features act only through the capabilities' plug points (capability.py); this module names none of them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Generator
+from typing import Any, Generator
 
 from .. import messages
-from ..features.parallel import Batch, ask, interleave
-from .request import ModelCall, Processor, build_request, input_filter, output_mode, retry_note, session_processors
-from ..agent import check_context
-from ..features.content import attachment_message
-from ..features import conversation, guardrails, handoffs, output
-from . import planning
-from ..features.approval import PendingApproval, RunState, check_resumable
-from ..features.guards import Deadline, RepeatPolicy, RepeatTracker
-from ..features.hooks import RunHooks
-from .planning import AlreadyAnswered, AwaitApproval, FinalAnswer, HandOff, RunIt
-from ..features.agents_as_tools import AgentTool, check_depth
-from ..features.usage import Budget, RunLimits
-from ..errors import GuardrailTripped, HandoffLoopError, MaxAgentDepthExceeded, MaxTurnsExceeded, ResponseFormatNotSupportedError, RunTimeoutError, UsageLimitExceeded, UserError
-from ..events import AgentHandoffEvent, ApprovalRequestedEvent, Event, FinalResultEvent, ToolCallEvent, ToolResponseEvent
+from ..errors import MaxTurnsExceeded, ToolError, UnknownToolError
+from ..events import AgentHandoffEvent, ApprovalRequestedEvent, FinalResultEvent, ToolCallEvent, ToolResponseEvent
 from ..messages import INTERRUPTED
-from ..models import ModelRequest, ModelResponse, resolve_model
-from ..result import RunResult
-from ..session import Session
-from ..tool import Tool
-from ..tracing import setup as tracing
+from ..models import resolve_model
+from ..result import FunctionCall, RunResult, answer
+from .capability import (AlreadyAnswered, AwaitApproval, Decision, Emit, FinalAnswer, HandOff, ModelCall, Outcome,
+                         Retry, RunIt, RunTools, Step, ToolRun, plug_points)
+from .request import build_request
 
-if TYPE_CHECKING:  # the spans module loads only when tracing is on (tracing/spans.py)
-    from ..tracing.spans import RunTrace
-
-__all__ = ["ModelCall", "RunTools", "Batch", "Emit", "ToolRun", "Outcome", "LoopOptions", "agent_loop", "INTERRUPTED"]
-# Errors that stop the whole run, also from inside a nested agent (other failures of a nested agent
-# become an "Error: ..." tool message for the calling agent, like any failing tool).
-_RUN_STOPPERS = (GuardrailTripped, UsageLimitExceeded, HandoffLoopError, MaxAgentDepthExceeded, UserError,
-                 RunTimeoutError)
-
-
-@dataclass
-class ToolRun:
-    """One validated tool call, ready to execute."""
-
-    call_id: str
-    tool: Tool
-    arguments: dict[str, Any]
-    context: Any
-    trace: RunTrace | None = None  # the run's spans, when tracing is on (the driver opens the tool's span)
-
-    def start(self) -> Any:
-        return self.tool.invoke(self.arguments, self.context)
-
-
-@dataclass
-class RunTools:
-    """Execute these calls (concurrently if the driver likes); answer with Outcomes in the same order."""
-
-    calls: list[ToolRun]
-    deadline: float | None = None  # time.monotonic() by which every call must end (Runner(run_timeout=...))
-
-
-@dataclass
-class Emit:
-    """Hand an event to the caller."""
-
-    event: Event
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one tool call produced: a value, or the exception it raised."""
-
-    value: Any = None
-    error: Exception | None = None
+__all__ = ["ModelCall", "RunTools", "Emit", "ToolRun", "Outcome", "LoopOptions", "Run", "Loop", "agent_loop",
+           "INTERRUPTED"]
 
 
 @dataclass
 class LoopOptions:
+    """The engine's own settings (everything else is a capability)."""
+
     max_turns: int = 10
     raise_tool_errors: bool = False
-    before_llm_call_callbacks: list[Callable[[Any], Any]] = field(default_factory=list)
-    hooks: RunHooks = field(default_factory=RunHooks)
-    limits: RunLimits | None = None
-    max_handoffs: int = 10
-    max_agent_depth: int = 3
-    memory: list[Callable[[list[dict], Any], Any]] = field(default_factory=list)  # see memory.py
-    history_processors: list[Processor] = field(default_factory=list)  # see _request.py
     model_timeout: float | None = None  # carried on each request (see the Model protocol)
     stream_idle_timeout: float | None = None
     connect_timeout: float | None = None
-    run_timeout: float | None = None  # seconds for the whole run (control/guards.py)
-    repeats: RepeatPolicy | None = None  # identical consecutive tool calls (control/guards.py)
-    conversation_limits: conversation.ConversationLimits | None = None
-    continue_agent: bool = True  # start with the conversation's current agent (control/conversation.py)
-    approval_key: bytes | None = None  # signs a paused run's state (Runner(approval_key=...))
+    capabilities: list[Any] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)  # the Runner's settings that features read (max_handoffs)
 
 
-Request = ModelCall | RunTools | Batch | Emit
-
-
-@dataclass
-class _Run:
-    """The moving parts of one run; a nested agent gets its own, sharing context, options and budget."""
+@dataclass(eq=False)
+class Run:
+    """The moving parts of one run. An agent used as a tool runs as a child Run (`parent`, `call_id`)."""
 
     agent: Any
     session: Any
     context: Any
-    options: LoopOptions
-    result: RunResult
-    budget: Budget
-    lineage: list[str]  # the nesting of agents used as tools, outermost first
-    chain: list[str] = field(default_factory=list)  # the agents this run handed off through
-    processors: list[Processor] = field(default_factory=list)  # callbacks, memory, the Runner's processors
-    view: Processor | None = None  # the input filter of the handoff in effect
-    feedback: Processor | None = None  # a retry note for the next request only
-    output_retries: int = 0
-    repeats: RepeatTracker = field(default_factory=lambda: RepeatTracker(None))
+    prompt: Any
+    options: LoopOptions = field(default_factory=LoopOptions)
+    parent: Run | None = None
+    call_id: str | None = None  # the parent's tool call this run answers
+    result: RunResult = field(init=False)
+    chain: list[str] = field(init=False)  # the agents this run passed through (handoffs)
+    step: Step | None = None  # the current turn
     first: bool = True  # the current agent has not made a request yet (its tool_choice may force a call)
-    trace: RunTrace | None = None  # this run's spans, when tracing is on (tracing/spans.py)
+    retry: list[dict] | None = None  # the rejected answer and a guard's note: sent once, after everything else
+    resume: dict | None = None  # {"message", "offered"}: a step paused for approval, answered first
+    state: dict[str, Any] = field(default_factory=dict)  # the capabilities' notes about this run
+    plugs: dict[str, list] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.result = RunResult(input=self.prompt, last_agent=self.agent)
+        self.chain = [self.agent.name]
+        self.plugs = plug_points(self.options.capabilities)
 
     @property
     def depth(self) -> int:
-        return len(self.lineage) - 1
+        return 0 if self.parent is None else self.parent.depth + 1
 
 
-def agent_loop(agent: Any, prompt: str | list[dict] | RunState, *, session: Any, context: Any, options: LoopOptions,
-               budget: Budget | None = None, lineage: list[str] | None = None, trace_parent: Any = None
-               ) -> Generator[Request, Any, RunResult]:
+class Loop:
+    """A run's generator with the run it drives (`.run`): what each capability's `wrap` receives."""
+
+    def __init__(self, generator: Generator, run: Run) -> None:
+        self.generator, self.run = generator, run
+
+    def __iter__(self) -> Loop:
+        return self
+
+    def __next__(self) -> Any:
+        return self.generator.send(None)
+
+    def send(self, value: Any) -> Any:
+        return self.generator.send(value)
+
+    def throw(self, error: Any, value: Any = None, traceback: Any = None) -> Any:
+        return self.generator.throw(error if value is None else value)
+
+    def close(self) -> None:
+        self.generator.close()
+
+
+def agent_loop(run: Run) -> Generator[Any, Any, RunResult]:
     """Model call -> tool calls -> model call ... until the model answers without tool calls."""
-    if budget is None:  # the outermost run: the conversation decides who answers and counts what is spent
-        agent, budget = conversation.start(session, agent, prompt, options)
-    run = _Run(agent, session, context, options,
-               RunResult(input=prompt if isinstance(prompt, list) else str(prompt), last_agent=agent),
-               budget, [*(lineage or []), agent.name], [agent.name],
-               session_processors(session, callbacks=options.before_llm_call_callbacks, memory=options.memory,
-                                  history_processors=options.history_processors))
-    top = run.depth == 0
-    run.repeats = RepeatTracker(options.repeats)
-    if trace_parent is not None or (top and tracing.active_tracer() is not None):
-        from ..tracing.spans import RunTrace
-
-        run.trace = RunTrace(agent, session, trace_parent, prompt)
-    if top:
-        run.budget.deadline = Deadline(options.run_timeout)
-        check_context(agent, context)  # a tool declaring another context type: refused before any request
-        options.hooks.on_run_start(context, agent, prompt)
     try:
-        check_depth(run.lineage, options.max_agent_depth)
-        result = yield from _turns(run, prompt)
-    except BaseException as exc:
-        if run.trace is not None:
-            run.trace.end(exc)
-        if top and isinstance(exc, Exception):
-            if isinstance(exc, (GuardrailTripped, UsageLimitExceeded, HandoffLoopError, RunTimeoutError)):
-                exc.result = run.result  # the outermost run's partial result, whichever level raised
-            options.hooks.on_error(context, run.agent, exc)
+        return (yield from _turns(run))
+    except Exception as exc:
+        if run.depth == 0 and getattr(exc, "result", False) is None:
+            exc.result = run.result  # the outermost run's partial result, whichever level raised
         raise
-    finally:
-        conversation.settle(run.budget.meter, top)  # store the conversation's usage, once per run
-    if run.trace is not None:
-        run.trace.end()
-    if top:
-        options.hooks.on_run_end(context, run.agent, result)
-    return result
 
 
-def _turns(run: _Run, prompt: str | list[dict] | RunState) -> Generator[Request, Any, RunResult]:
+def _turns(run: Run) -> Generator[Any, Any, RunResult]:
     done = None
-    if isinstance(prompt, RunState):
-        done = yield from _resume(run, prompt)
+    if run.resume is not None:
+        step = run.step = Step(run, run.agent, message=run.resume["message"], resumed=True,
+                               offered=run.resume.get("offered"))
+        done = yield from _tool_step(run, step)
     else:
-        _commit(run, [messages.user(prompt)])
-        guardrails.check_input(run.agent, run.context, prompt)
+        _commit(run, [messages.user(run.prompt)])
+        _guard(run, Step(run, run.agent), "input")
     for _ in range(run.options.max_turns):
         if done is not None:
             break
-        request, response = yield from _model_call(run)
-        message = response.message
-        if message.get("tool_calls"):
-            offered = tuple(spec["function"]["name"] for spec in request.tools)
-            done = yield from _tool_step(run, message, request.output_mode, {}, offered)
-        else:
-            done = _final(run, message, request.output_mode)
+        step = yield from _model_call(run)
+        done = (yield from _tool_step(run, step)) if step.message.get("tool_calls") else _final(run, step)
     if done is None:
         raise MaxTurnsExceeded(
             f"Agent {run.agent.name!r} did not give a final answer within max_turns={run.options.max_turns}. "
             "Raise Runner(max_turns=...) or simplify the task; the partial result is on .result.",
             result=run.result)
     if run.depth == 0 and not done.pending_approvals:
-        yield Emit(FinalResultEvent(done.final_output, done, done.finish_reason))
+        yield Emit(FinalResultEvent(done.final_output, done, done.finish_reason), run)
     return done
 
 
-def _model_call(run: _Run) -> Generator[Request, Any, tuple[ModelRequest, ModelResponse]]:
-    """Build the request (_request.py: everything that decides what is sent), call the model, count usage."""
-    agent, context, options = run.agent, run.context, run.options
-    model = resolve_model(agent.model)
-    deadline = run.budget.deadline
-    deadline.check(run.result)
-    processors = run.processors
-    if run.view is not None or run.feedback is not None:  # this agent's view, then the retry note
-        processors = [*processors, *(p for p in (run.view, run.feedback) if p is not None)]
-    run.budget.check_prices(agent, model)  # a cost limit needs prices: refuse before the first paid request
-    request = yield from build_request(agent, model, run.session, context, processors=processors,
-                                       hooks=options.hooks, timeout=options.model_timeout,
-                                       idle_timeout=options.stream_idle_timeout,
-                                       connect_timeout=options.connect_timeout, trace=run.trace, first=run.first)
-    try:
+def _model_call(run: Run) -> Generator[Any, Any, Step]:
+    """Build the request (request.py: everything that decides what is sent) and call the model."""
+    agent = run.agent
+    step = run.step = Step(run, agent, model=resolve_model(agent.model))
+    fallbacks = [resolve_model(model) for model in agent.fallback_models]
+    for attempt in (1, 2):  # a wrap may ask once for the request to be built again (Retry), e.g. in other words
+        step.request = yield from build_request(run, step)
         try:
-            response = yield from _send(run, model, request, deadline)
-        except ResponseFormatNotSupportedError as exc:  # the server takes no response_format: ask in words
-            request = output.without_response_format(request, agent, model, exc)
-            response = yield from _send(run, model, request, deadline)
-    except Exception as exc:
-        deadline.check(run.result, exc)  # a wait cut short by the deadline is the run's timeout
-        raise
-    run.feedback, run.first, run.result.finish_reason = None, False, response.finish_reason
-    entry = run.result.usage.add_request(response.usage, agent=agent.name, model=model.name)
-    options.hooks.after_model_call(context, agent, response)
-    run.budget.charge_request(entry)
-    return request, response
+            response = yield ModelCall(step.model, step.request, agent, run=run, fallbacks=fallbacks)
+            break
+        except Retry:
+            if attempt == 2:
+                raise
+    run.retry, run.first, run.result.finish_reason = None, False, response.finish_reason
+    run.result.usage.add_request(response.usage, agent=agent.name, model=step.model.name)
+    step.message = response.message
+    step.offered = tuple(spec["function"]["name"] for spec in step.request.tools)
+    return step
 
 
-def _send(run: _Run, model: Any, request: ModelRequest, deadline: Deadline) -> Generator[Request, Any, ModelResponse]:
-    """Cap the request's waits at the run's deadline, check it against the limits (an estimate), send it."""
-    deadline.cap(request)  # no wait outlives the run
-    run.budget.check_request(request, model.name)  # before sending, from an estimate
-    return (yield ModelCall(model, request, run.agent, deadline=deadline.at, trace=run.trace))
-
-
-def _final(run: _Run, message: dict, mode: str | None) -> RunResult | None:
-    """The model answered without tool calls: validate, guard, commit. None means "retry"."""
-    value, problem = output.parse(run.agent, message.get("content"), truncated=run.result.finish_reason == "length")
-    if problem is not None:
-        output.count_retry(run, problem)
-        run.feedback = retry_note(message, output.retry_note(problem, mode))
+def _final(run: Run, step: Step) -> RunResult | None:
+    """The model answered without tool calls: guard, commit. None: a guard asked for another answer."""
+    step.output, step.final = step.message.get("content"), True
+    try:
+        _guard(run, step, "commit")
+    except Retry as retry:
+        run.retry = [step.message, messages.user(retry.note)]
         return None
-    guardrails.check_output(run.agent, run.context, value)
-    _commit(run, [message])
-    run.result.final_output = value
+    _commit(run, [step.message])
+    run.result.final_output = step.output
     return run.result
 
 
-def _tool_step(run: _Run, message: dict, mode: str | None, approvals: dict[str, dict],
-               offered: tuple[str, ...] | None, resumed: bool = False) -> Generator[Request, Any, RunResult | None]:
+def _guard(run: Run, step: Step, phase: str) -> None:
+    step.phase = phase
+    for guard in run.plugs["guard"]:
+        guard(step)
+
+
+def _tool_step(run: Run, step: Step) -> Generator[Any, Any, RunResult | None]:
     """One assistant message's tool calls: decide -> pause? -> guard -> execute -> record -> commit -> emit."""
-    calls = message["tool_calls"]
-    for call in calls if not resumed else ():  # a resumed step's calls were announced at the pause
+    calls = step.message["tool_calls"]
+    for call in calls if not step.resumed else ():  # a resumed step's calls were announced at the pause
         yield Emit(ToolCallEvent(call["id"], call["function"]["name"], call["function"]["arguments"],
-                                 run.agent.name))
-    repeated = run.repeats.check(calls, run.result) if not approvals else {}  # may stop the run
-    # Decide: one typed decision per call (control/planning.py).
-    view = planning.StepView(run.agent, run.context, tuple(run.chain), run.options.max_handoffs, mode, run.depth > 0,
-                             offered, repeated, run.result.finish_reason == "length")
-    decided = planning.decide(calls, view, approvals)
-    for decision in decided:
-        if isinstance(decision, AlreadyAnswered) and decision.invalid_output is not None:
-            output.count_retry(run, decision.invalid_output)
-    # Pause? Nothing runs and nothing is committed until a human decides.
-    waiting = [d.pending for d in decided if isinstance(d, AwaitApproval)]
-    if waiting:
-        return (yield from _pause(run, message, waiting, offered))
-    # Guard: every guardrail before any hook or tool, so a trip leaves nothing half-started.
-    ready = [ToolRun(d.call["id"], d.tool, d.arguments, run.context, run.trace)
-             for d in decided if isinstance(d, RunIt)]
-    answer = next((d for d in decided if isinstance(d, FinalAnswer)), None)
-    guardrails.before_tools(run, ready)
-    # Execute.
-    outcomes = yield from _execute(run, message, ready)
+                                 run.agent.name), run)
+    for call in calls:  # one decision per call, in order (a decision may look at the ones before it)
+        step.decisions.append(_decide(run, step, call))
+    waiting = [d for d in step.decisions if isinstance(d, AwaitApproval)]
+    if waiting:  # nothing runs and nothing is stored until a human decides
+        return (yield from _pause(run, waiting))
+    step.ready = [ToolRun(d.call["id"], d.tool, d.arguments, run.context) for d in step.decisions
+                  if isinstance(d, RunIt)]
+    _guard(run, step, "tools")
+    step.outcomes = yield from _execute(run, step)
+    answer = next((d for d in step.decisions if isinstance(d, FinalAnswer)), None)
     if answer is None and run.agent.tool_use_behavior == "stop_on_first_tool":
-        answer = planning.first_result(decided, outcomes)
-    guardrails.after_tools(run, ready, outcomes, answer)
-    # Record and commit: the message together with every answer, in one step.
-    records = [planning.record(d, *_value_and_error(outcomes.get(d.call["id"]))) for d in decided]
-    _commit(run, [message] + [messages.tool_result(r.call_id, r.content) for r in records]
-            + attachment_message(records))  # parts a tool returned, after the results (content.py)
-    run.result.function_calls.extend(records)
-    # Emit.
-    for record in records:
-        if record.call_id in outcomes:
-            run.options.hooks.after_tool_call(run.context, run.agent, record.name, record)
+        answer = _first_result(step)
+    step.records = [_record(d, step.outcomes.get(d.call["id"])) for d in step.decisions]
+    step.final, step.output = answer is not None, None if answer is None else answer.value
+    _guard(run, step, "commit")
+    _commit(run, [step.message, *(messages.tool_result(r.call_id, r.content) for r in step.records),
+                  *_attachments(step.records)])
+    run.result.function_calls.extend(step.records)
+    for record in step.records:
         yield Emit(ToolResponseEvent(record.call_id, record.name, record.content, record.error, run.agent.name,
-                                     record.attachments))
+                                     record.attachments), run)
     if run.options.raise_tool_errors:
-        planning.raise_first_error(decided, {i: o.error for i, o in outcomes.items()}, records)
-    handoff = next((d for d in decided if isinstance(d, HandOff)), None)
+        _raise_first_error(step)
+    handoff = next((d for d in step.decisions if isinstance(d, HandOff)), None)
     if handoff is not None:
-        yield from _hand_off(run, handoff.handoff)
-    if answer is not None:
-        run.result.final_output = answer.value
-        return run.result
+        yield from _hand_off(run, handoff)
+    if answer is None:
+        return None
+    run.result.final_output = answer.value
+    return run.result
+
+
+def _decide(run: Run, step: Step, call: dict) -> Decision:
+    name = call["function"]["name"]
+    if step.offered is not None and name not in step.offered:  # hidden on this step: fail closed
+        return _rejected(call, UnknownToolError(
+            f"Unknown tool {name!r}. Available tools: {', '.join(step.offered) or 'none'}.", tool_name=name))
+    for decide in run.plugs["decide"]:
+        decision = decide(call, step)
+        if decision is not None:
+            return decision
+    try:
+        found = run.agent.find_tool(name, run.context)
+        return RunIt(call, found, found.parse_arguments(call["function"]["arguments"]))
+    except ToolError as exc:
+        return _rejected(call, exc)
+
+
+def _rejected(call: dict, error: ToolError) -> AlreadyAnswered:
+    error.call_id, error.arguments = call["id"], call["function"]["arguments"]
+    return AlreadyAnswered(call, answer(call, f"Error: {error}", failed=True), error=error)
+
+
+def _pause(run: Run, waiting: list[AwaitApproval]) -> Generator[Any, Any, RunResult]:
+    run.result.pending_approvals = [d.pending for d in waiting]
+    for decision in waiting:
+        call = decision.call
+        yield Emit(ApprovalRequestedEvent(call["id"], call["function"]["name"], call["function"]["arguments"],
+                                          run.agent.name), run)
+    return run.result
+
+
+def _execute(run: Run, step: Step) -> Generator[Any, Any, dict[str, Outcome]]:
+    """Ordinary tools go to the driver as one batch; tools that run inside the loop (an agent used as a tool
+    has `steps`) run nested, beside it, side by side when there are several (features/parallel.py)."""
+    plain = [item for item in step.ready if not hasattr(item.tool, "steps")]
+    nested = [item for item in step.ready if hasattr(item.tool, "steps")]
+    try:
+        jobs = [_ask(RunTools(plain, run))] if plain else []
+        jobs += [item.tool.steps(item, run) for item in nested]
+        if len(jobs) > 1:
+            from ..features.parallel import interleave
+
+            done = yield from interleave(jobs, passthrough=(Emit,))
+        else:
+            done = [(yield from jobs[0])] if jobs else []
+    except BaseException:
+        # Interrupted (Ctrl-C, cancellation, a consumer gone, a nested run stopped): answer every call so the
+        # history stays valid.
+        _commit(run, [step.message, *(messages.tool_result(c["id"], INTERRUPTED) for c in step.message["tool_calls"])])
+        raise
+    outcomes = dict(zip((item.call_id for item in plain), done[0] if plain else []))
+    outcomes.update(zip((item.call_id for item in nested), done[1:] if plain else done))
+    return outcomes
+
+
+def _ask(request: Any) -> Generator[Any, Any, Any]:
+    return (yield request)
+
+
+def _record(decision: Decision, outcome: Outcome | None) -> FunctionCall:
+    """The answer to one call: decided in advance, or what the call that ran gave."""
+    if not isinstance(decision, RunIt):
+        return decision.record
+    call = decision.call
+    if outcome is None or outcome.error is not None:
+        return answer(call, f"Error: {_error_text(call, outcome.error if outcome else None)}", failed=True)
+    value = outcome.value
+    if _may_hold_parts(value):
+        from ..features.content import record_parts  # images, audio, files: loaded only when a tool returns them
+
+        done = record_parts(call, value)
+        if done is not None:
+            return done
+    done = answer(call, messages.to_text(value))
+    done.result = value
+    return done
+
+
+def _may_hold_parts(value: Any) -> bool:
+    items = value if isinstance(value, (list, tuple)) else (value,)
+    return any((isinstance(item, dict) and "type" in item) or hasattr(item, "part") for item in items)
+
+
+def _error_text(call: dict, error: BaseException | None) -> str:
+    from ..redaction import redact  # a tool's error text is stored and sent, and may quote a key it used
+
+    kind = type(error).__name__ if error is not None else "an unknown error"
+    return f"tool {call['function']['name']!r} raised {kind}: {redact(str(error))}"
+
+
+def _first_result(step: Step) -> FinalAnswer | None:
+    """`Agent(tool_use_behavior="stop_on_first_tool")`: the first call that ran and succeeded is the final output
+    (none if the step hands off: the target agent answers)."""
+    if any(isinstance(d, HandOff) for d in step.decisions):
+        return None
+    for decision in step.decisions:
+        outcome = step.outcomes.get(decision.call["id"])
+        if isinstance(decision, RunIt) and outcome is not None and outcome.error is None:
+            return FinalAnswer(decision.call, outcome.value, None)
     return None
 
 
-def _pause(run: _Run, message: dict, waiting: list[PendingApproval],
-           offered: tuple[str, ...] | None) -> Generator[Request, Any, RunResult]:
-    if run.trace is not None:
-        run.trace.paused(waiting)
-    run.result.pending_approvals = waiting
-    state = RunState(run.agent.name, run.result.input, message, waiting, run.result.total_usage, list(run.chain),
-                     run.budget.spent(), offered=None if offered is None else list(offered))
-    run.result.state = conversation.paused(run.session, state, run.options.approval_key)  # signed and kept
-    for item in waiting:
-        yield Emit(ApprovalRequestedEvent(item.call_id, item.tool_name, item.arguments, item.agent))
-    return run.result
+def _attachments(records: list[FunctionCall]) -> list[dict]:
+    if not any(record.attachments for record in records):
+        return []
+    from ..features.content import attachment_message
+
+    return attachment_message(records)
 
 
-def _value_and_error(outcome: Outcome | None) -> tuple[Any, BaseException | None]:
-    return (None, None) if outcome is None else (outcome.value, outcome.error)
+def _raise_first_error(step: Step) -> None:
+    """`Runner(raise_tool_errors=True)`: raise the first failed call's error, in call order."""
+    for decision, record in zip(step.decisions, step.records):
+        if isinstance(decision, AlreadyAnswered) and decision.error is not None:
+            raise decision.error
+        outcome = step.outcomes.get(record.call_id)
+        if outcome is not None and outcome.error is not None:
+            raise ToolError(record.content.removeprefix("Error: "), tool_name=record.name, call_id=record.call_id,
+                            arguments=record.arguments) from outcome.error
 
 
-def _execute(run: _Run, message: dict, ready: list[ToolRun]) -> Generator[Request, Any, dict[str, Outcome]]:
-    """Ordinary tools go to the driver as one batch; agents used as tools run nested, beside it (_parallel.py)."""
-    tools = [item for item in ready if not isinstance(item.tool, AgentTool)]
-    agents = [item for item in ready if isinstance(item.tool, AgentTool)]
-    run.budget.deadline.check(run.result)  # before anything starts: the step is not committed
-    try:
-        jobs = [ask(RunTools(tools, run.budget.deadline.at))] if tools else []
-        jobs += [_run_agent_tool(run, item) for item in agents]
-        done = (yield from interleave(jobs, passthrough=(Emit,))) if jobs else []
-        by_id = dict(zip((item.call_id for item in tools), done[0] if tools else []))
-        by_id.update(zip((item.call_id for item in agents), done[1:] if tools else done))
-    except BaseException:
-        # Interrupted (Ctrl-C, cancellation, a consumer gone, a nested run stopped): answer every call
-        # so the history stays valid.
-        _commit(run, [message] + [messages.tool_result(c["id"], INTERRUPTED) for c in message["tool_calls"]])
-        raise
-    return by_id
-
-
-def _run_agent_tool(run: _Run, item: ToolRun) -> Generator[Request, Any, Outcome]:
-    """An agent used as a tool: the same loop, nested, on a scratch session, in the caller's mode."""
-    trace = run.trace
-    span = None if trace is None else trace.tool(item.tool, item.call_id, item.arguments)
-    try:
-        assert isinstance(item.tool, AgentTool)
-        child = yield from agent_loop(item.tool.agent, item.arguments["input"], session=Session(),
-                                      context=run.context, options=run.options, budget=run.budget,
-                                      lineage=run.lineage, trace_parent=span)
-    except BaseException as exc:
-        if trace is not None:
-            trace.tool_done(span, error=exc)
-        if isinstance(exc, _RUN_STOPPERS) or not isinstance(exc, Exception):
-            raise
-        partial = getattr(exc, "result", None)  # e.g. MaxTurnsExceeded: what the sub-agent spent still counts
-        if isinstance(partial, RunResult):
-            run.result.usage.merge(partial.usage)
-        return Outcome(error=exc)
-    if trace is not None:
-        trace.tool_done(span, child.final_output)
-    run.result.usage.merge(child.usage)
-    return Outcome(value=child.final_output)
-
-
-def _hand_off(run: _Run, chosen: handoffs.Handoff) -> Generator[Request, Any, None]:
-    source, target = run.agent, chosen.agent
-    run.options.hooks.on_handoff(run.context, source, target)
-    if run.trace is not None:
-        run.trace.handoff(source, target)
-    if chosen.on_handoff is not None:
-        chosen.on_handoff(run.context)
-    run.agent, run.output_retries, run.first = target, 0, True
-    run.view = input_filter(chosen.input_filter) if chosen.input_filter is not None else None
+def _hand_off(run: Run, decision: HandOff) -> Generator[Any, Any, None]:
+    source, target = run.agent, decision.agent
+    run.agent = run.result.last_agent = target
+    run.first = True
     run.chain.append(target.name)
-    run.result.last_agent = target
-    conversation.handed_off(run.session, target, run.depth)  # later runs continue with the target too
-    yield Emit(AgentHandoffEvent(target.name, source.name))
+    yield Emit(AgentHandoffEvent(target.name, source.name), run)
 
 
-def _resume(run: _Run, state: RunState) -> Generator[Request, Any, RunResult | None]:
-    """Continue a run paused for approval: answer the waiting step with the human's decisions."""
-    check_resumable(state, run.session.get_dialogs())
-    run.agent = run.result.last_agent = handoffs.find_agent(run.agent, state.agent)
-    run.chain, run.result.input, run.result.usage_before_pause = list(state.chain), state.input, state.usage
-    run.budget.restore(state.spent)  # a resumed run is the same run: its limits count what was spent before
-    mode = output_mode(run.agent, resolve_model(run.agent.model))  # the mode the paused step was asked in
-    run.first = False
-    offered = None if state.offered is None else tuple(state.offered)
-    try:
-        return (yield from _tool_step(run, state.message, mode, state.decisions, offered, resumed=True))
-    finally:
-        conversation.resumed(run.session, state, run.result.new_messages)
-
-
-def _commit(run: _Run, new: list[dict]) -> None:
+def _commit(run: Run, new: list[dict]) -> None:
     if new:
         run.session.add_new_messages(new)
         run.result.new_messages.extend(new)

@@ -1,32 +1,49 @@
 """Running one batch of tool calls for the drivers: concurrently, with a limit and a timeout per call.
 
-Async tools run on an event loop; sync tools run in a shared thread pool so they never block that loop.
-The sync driver uses the same code on one short-lived event loop when a batch needs concurrency or a
-timeout, and calls a lone sync tool inline (the common case, and the cheapest). Outcomes come back in
-call order; a failing call becomes an error Outcome and never stops its siblings.
+Async tools run on an event loop; sync tools run on the process's tool threads (threads.py) so they never block
+that loop. The sync driver calls a lone sync tool inline (the common case, and the cheapest: no event loop, no
+thread) and runs anything else on one short-lived event loop. Outcomes come back in call order; a failing call
+becomes an error Outcome and never stops its siblings.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .loop import Outcome, ToolRun
-from .threads import in_thread
-from ..validation import check_limits
+from ..errors import UserError
 from ..models.retry import RetryPolicy
+from .capability import Outcome, ToolRun
 
 # Model timeouts (s): connect; the reply or a stream's first chunk; between chunks. Not the clients' 600-6,000 s.
 DEFAULT_CONNECT_TIMEOUT, DEFAULT_MODEL_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT = 10.0, 300.0, 60.0
 
 
 @dataclass(frozen=True)
+class Timeouts:
+    """How long a run waits, in seconds (None: no limit): `Runner(timeouts=Timeouts(model=60, run=300))`.
+
+    `model`: the reply, or a stream's first chunk; `stream_idle`: between chunks; `connect`: opening the
+    connection; `tool`: one tool call (`@tool(timeout=...)` overrides it); `run`: the whole run."""
+
+    model: float | None = DEFAULT_MODEL_TIMEOUT
+    stream_idle: float | None = DEFAULT_STREAM_IDLE_TIMEOUT
+    connect: float | None = DEFAULT_CONNECT_TIMEOUT
+    tool: float | None = None
+    run: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("model", "stream_idle", "connect", "tool", "run"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+                raise UserError(f"Timeouts({name}=...) must be a positive number of seconds or None, got {value!r}.")
+
+
+@dataclass(frozen=True)
 class Limits:
-    """How a Runner calls models and tools: concurrency, timeouts (seconds) and the retry policy."""
+    """How the drivers call models and tools: concurrency, timeouts (seconds) and the retry policy."""
 
     max_parallel_tools: int = 8
     tool_timeout: float | None = None
@@ -36,7 +53,12 @@ class Limits:
     connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT
 
     def __post_init__(self) -> None:
-        check_limits(self)
+        if isinstance(self.max_parallel_tools, bool) or not isinstance(self.max_parallel_tools, int) \
+                or self.max_parallel_tools < 1:
+            raise UserError(f"max_parallel_tools must be a whole number of at least 1, got {self.max_parallel_tools!r}.")
+        Timeouts(self.model_timeout, self.stream_idle_timeout, self.connect_timeout, self.tool_timeout)
+        if not isinstance(self.retry, RetryPolicy):
+            raise UserError(f"retry must be a RetryPolicy, got {type(self.retry).__name__}.")
 
 
 def run_tools_sync(calls: list[ToolRun], limits: Limits, deadline: float | None = None) -> list[Outcome]:
@@ -52,17 +74,19 @@ async def run_tools_async(calls: list[ToolRun], limits: Limits, deadline: float 
 
 
 async def _run_batch(calls: list[ToolRun], limits: Limits, deadline: float | None) -> list[Outcome]:
+    import asyncio
+
     gate = asyncio.Semaphore(limits.max_parallel_tools)
-    return list(await asyncio.gather(*(_invoke_async(run, gate, *_timeout(run, limits, deadline))
-                                       for run in calls)))
+    return list(await asyncio.gather(*(_invoke_async(run, gate, *_timeout(run, limits, deadline)) for run in calls)))
 
 
 def _raise_interrupt(outcomes: list[Outcome]) -> list[Outcome]:
-    """Ctrl-C or SystemExit inside a tool's worker thread: raise it here, once the batch has settled.
+    """Ctrl-C, SystemExit or any other BaseException that is not an Exception, inside a tool: raise it here, once
+    the batch has settled, in every driver alike (a tool error is an Exception; anything else stops the run).
 
     Raised inside an asyncio task instead, it would escape the event loop and leave tasks behind."""
     for outcome in outcomes:
-        if isinstance(outcome.error, (KeyboardInterrupt, SystemExit)):
+        if outcome.error is not None and not isinstance(outcome.error, Exception):
             raise outcome.error
     return outcomes
 
@@ -80,61 +104,48 @@ def _timeout(run: ToolRun, limits: Limits, deadline: float | None = None) -> tup
 
 
 def _invoke_inline(run: ToolRun) -> Outcome:
-    span = run.trace.tool_started(run) if run.trace is not None else None
     try:
         value = run.start()
-        if inspect.isawaitable(value):
+        if hasattr(value, "__await__"):
             value = run_coroutine_sync(value)
-        outcome = Outcome(value=value)
-    except Exception as exc:
-        outcome = Outcome(error=exc)
-    except BaseException as exc:
-        if span is not None:
-            run.trace.tool_finished(span, error=exc)
-        raise
-    if span is not None:
-        run.trace.tool_finished(span, outcome.value, outcome.error)
-    return outcome
-
-
-async def _invoke_async(run: ToolRun, gate: asyncio.Semaphore, timeout: float | None, setting: str) -> Outcome:
-    async with gate:
-        if run.trace is None:
-            return await _invoke_timed(run, timeout, setting)
-        span = run.trace.tool_started(run)  # current in this task, and in the worker thread through the copied context
-        try:
-            outcome = await _invoke_timed(run, timeout, setting)
-        except BaseException as exc:  # cancelled
-            run.trace.tool_finished(span, error=exc)
-            raise
-        run.trace.tool_finished(span, outcome.value, outcome.error)
-        return outcome
-
-
-async def _invoke_timed(run: ToolRun, timeout: float | None, setting: str) -> Outcome:
-    try:
-        async with asyncio.timeout(timeout) as scope:
-            if run.tool.is_async:
-                value = await run.start()
-            else:
-                value, error = await in_thread(run.start)  # in a copy of this task's context
-                if error is not None:  # returned, not raised: a StopIteration raised here would change
-                    return Outcome(error=error)  # type: ignore[arg-type]
-            if inspect.isawaitable(value):
-                value = await value
         return Outcome(value=value)
-    except TimeoutError as exc:
-        if not scope.expired():
+    except Exception as exc:
+        return Outcome(error=exc)
+
+
+async def _invoke_async(run: ToolRun, gate: Any, timeout: float | None, setting: str) -> Outcome:
+    import asyncio
+
+    from .threads import in_thread
+
+    async with gate:
+        try:
+            async with asyncio.timeout(timeout) as scope:
+                if run.tool.is_async:
+                    value = await run.start()
+                else:
+                    value, error = await in_thread(run.start)  # in a copy of this task's context
+                    if error is not None:  # returned, not raised: a StopIteration raised here would change
+                        return Outcome(error=error)
+                if hasattr(value, "__await__"):
+                    value = await value
+            return Outcome(value=value)
+        except TimeoutError as exc:
+            if not scope.expired():
+                return Outcome(error=exc)
+            return Outcome(error=TimeoutError(
+                f"the call did not finish within {setting}={timeout:g} s and was abandoned. "
+                "Try fewer or smaller inputs, or raise @tool(timeout=...) or Runner(tool_timeout=...)"))
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # interrupts too: see _raise_interrupt
             return Outcome(error=exc)
-        return Outcome(error=TimeoutError(
-            f"the call did not finish within {setting}={timeout:g} s and was abandoned. "
-            "Try fewer or smaller inputs, or raise @tool(timeout=...) or Runner(tool_timeout=...)"))
-    except (Exception, KeyboardInterrupt, SystemExit) as exc:  # interrupts: see _raise_interrupt
-        return Outcome(error=exc)  # type: ignore[arg-type]
 
 
 def run_coroutine_sync(coroutine: Any) -> Any:
     """Run a coroutine from sync code, also when an event loop already runs in this thread (Jupyter)."""
+    import asyncio
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -8,7 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
-from ..features.usage import RunUsage
+from ..result import RunUsage
 from ..errors import UserError
 from ..runner import Runner
 from ..session import Session

@@ -1,8 +1,9 @@
 """Agents as tools: `agent.as_tool(...)` lets another agent call it with a text input.
 
-The returned `AgentTool` is only a description. The loop runs the sub-agent itself, as a nested
-`yield from agent_loop(...)`, so it runs in the caller's mode (sync, async, streaming), shares the run
-context and budget, streams its events to the caller, and adds its usage to the caller's.
+The returned `AgentTool` is a tool the loop runs itself (it has `steps`): the sub-agent runs as a nested
+`yield from agent_loop(...)` on a scratch session, so it runs in the caller's mode (sync, async, streaming), shares
+the run context, the capabilities and their budgets, streams its events to the caller, and adds its usage to the
+caller's. Several in one step run side by side (features/parallel.py).
 """
 
 from __future__ import annotations
@@ -10,10 +11,21 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generator
 
-from ..errors import MaxAgentDepthExceeded, UserError
+from ..engine.capability import Outcome, ToolRun
+from ..engine.loop import Run, agent_loop
+from ..errors import (GuardrailTripped, HandoffLoopError, MaxAgentDepthExceeded, RunTimeoutError, UsageLimitExceeded,
+                      UserError)
+from ..result import RunResult
+from ..session import Session
 from ..tool import Tool, tool
+
+# Errors that stop the whole run, also from inside a nested agent (other failures of a nested agent become an
+# "Error: ..." tool message for the calling agent, like any failing tool).
+RUN_STOPPERS = (GuardrailTripped, UsageLimitExceeded, HandoffLoopError, MaxAgentDepthExceeded, UserError,
+                RunTimeoutError)
+DEFAULT_MAX_DEPTH = 3
 
 
 @dataclass
@@ -21,6 +33,24 @@ class AgentTool(Tool):
     """A tool that runs `agent` on its own scratch session; built by `Agent.as_tool`."""
 
     agent: Any = None
+
+    def steps(self, item: ToolRun, parent: Run) -> Generator[Any, Any, Outcome]:
+        """The nested run, as the loop's own steps: the same loop, in the caller's mode."""
+        lineage = [*_lineage(parent), self.agent.name]
+        check_depth(lineage, parent.options.settings.get("max_agent_depth", DEFAULT_MAX_DEPTH))
+        child = Run(self.agent, Session(), parent.context, item.arguments["input"], options=parent.options,
+                    parent=parent, call_id=item.call_id)
+        try:
+            done = yield from agent_loop(child)
+        except BaseException as exc:
+            if isinstance(exc, RUN_STOPPERS) or not isinstance(exc, Exception):
+                raise
+            partial = getattr(exc, "result", None)  # e.g. MaxTurnsExceeded: what the sub-agent spent still counts
+            if isinstance(partial, RunResult):
+                parent.result.usage.merge(partial.usage)
+            return Outcome(error=exc)
+        parent.result.usage.merge(done.usage)
+        return Outcome(value=done.final_output)
 
 
 def agent_as_tool(agent: Any, tool_name: str | None = None, tool_description: str | None = None) -> AgentTool:
@@ -35,6 +65,15 @@ def agent_as_tool(agent: Any, tool_name: str | None = None, tool_description: st
     base = tool(run_agent, name=name, description=description)
     base.parameters["properties"]["input"]["description"] = "The task or question for the agent."
     return AgentTool(**{f.name: getattr(base, f.name) for f in dataclasses.fields(Tool)}, agent=agent)
+
+
+def _lineage(run: Run | None) -> list[str]:
+    """The agents of the nested runs down to `run`, outermost first (each run's current agent)."""
+    names: list[str] = []
+    while run is not None:
+        names.insert(0, run.agent.name)
+        run = run.parent
+    return names
 
 
 def check_depth(lineage: list[str], max_agent_depth: int) -> None:

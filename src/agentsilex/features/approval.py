@@ -35,15 +35,97 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Generator
 
-from ..errors import UserError
-from .usage import RunUsage
+from ..engine.capability import AlreadyAnswered, AwaitApproval, Capability, RunIt, Step
+from ..result import answer
+from ..errors import ToolError, UserError
+from ..result import RunUsage
+from ..session import get_state, set_state
 
 VERSION = 2
 KEY_VARIABLE = "AGENTSILEX_APPROVAL_KEY"
+PAUSED = "agentsilex.paused"  # kept with the session: the run waiting for approval (RunState JSON)
 _process_key = secrets.token_bytes(32)
 _claimed: set[str] = set()  # approved calls resumed in this process: "<nonce>:<call id>"
 _resumed: set[str] = set()  # the nonces of the states resumed in this process
 _claimed_lock = threading.Lock()
+
+
+class Approval(Capability):
+    """A call that needs approval pauses the run (decide); the paused run's state is signed and kept with the
+    session, and a RunState given back as the prompt resumes that run, once (wrap)."""
+
+    def __init__(self, key: bytes | None = None, state: RunState | None = None) -> None:
+        self.key = key if key is not None else resolve_key(None)
+        self.state = state  # the paused run this run resumes, if any
+
+    def decide(self, call: dict, step: Step) -> Any:
+        try:
+            found = step.agent.find_tool(call["function"]["name"], step.context)
+            arguments = found.parse_arguments(call["function"]["arguments"])
+        except ToolError:
+            return None  # the engine answers it with the error
+        if not needs_approval(found, step.context, arguments):
+            return None
+        # Enforced here, in code: the call runs only with an explicit approval of its id.
+        decision = self.state.decisions.get(call["id"]) if self.state is not None and step.resumed else None
+        if decision is not None and decision.get("approved") is True:
+            return RunIt(call, found, arguments)
+        if decision is not None:
+            return AlreadyAnswered(call, answer(call, refused(found.name, decision.get("reason", "")), failed=True))
+        if step.run.depth > 0:
+            return AlreadyAnswered(call, answer(call, unavailable(found.name), failed=True))
+        return AwaitApproval(call, PendingApproval(call["id"], found.name, call["function"]["arguments"],
+                                                   step.agent.name))
+
+    def wrap(self, loop: Any) -> Generator:
+        run = loop.run
+        if self.state is not None:
+            self._resume(run, self.state)
+        elif get_state(run.session, PAUSED) is not None:
+            set_state(run.session, PAUSED, None)  # a new prompt replaces the run that was waiting
+        try:
+            result = yield from loop
+        finally:
+            if self.state is not None and any(m is self.state.message for m in run.result.new_messages):
+                set_state(run.session, PAUSED, None)  # its waiting step is in the history: it resumed, once
+        if result.pending_approvals:
+            step = run.step
+            state = RunState(run.agent.name, result.input, step.message, list(result.pending_approvals),
+                             result.total_usage, list(run.chain), dict(run.state.get("spent", _NOTHING_SPENT)),
+                             offered=None if step.offered is None else list(step.offered))
+            result.state = sign(state, self.key)
+            set_state(run.session, PAUSED, state.to_json())  # to resume in any process
+        return result
+
+    def _resume(self, run: Any, state: RunState) -> None:
+        """Check the state (signed, decided, not resumed before, still the conversation's last step), claim its
+        approved calls, and set the run up to answer the paused step first."""
+        with _claimed_lock:  # first: a resumed run updates the state's usage in place, so its seal no longer fits
+            if state.nonce in _resumed:
+                raise _already()
+        verify(state, self.key)
+        check_resumable(state, run.session.get_dialogs())
+        _check_not_moved_on(state, run.session)
+        claim(state, run.session)
+        if state.agent != run.agent.name:
+            from .handoffs import find_agent  # the agent that paused, reached through handoffs
+
+            run.agent = run.result.last_agent = find_agent(run.agent, state.agent)
+        run.chain, run.first = list(state.chain), False
+        run.result.input, run.result.usage_before_pause = state.input, state.usage
+        run.state["spent"] = dict(state.spent)  # a resumed run is the same run: its limits count what was spent
+        run.resume = {"message": state.message, "offered": None if state.offered is None else tuple(state.offered)}
+
+
+_NOTHING_SPENT = {"tokens": 0, "tool_calls": 0, "cost": 0.0}
+
+
+def _check_not_moved_on(state: RunState, session: Any) -> None:
+    last = next((m.get("content") for m in reversed(session.get_dialogs()) if m.get("role") == "user"), None)
+    if last is not None and last != state.input:  # a run adds no user message but its own prompt
+        raise UserError(f"The conversation moved on since this run paused (the last message is {last!r:.60}, the "
+                        f"paused run answered {state.input!r:.60}), so it cannot be resumed: its calls never run. "
+                        "Ask again.")
 
 
 @dataclass(frozen=True)
@@ -172,22 +254,6 @@ def _key_bytes(key: str | bytes) -> bytes:
 def _mac(key: bytes | None, value: Any) -> str:
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hmac.new(key or b"", text.encode("ascii"), hashlib.sha256).hexdigest()
-
-
-def guard(loop: Generator, prompt: Any, session: Any, key: bytes) -> Generator:
-    """Wrap a run: a resumed state is verified and its calls claimed first; a paused run's state is signed."""
-    if isinstance(prompt, RunState):
-        with _claimed_lock:  # first: a resumed run updates the state's usage in place, so its seal no longer fits
-            if prompt.nonce in _resumed:
-                raise _already()
-        verify(prompt, key)
-        check_resumable(prompt, session.get_dialogs())
-        claim(prompt, session)
-    result = yield from loop
-    state = getattr(result, "state", None)
-    if isinstance(state, RunState) and not state.seal:
-        sign(state, key)
-    return result
 
 
 def sign(state: RunState, key: bytes) -> RunState:

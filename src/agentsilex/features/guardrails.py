@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..engine.capability import Capability, Step
 from ..errors import InputGuardrailTripped, OutputGuardrailTripped, ToolGuardrailTripped
 
 
@@ -79,21 +80,20 @@ def check_tool(tool: Any, context: Any, call_id: str, arguments: dict, *, result
                 arguments=arguments, stage=stage, tool_result=result)
 
 
-def before_tools(run: Any, ready: list[Any]) -> None:
-    """The loop's guard phase (_loop.py): the step's tool-call budget, every tool's input guardrails, then the
-    before_tool_call hooks -- all before any tool starts, so a trip leaves nothing half-started."""
-    run.budget.charge_tool_calls(len(ready))
-    for item in ready:
-        check_tool(item.tool, run.context, item.call_id, item.arguments)
-    for item in ready:
-        run.options.hooks.before_tool_call(run.context, run.agent, item.tool.name, item.arguments)
+class Guardrails(Capability):
+    """The guard phase of every step: the prompt ("input"), each call's arguments before any tool starts
+    ("tools"), and before the step is stored ("commit") the results of the calls that ran and a final output."""
 
-
-def after_tools(run: Any, ready: list[Any], outcomes: dict[str, Any], answer: Any) -> None:
-    """After the tools ran: their output guardrails, and a final_answer call's output, before the commit."""
-    for item in ready:
-        if outcomes[item.call_id].error is None:
-            check_tool(item.tool, run.context, item.call_id, item.arguments,
-                       result=outcomes[item.call_id].value, after=True)
-    if answer is not None:  # a final_answer tool call: its output is checked before the step is committed
-        check_output(run.agent, run.context, answer.value)
+    def guard(self, step: Step) -> None:
+        if step.phase == "input":
+            check_input(step.agent, step.context, step.run.prompt)
+        elif step.phase == "tools":
+            for item in step.ready:
+                check_tool(item.tool, step.context, item.call_id, item.arguments)
+        elif step.phase == "commit":
+            for item in step.ready:
+                outcome = step.outcomes.get(item.call_id)
+                if outcome is not None and outcome.error is None:
+                    check_tool(item.tool, step.context, item.call_id, item.arguments, result=outcome.value, after=True)
+            if step.final:  # a final answer (text, or a final_answer call): checked before it is stored
+                check_output(step.agent, step.context, step.output)

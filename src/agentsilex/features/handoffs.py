@@ -11,9 +11,69 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..engine.capability import AlreadyAnswered, Capability, HandOff, Step, intercept
+from ..engine.capability import Emit
+from ..result import answer
+from ..engine.request import split_history
 from ..errors import HandoffLoopError, UserError
+from ..events import AgentHandoffEvent
+from ..history import repair_history
+from ..session import get_state, set_state
 
 PREFIX = "transfer_to_"
+AGENT = "agentsilex.agent"  # kept with the session: the agent that answers next (see next_agent)
+DEFAULT_MAX_HANDOFFS = 10
+
+
+class Handoffs(Capability):
+    """The handoff tools on every request, a handoff call decided, and what follows it: the target's input filter
+    on what is sent, `on_handoff`, and (in the outermost run) the session remembering who answers next."""
+
+    def prepare(self, request: Any, step: Step) -> Any:
+        view = step.run.state.get("handoff.view")
+        if view is not None and view[0] is step.agent:  # the input filter of the handoff in effect
+            head, history = split_history(request, step)
+            request.messages = [*head, *repair_history(view[1](history))]
+        request.tools = [*request.tools, *(item.spec() for item in handoffs_of(step.agent))]
+        return request
+
+    def decide(self, call: dict, step: Step) -> Any:
+        target = find(step.agent, call["function"]["name"])
+        if target is None:
+            return None
+        first = next((d for d in step.decisions if isinstance(d, HandOff)), None)
+        if first is not None:  # the first handoff wins; the others are answered, not dropped
+            return AlreadyAnswered(call, answer(call, declined(first.agent)))
+        check_chain(step.run.chain, target.agent, step.run.options.settings.get("max_handoffs", DEFAULT_MAX_HANDOFFS))
+        step.run.state["handoff.chosen"] = target
+        return HandOff(call, target.agent, answer(call, accepted(target.agent)))
+
+    def wrap(self, loop: Any) -> Any:
+        return intercept(loop, before=self._handed_off)
+
+    def _handed_off(self, request: Any) -> None:
+        if not (isinstance(request, Emit) and isinstance(request.event, AgentHandoffEvent)):
+            return
+        run = request.run
+        chosen = run.state.pop("handoff.chosen")
+        if chosen.input_filter is not None:
+            run.state["handoff.view"] = (chosen.agent, chosen.input_filter)
+        if chosen.on_handoff is not None:
+            chosen.on_handoff(run.context)
+        if run.depth == 0:  # later runs continue with the target too (an agent used as a tool hands off in its
+            set_state(run.session, AGENT, chosen.agent.name)  # own scratch session)
+
+
+def next_agent(session: Any, start: Any) -> Any:
+    """The agent that answers a run started with `start`: the target of the last handoff on this session, when it
+    is reachable through handoffs from `start`; else `start`."""
+    name = get_state(session, AGENT)
+    if not isinstance(name, str) or name == start.name:
+        return start
+    try:
+        return find_agent(start, name)
+    except UserError:
+        return start
 
 
 @dataclass(frozen=True)
@@ -67,6 +127,9 @@ def check_handoffs(agent: Any) -> None:
         if found.tool_name in names:
             raise UserError(f"Agent {agent.name!r} has two handoffs named {found.tool_name!r}; give one "
                             "handoff(agent, tool_name=...).")
+        if found.tool_name in agent._tools_by_name:  # the handoff would silently win
+            raise UserError(f"Agent {agent.name!r} has a tool and a handoff both named {found.tool_name!r}; "
+                            "rename the tool with @tool(name=...) or the handoff with handoff(tool_name=...).")
         names.add(found.tool_name)
 
 

@@ -1,9 +1,12 @@
-"""Memory hooks: what part of the history is sent to the model, decided just before each model call.
+"""Memory: what part of the history is sent to the model, decided just before each model call.
 
     Runner(session, memory=[TrimToolOutputs(keep_recent=4), TokenBudget(100_000, model="gpt-4o")])
 
-A strategy is any callable `strategy(messages, session) -> messages`: a history processor (step 4 of
-`build_request` in _request.py) that also sees the session, to keep state with it. It gets a copy of the
+Every way to edit what is sent is a history processor, applied by one capability (`HistoryProcessors`, the first
+prepare of build_request, engine/request.py), in order: the seed's `before_llm_call_callbacks` (each gets the
+session and may edit the stored history; what is sent is then read again), the memory strategies, and
+`Runner(history_processors=[fn(messages, context) -> messages])`. A strategy is any callable
+`strategy(messages, session) -> messages`, a history processor that also sees the session, to keep state with it. It gets a copy of the
 (repaired) history and returns what is sent; the stored history stays complete. Only two things ever rewrite stored
 history, and only when you ask for them: `Compaction(..., rewrite=True)`, and seed-style
 `before_llm_call_callbacks` such as `callbacks.keep_most_recent_2_turns`, which edit the session itself.
@@ -16,13 +19,42 @@ import hashlib
 import json
 from typing import Any, Callable, Generator
 
-from ..engine.request import ModelCall
+from ..engine.capability import Capability, Step
+from ..engine.capability import ModelCall
+from ..engine.request import history_for, split_history
 from ..errors import ContextBudgetError, ModelBehaviorError, UserError
 from ..history import blocks, keep_last_turns, repair_history, turn_starts
 from ..messages import system, user
 from ..models import ModelRequest, ModelResponse, ModelSettings, resolve_model
 from ..session import get_state, set_state
 from ..utils import format_message
+
+
+class HistoryProcessors(Capability):
+    """The processors of a run, in order; each gets a copy of the history (no system prompt) and returns what to
+    send. One that needs a model (Compaction) returns a generator whose model calls go through the driver."""
+
+    def __init__(self, processors: list[tuple[str, Callable]]) -> None:
+        self.processors = processors  # ("callback" | "memory" | "processor", function), from the Runner
+
+    def prepare(self, request: Any, step: Step) -> Generator[ModelCall, ModelResponse, Any]:
+        head, history = split_history(request, step)
+        session = step.run.session
+        for kind, processor in self.processors:
+            if kind == "callback":  # the seed's: it edits the stored history, which is then read again
+                processor(session)
+                history = history_for(session, step.model)
+                continue
+            result = processor(history, session if kind == "memory" else step.context)
+            if hasattr(result, "send") and hasattr(result, "throw"):  # it needs a model first
+                result = yield from result
+            if not isinstance(result, list):
+                raise UserError(f"History processor {processor!r} returned {type(result).__name__}; it must return "
+                                "the list of messages to send.")
+            history = result
+        # A processor of your own may cut carelessly; the provider must still get a valid history.
+        request.messages = [*head, *repair_history(history)]
+        return request
 
 
 class KeepLastTurns:

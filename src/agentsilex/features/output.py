@@ -18,13 +18,16 @@ from __future__ import annotations
 import functools
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from .. import messages
-from ..errors import ModelBehaviorError, UserError
+from ..engine.capability import AlreadyAnswered, Capability, FinalAnswer, Retry, Step, intercept
+from ..result import answer
+from ..engine.capability import ModelCall
+from ..errors import ModelBehaviorError, ResponseFormatNotSupportedError, UserError
 
 ANSWER_TOOL = "final_answer"
 MODES = ("native", "tool", "prompted")
@@ -60,6 +63,79 @@ class OutputSpec:
         if self.wrapped:
             return {"type": "object", "properties": {"response": self.type_schema}, "required": ["response"]}
         return self.type_schema
+
+
+class StructuredOutput(Capability):
+    """`Agent(output_type=...)`: how the output is asked for (prepare), a final_answer call (decide), a text answer
+    validated before it is stored, with one retry (guard), and a server that rejects response_format asked again
+    in another mode (wrap)."""
+
+    def prepare(self, request: Any, step: Step) -> Any:
+        agent = step.agent
+        if not structured(agent):
+            return request
+        request.output_mode = mode = mode_for(agent, step.model, bool(agent.tools or agent.handoffs))
+        if mode == "native":
+            request.response_format = response_format(agent)
+        elif mode == "prompted":
+            request.messages = with_schema_note(request.messages, agent)
+        else:
+            request.tools = [*request.tools, answer_tool(agent)]
+        return request
+
+    def decide(self, call: dict, step: Step) -> Any:
+        if call["function"]["name"] != ANSWER_TOOL or self._mode(step) != "tool":
+            return None
+        value, problem = parse(step.agent, call["function"]["arguments"], truncated=_truncated(step))
+        if problem is not None:
+            _count_retry(step, problem)
+            return AlreadyAnswered(call, answer(call, f"Error: {retry_note(problem, 'tool')}", failed=True))
+        if any(isinstance(d, FinalAnswer) for d in step.decisions):
+            return AlreadyAnswered(call, answer(call, "Ignored: a final answer was already given."))
+        return FinalAnswer(call, value, answer(call, "Final answer received."))
+
+    def guard(self, step: Step) -> None:
+        if step.phase != "commit" or not step.final or step.message.get("tool_calls") or not structured(step.agent):
+            return
+        value, problem = parse(step.agent, step.output, truncated=_truncated(step))
+        if problem is not None:
+            _count_retry(step, problem)
+            raise Retry(retry_note(problem, self._mode(step)))
+        step.output = value
+
+    def wrap(self, loop: Any) -> Any:
+        return intercept(loop, after=self._rejected)
+
+    def _rejected(self, call: Any, response: Any, error: BaseException | None) -> None:
+        if isinstance(call, ModelCall) and isinstance(error, ResponseFormatNotSupportedError) and call.agent:
+            without_response_format(call.agent, call.model, error)
+            raise Retry("asked again without response_format") from error
+
+    @staticmethod
+    def _mode(step: Step) -> str | None:
+        if step.request is not None:  # the mode this message answers; a resumed step's is decided again
+            return step.request.output_mode
+        return mode_for(step.agent, step.model or _model(step.agent), bool(step.agent.tools or step.agent.handoffs))
+
+
+def _model(agent: Any) -> Any:
+    from ..models import resolve_model
+
+    return resolve_model(agent.model)
+
+
+def _truncated(step: Step) -> bool:
+    return step.run.result.finish_reason == "length"
+
+
+def _count_retry(step: Step, problem: str) -> None:
+    """One retry of an invalid structured output per agent and run; the second failure raises."""
+    retries = step.run.state.setdefault("output.retries", {})
+    if retries.get(step.agent.name, 0) >= 1:
+        raise ModelBehaviorError(
+            f"Agent {step.agent.name!r} gave an invalid final output again after one retry: {problem} "
+            "Simplify the output_type, describe it in the instructions, or use a stronger model.")
+    retries[step.agent.name] = retries.get(step.agent.name, 0) + 1
 
 
 def spec_for(output_type: Any) -> OutputSpec:
@@ -108,21 +184,10 @@ def response_format(agent: Any) -> dict:
     return {"type": "json_schema", "json_schema": {"name": name, "schema": spec.schema, "strict": False}}
 
 
-def count_retry(run: Any, problem: str) -> None:
-    """Allow one retry of an invalid structured output per agent (`run.output_retries`); the second failure
-    raises."""
-    if run.output_retries >= 1:
-        raise ModelBehaviorError(
-            f"Agent {run.agent.name!r} gave an invalid final output again after one retry: {problem} "
-            "Simplify the output_type, describe it in the instructions, or use a stronger model.")
-    run.output_retries += 1
-
-
-def without_response_format(request: Any, agent: Any, model: Any, rejected: Exception) -> Any:
-    """The request again without `response_format` (prompted or tool mode), after the server rejected it.
-
-    The model object remembers (`supports_response_format = False`), so later requests skip the failed try.
-    A mode forced with `OutputSpec(mode="native")` is kept: the rejection is raised, with what to do next."""
+def without_response_format(agent: Any, model: Any, rejected: Exception) -> None:
+    """After a server rejected `response_format`: the model object remembers (`supports_response_format = False`),
+    so the next request is asked in prompted or tool mode. A mode forced with `OutputSpec(mode="native")` is kept:
+    the rejection is raised, with what to do next."""
     if spec_for(agent.output_type).mode == "native":
         rejected.add_note("The server does not take response_format: use OutputSpec(..., mode='prompted') or 'tool'.")
         raise rejected
@@ -130,10 +195,6 @@ def without_response_format(request: Any, agent: Any, model: Any, rejected: Exce
         model.supports_response_format = False
     except AttributeError:
         raise rejected from None
-    if mode_for(agent, model, bool(agent.tools or agent.handoffs)) == "tool":
-        return replace(request, response_format=None, tools=[*request.tools, answer_tool(agent)], output_mode="tool")
-    return replace(request, response_format=None, messages=with_schema_note(request.messages, agent),
-                   output_mode="prompted")
 
 
 def answer_tool(agent: Any) -> dict:

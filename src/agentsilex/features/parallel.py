@@ -12,16 +12,36 @@ thread, so the run's state (usage, budget, hooks) is never touched by two thread
 
 from __future__ import annotations
 
+import asyncio
+import queue
+import threading
+from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any, Generator
+from typing import Any, AsyncGenerator, Generator
+
+from ..engine.capability import ModelCall, Outcome
+from ..engine.model_call import call_model_async, call_model_sync
+from ..engine.tool_calls import run_tools_async, run_tools_sync
+from ..events import Event
+from ..models import ModelResponse
 
 
 @dataclass
 class Batch:
     """Do these requests (ModelCall or RunTools) concurrently, each started once however many Batches name it;
-    answer when at least one has finished: per request, in order, its Outcome or None (still running)."""
+    answer when at least one has finished: per request, in order, its Outcome or None (still running).
+    A driver runs it with `run_sync(driver)` / `run_async(driver)`, which keep the run's threads or tasks in
+    `driver.resources` from one Batch to the next."""
 
     requests: list[Any]
+
+    def run_sync(self, driver: Any) -> Generator[Event, None, list[Outcome | None]]:
+        batches = driver.resources.setdefault("batches", SyncBatches(driver.limits, driver.stream_model))
+        return (yield from batches.run(self.requests))
+
+    def run_async(self, driver: Any) -> AsyncGenerator[Event | list[Outcome | None], None]:
+        batches = driver.resources.setdefault("batches", AsyncBatches(driver.limits, driver.stream_model))
+        return batches.run(self.requests)
 
 
 def interleave(jobs: list[Generator], *, passthrough: tuple[type, ...]) -> Generator[Any, Any, list[Any]]:
@@ -97,3 +117,109 @@ def _one(request: Any) -> Generator[Any, Any, tuple[Any, BaseException | None]]:
         raise
     except BaseException as exc:  # the driver's failure goes to the job that asked, as with `yield from`
         return None, exc
+
+
+# -- how the drivers run Batches: threads (sync) or tasks (async), events as they come ---------------------
+class _Finished:
+    def __init__(self, request: Any, outcome: Outcome) -> None:
+        self.request, self.outcome = request, outcome
+
+
+def _collect(item: _Finished, requests: list[Any], finished: dict[int, Outcome], running: dict[int, Any]) -> None:
+    if any(request is item.request for request in requests):
+        finished[id(item.request)] = item.outcome
+    else:  # left over from a step that was stopped: nobody waits for it
+        running.pop(id(item.request), None)
+
+
+def _finished_answers(requests: list[Any], finished: dict[int, Outcome], running: dict[int, Any]) -> list[Outcome | None]:
+    for key in finished:
+        running.pop(key, None)
+    return [finished.get(id(request)) for request in requests]
+
+
+class SyncBatches:
+    """The sync driver's Batches: one thread per request; finished requests and events come through a queue."""
+
+    def __init__(self, limits: Any, stream: bool) -> None:
+        self.limits, self.stream = limits, stream
+        self.running: dict[int, Any] = {}
+        self.inbox: queue.Queue = queue.Queue()
+
+    def run(self, requests: list[Any]) -> Generator[Event, None, list[Outcome | None]]:
+        for request in requests:
+            if id(request) not in self.running:
+                self.running[id(request)] = request
+                threading.Thread(target=self._work, args=(request,), name="agentsilex-batch", daemon=True).start()
+        finished: dict[int, Outcome] = {}
+        while not finished or not self.inbox.empty():
+            item = self.inbox.get()
+            if isinstance(item, _Finished):
+                _collect(item, requests, finished, self.running)
+            else:
+                yield item
+        return _finished_answers(requests, finished, self.running)
+
+    def _work(self, request: Any) -> None:
+        try:
+            if isinstance(request, ModelCall):
+                calls = call_model_sync(request, self.limits, self.stream and not request.quiet)
+                while True:
+                    try:
+                        self.inbox.put(next(calls))
+                    except StopIteration as done:
+                        outcome = Outcome(value=done.value)
+                        break
+            else:
+                outcome = Outcome(value=run_tools_sync(request.calls, self.limits, request.deadline))
+        except BaseException as exc:  # reported to the loop, which decides what it means
+            outcome = Outcome(error=exc)  # type: ignore[arg-type]
+        self.inbox.put(_Finished(request, outcome))
+
+
+class AsyncBatches:
+    """The async driver's Batches: one task per request; `close()` cancels what still runs."""
+
+    def __init__(self, limits: Any, stream: bool) -> None:
+        self.limits, self.stream = limits, stream
+        self.running: dict[int, asyncio.Task] = {}
+        self.inbox: asyncio.Queue = asyncio.Queue()
+
+    async def run(self, requests: list[Any]) -> AsyncGenerator[Event | list[Outcome | None], None]:
+        """Yields events, then the answer (a list) as the last item."""
+        for request in requests:
+            if id(request) not in self.running:
+                self.running[id(request)] = asyncio.create_task(self._work(request))
+        finished: dict[int, Outcome] = {}
+        while not finished or not self.inbox.empty():
+            item = await self.inbox.get()
+            if isinstance(item, _Finished):
+                _collect(item, requests, finished, self.running)
+            else:
+                yield item
+        yield _finished_answers(requests, finished, self.running)
+
+    async def _work(self, request: Any) -> None:
+        try:
+            if isinstance(request, ModelCall):
+                async with aclosing(call_model_async(request, self.limits,
+                                                     self.stream and not request.quiet)) as items:
+                    async for item in items:
+                        if isinstance(item, ModelResponse):
+                            outcome = Outcome(value=item)
+                        else:
+                            await self.inbox.put(item)
+            else:
+                outcome = Outcome(value=await run_tools_async(request.calls, self.limits, request.deadline))
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            outcome = Outcome(error=exc)  # type: ignore[arg-type]
+        await self.inbox.put(_Finished(request, outcome))
+
+    async def close(self) -> None:
+        """The run ended or was stopped: stop every request still running."""
+        for task in self.running.values():
+            task.cancel()
+        await asyncio.gather(*self.running.values(), return_exceptions=True)
+        self.running.clear()

@@ -105,7 +105,7 @@ class Model(Protocol):
     `index`). The last chunk with choices carries the `finish_reason`: a stream that ends inside a tool call
     with no finish_reason counts as cut off and is retried or fails, never run; so does a stream with no text
     and no tool call. Closing the iterator (`close()` / `aclose()`) must hang up the connection. A reply whose
-    tool calls repeat an id gets unique ids before the loop reads it (`validation.checked`).
+    tool calls repeat an id gets unique ids before the loop reads it (engine/model_call.py `checked`).
 
     **Timeouts.** `request.timeout` (seconds to the reply, or to the first chunk), `request.idle_timeout`
     (between chunks) and `request.connect_timeout` are part of the request (defaults 300, 60, 10 s). A model that does blocking I/O must enforce them itself: the

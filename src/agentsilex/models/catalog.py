@@ -12,6 +12,7 @@ import functools
 import importlib.util
 import json
 import re
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,29 @@ def cost_usd(model: str, input_tokens: int, output_tokens: int) -> float | None:
             input_price = info[f"input_cost_per_token_above_{label}_tokens"]
             output_price = info.get(f"output_cost_per_token_above_{label}_tokens") or output_price
     return float(input_price) * input_tokens + float(output_price) * output_tokens
+
+
+def request_cost(model: str, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0,
+                 cache_write_tokens: int = 0) -> float | None:
+    """USD price of one request: from the table, else from LiteLLM's live table when litellm is already imported
+    (where `litellm.register_model(...)` puts prices); cache reads and writes at their own prices."""
+    cost = cost_usd(model, input_tokens, output_tokens)
+    litellm = sys.modules.get("litellm")
+    prices = price_entry(model)
+    if cost is None and litellm is not None:
+        try:
+            prompt, completion = litellm.cost_per_token(
+                model=model.removeprefix("litellm/"), prompt_tokens=input_tokens, completion_tokens=output_tokens)
+            prices = dict(litellm.get_model_info(model.removeprefix("litellm/")))
+        except Exception:  # litellm raises for models missing from its table
+            return None
+        cost = float(prompt) + float(completion)
+    if cost is None or not (cached_input_tokens or cache_write_tokens):
+        return cost
+    base = (prices or {}).get("input_cost_per_token") or 0.0
+    read, write = (prices or {}).get("cache_read_input_token_cost"), (prices or {}).get("cache_creation_input_token_cost")
+    return (cost + (0.0 if read is None else cached_input_tokens * (read - base))
+            + (0.0 if write is None else cache_write_tokens * (write - base)))
 
 
 def is_reasoning_model(model: str) -> bool:

@@ -174,3 +174,31 @@ def usage_dict(usage: Usage, style: str | None = None) -> dict:
         data["cache_read_input_tokens"] = usage.cached_input_tokens
         data["cache_creation_input_tokens"] = usage.cache_write_tokens
     return data
+
+
+def with_unique_call_ids(message: dict) -> dict:
+    """The message with every tool call id distinct and non-empty (a copy, if any had to change).
+
+    Some models repeat an id (or leave it out); answers are matched to calls by id, so one call's result
+    would overwrite the other's. A repeated id gets a suffix: the renamed id is what the session stores and
+    what the provider sees next, consistently in the call and in its answer.
+    """
+    calls = message.get("tool_calls") or []
+    ids = [call.get("id") for call in calls]
+    if all(ids) and len(set(ids)) == len(ids):
+        return message
+    taken: set[Any] = set(ids)
+    seen: set[Any] = set()
+    renamed = []
+    for index, call in enumerate(calls):
+        call_id = call.get("id")
+        if not call_id or call_id in seen:
+            base, suffix = call_id or "call", 2 if call_id else index
+            while f"{base}_{suffix}" in taken:
+                suffix += 1
+            call_id = f"{base}_{suffix}"
+            taken.add(call_id)
+            call = {**call, "id": call_id}
+        seen.add(call_id)
+        renamed.append(call)
+    return {**message, "tool_calls": renamed}

@@ -19,7 +19,7 @@ from typing import Any, Callable
 from ..errors import UserError
 from ..history import turn_starts
 from ..session import DEFAULT_LOCK_TIMEOUT, SessionStore
-from ..validation import check_messages
+from ..messages import check_messages
 from . import codec
 
 __all__ = ["DEFAULT_LOCK_TIMEOUT", "PersistentSession", "SessionStore"]

@@ -9,7 +9,6 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..features.parts import text_of
 from ..errors import ScriptExhaustedError, UserError
 from ..messages import assistant, tool_call
 from ..models import ModelBase, ModelRequest, ModelResponse, Usage
@@ -196,6 +195,10 @@ class FunctionModel(ModelBase):
 def echo(messages: list[dict], tools: list[dict]) -> str:
     """A FunctionModel function that repeats the last user message."""
     last = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), "")
+    if isinstance(last, str):
+        return f"You said: {last}"
+    from ..features.content import text_of  # content parts, as short labels
+
     return f"You said: {text_of(last)}"
 
 

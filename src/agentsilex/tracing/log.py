@@ -1,7 +1,7 @@
 """The `agentsilex` logger at DEBUG: what each model request contained and how long it took, keys redacted.
 
-Silent by default (standard logging: nothing shows until the application enables DEBUG for "agentsilex").
-The cost when disabled is one `isEnabledFor` check per request.
+Silent by default (standard logging: nothing shows until the application enables DEBUG for "agentsilex"). A run
+started while DEBUG is enabled gets the `RequestLog` capability (a wrap); any other run does not load this module.
 """
 
 from __future__ import annotations
@@ -9,12 +9,31 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any
+from typing import Any, Generator
+
+from ..engine.capability import Capability, ModelCall, intercept
 
 logger = logging.getLogger("agentsilex")
 
 
-def request_sent(call: Any, model: Any, attempt: int) -> float | None:
+class RequestLog(Capability):
+    """Logs each model request as it goes out and its reply (or failure) as it comes back."""
+
+    def wrap(self, loop: Any) -> Generator:
+        started: dict[int, float | None] = {}
+
+        def sent(call: Any) -> None:
+            if isinstance(call, ModelCall):
+                started[id(call)] = request_sent(call, call.model)
+
+        def received(call: Any, response: Any, error: BaseException | None) -> None:
+            if isinstance(call, ModelCall):
+                reply_received(started.pop(id(call), None), call.model, response, error)
+
+        return (yield from intercept(loop, sent, received))
+
+
+def request_sent(call: Any, model: Any) -> float | None:
     """Log the request about to go out; returns the start time to pass to `reply_received`."""
     if not logger.isEnabledFor(logging.DEBUG):
         return None
@@ -23,7 +42,7 @@ def request_sent(call: Any, model: Any, attempt: int) -> float | None:
             "settings": request.settings.to_kwargs(), "response_format": bool(request.response_format),
             "output_mode": getattr(request, "output_mode", None)}
     text = json.dumps(body, ensure_ascii=False, default=str)
-    logger.debug("model request #%d to %s for agent %r: %d messages, %d tools: %s", attempt,
+    logger.debug("model request to %s for agent %r: %d messages, %d tools: %s",
                  getattr(model, "name", model), getattr(call.agent, "name", None), len(request.messages),
                  len(request.tools), _redact(text, model))
     return time.perf_counter()

@@ -9,8 +9,8 @@ one thread or event loop each get their own tree):
         execute_tool {tool}                  one per tool call; parallel calls are siblings
           invoke_agent {sub-agent}           an agent used as a tool nests under its call
 
-Every function here is called only when tracing is on (`setup.active_tracer()` is not None), so tracing off
-costs one `is None` check at each of these points.
+Everything here is used only when tracing is on (`setup.active_tracer()` is not None), by the Tracing capability
+(capability.py); with tracing off, the Runner does not load it.
 """
 
 from __future__ import annotations
@@ -161,7 +161,16 @@ class ChatSpan:
         if content:
             attributes["gen_ai.input.messages"] = _json(request.messages)
         self.span = start_span(f"chat {model_name_of(model)}", parent, attributes, kind="CLIENT")
-        self.attempts = 0
+        self.attempts, self.tries, self.last_error = 0, 0, None
+
+    def attempt(self, model: Any) -> None:
+        """An attempt starts on `model`: after a failed one, that failure is a retry (or a fallback) event."""
+        if self.tries:
+            self.attempt_failed(self.last_error or TimeoutError("no reply in time"), model)
+        self.tries, self.last_error = self.tries + 1, None
+
+    def failed(self, error: BaseException) -> None:
+        self.last_error = error
 
     def attempt_failed(self, error: BaseException, next_model: Any | None) -> None:
         """A failed attempt that will be retried (same model) or fall back (another model)."""
@@ -262,7 +271,7 @@ def tool_result(span: Any, value: Any = None, error: BaseException | None = None
     end_span(span, error)
 
 
-# ----- one agent_loop's spans (the loop holds one of these when tracing is on) -----
+# ----- one run's spans (tracing/capability.py keeps one per run when tracing is on) -----
 
 class RunTrace:
     """The spans of one `agent_loop`: a top-level run (under its workflow span), or an agent used as a tool
@@ -280,10 +289,6 @@ class RunTrace:
         event(self.agent, "agentsilex.handoff", **{"agentsilex.handoff.to": target.name})
         end_span(self.agent)
         self.agent = agent_span(target, self.root, self.conversation_id, content=self.content)
-
-    def paused(self, waiting: list[Any]) -> None:
-        event(self.agent, "agentsilex.approval.requested",
-              **{"gen_ai.tool.name": [p.name for p in waiting], "gen_ai.tool.call.id": [p.call_id for p in waiting]})
 
     def tool(self, tool: Any, call_id: str, arguments: Any) -> Any:
         """The span of a call the loop runs itself (an agent used as a tool); end it with `tool_done`."""
@@ -305,7 +310,8 @@ class RunTrace:
         from opentelemetry import context
 
         span, token = started
-        context.detach(token)
+        if token is not None:
+            context.detach(token)
         self.tool_done(span, value, error)
 
     def end(self, error: BaseException | None = None) -> None:

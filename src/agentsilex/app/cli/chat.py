@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from ...features.approval import RunState
-from ...features.usage import RunUsage
+from ...result import RunUsage
 from ...errors import AgentsilexError
-from ...features.parts import text_of
+from ...features.content import text_of
 from ..common import DEFAULT_STORE, PENDING_KEY, Store, describe_error, make_runner, needs_prices, new_session_id, save_pending, usage_view
 from . import app
 from ._terminal import BASE_URL_HELP, MODEL_HELP, Printer, ask_approvals, one_line_errors, prepare_agent, usage_line

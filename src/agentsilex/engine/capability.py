@@ -1,0 +1,259 @@
+"""The four plug points a feature may use, the step they see, and the typed decisions of a tool step.
+
+A capability is any object with some of these methods; each is optional (subclass `Capability` or not):
+
+    prepare(request, step) -> request       change what is sent. Runs inside build_request, in list order, and is
+                                            the only place a request may change. It may instead return a generator
+                                            that yields ModelCalls (a summary, say) and then returns the request.
+    decide(call, step) -> Decision | None   claim one tool call; the first non-None decision wins, else the engine
+                                            runs the tool.
+    guard(step) -> None                     check at `step.phase`: "input" (the prompt is stored, nothing sent yet),
+                                            "tools" (calls decided, none started), "commit" (the step is about to be
+                                            stored). Raise to stop the run; on a final answer, raise `Retry(note)` to
+                                            have the model answer again with the note.
+    wrap(loop) -> loop                      middleware around the whole run, as a generator: it sees every request the
+                                            loop yields and every answer sent back (`intercept` does the forwarding),
+                                            may refuse a request by raising, and never edits what is sent.
+                                            `loop.run` is the run about to start (agent, session, context, prompt).
+
+The Runner assembles each run's list: the built-in features that what you configured needs (each imported only
+then), then your own `Runner(capabilities=[...])`, then hooks and tracing. prepare, decide and guard run in list
+order; wraps nest so that the first is innermost (nearest the loop) and the last outermost (nearest the driver).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Generator, Sequence
+
+if TYPE_CHECKING:  # annotations only: this module is a leaf
+    from ..events import Event
+    from ..models.base import Model, ModelRequest
+    from ..tool import Tool
+
+PHASES = ("input", "tools", "commit")
+
+
+# -- what the loop asks its driver for (what a wrap sees), and what comes back --------------------------------
+@dataclass
+class ModelCall:
+    """Ask `model` for the next assistant message (answered by the driver with a ModelResponse).
+
+    The driver tries `fallbacks` in order when `model` fails for good, and caps every wait at `deadline`
+    (time.monotonic(), set by a wrap: Runner(run_timeout=...)). `quiet` calls (a compaction summary) are never
+    streamed: they make no events for the caller."""
+
+    model: Model
+    request: ModelRequest
+    agent: Any
+    run: Any = None
+    quiet: bool = False
+    deadline: float | None = None
+    fallbacks: Sequence[Model] = ()
+
+
+@dataclass
+class ToolRun:
+    """One validated tool call, ready to execute."""
+
+    call_id: str
+    tool: Tool
+    arguments: dict[str, Any]
+    context: Any
+
+    def start(self) -> Any:
+        return self.tool.invoke(self.arguments, self.context)
+
+
+@dataclass
+class RunTools:
+    """Execute these calls (concurrently if the driver likes); answer with Outcomes in the same order."""
+
+    calls: list[ToolRun]
+    run: Any = None
+    deadline: float | None = None  # time.monotonic() by which every call must end (set by a wrap)
+
+
+@dataclass
+class Emit:
+    """Hand an event to the caller."""
+
+    event: Event
+    run: Any = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one tool call produced: a value, or the exception it raised."""
+
+    value: Any = None
+    error: BaseException | None = None
+
+
+class Capability:
+    """A feature of a run; override any of the four plug points (the defaults do nothing)."""
+
+    def prepare(self, request: Any, step: Step) -> Any:
+        return request
+
+    def decide(self, call: dict, step: Step) -> Decision | None:
+        return None
+
+    def guard(self, step: Step) -> None:
+        return None
+
+    def wrap(self, loop: Generator) -> Generator:
+        return loop
+
+
+class Retry(Exception):
+    """Raised by a guard on a final answer: it is not stored, and the model answers again with `note` after it."""
+
+    def __init__(self, note: str) -> None:
+        super().__init__(note)
+        self.note = note
+
+
+@dataclass(eq=False)
+class Step:
+    """One model turn as capabilities see it; the fields fill in as the turn goes (see the module docstring)."""
+
+    run: Any  # engine.loop.Run: agent, session, context, result, depth, state (per-run notes), ...
+    agent: Any  # the agent that takes this turn (a handoff changes run.agent, not this)
+    phase: str = "request"
+    model: Any = None  # the Model this turn's request goes to
+    instructions: str = ""  # the system prompt as rendered for this turn (the request's first message, if any)
+    request: Any = None  # the ModelRequest as sent
+    message: dict | None = None  # the assistant's reply
+    offered: tuple[str, ...] | None = None  # the tool names the request offered (a call to any other never runs)
+    decisions: list[Decision] = field(default_factory=list)  # one per tool call, in call order (so far)
+    ready: list[Any] = field(default_factory=list)  # the ToolRuns about to start
+    outcomes: dict[str, Any] = field(default_factory=dict)  # call id -> Outcome, for the calls that ran
+    records: list[Any] = field(default_factory=list)  # the FunctionCall answering each call
+    output: Any = None  # the final output: the answer's text, or what a guard made of it
+    final: bool = False  # this step ends the run (an answer, a final_answer call, stop_on_first_tool)
+    resumed: bool = False  # it answers a step that paused for approval
+
+    @property
+    def context(self) -> Any:
+        return self.run.context
+
+
+# -- the five decisions: how one tool call is answered ------------------------------------------------------
+@dataclass(slots=True)
+class RunIt:
+    """Run the tool with these validated arguments."""
+
+    call: dict
+    tool: Any
+    arguments: dict[str, Any]
+
+
+@dataclass(slots=True)
+class AlreadyAnswered:
+    """Answered without running (an unknown tool, bad arguments, a refusal, a repeat): `record` is the answer."""
+
+    call: dict
+    record: Any
+    error: Exception | None = None  # what Runner(raise_tool_errors=True) raises for it
+
+
+@dataclass(slots=True)
+class AwaitApproval:
+    """Wait for a human: the whole step pauses before anything runs (`pending` describes the call)."""
+
+    call: dict
+    pending: Any
+
+
+@dataclass(slots=True)
+class HandOff:
+    """Hand the conversation to `agent` once this step is stored; `record` answers the call."""
+
+    call: dict
+    agent: Any
+    record: Any
+
+
+@dataclass(slots=True)
+class FinalAnswer:
+    """The run's final output, given as a tool call (structured output's final_answer)."""
+
+    call: dict
+    value: Any
+    record: Any
+
+
+Decision = RunIt | AlreadyAnswered | AwaitApproval | HandOff | FinalAnswer
+
+
+def plug_points(capabilities: list[Any]) -> dict[str, list[Callable]]:
+    """Each plug point's bound methods, in list order, for the capabilities that implement it."""
+    found: dict[str, list[Callable]] = {"prepare": [], "decide": [], "guard": [], "wrap": []}
+    for capability in capabilities:
+        for name, methods in found.items():
+            method = getattr(capability, name, None)
+            if callable(method) and getattr(type(capability), name, None) is not getattr(Capability, name):
+                methods.append(method)
+    return found
+
+
+# -- writing a wrap --------------------------------------------------------------------------------------
+def intercept(loop: Generator, before: Callable[[Any], None] | None = None,
+              after: Callable[[Any, Any, BaseException | None], None] | None = None) -> Generator:
+    """`yield from loop`, calling `before(request)` as each request goes out and `after(request, answer, error)`
+    when its answer (or failure) comes back. What either raises becomes that request's failure, as if the driver
+    had raised it, and the loop decides what it means. The requests inside a Batch (agents used as tools, side by
+    side) are seen one by one: each once when first sent, and again when it finishes."""
+    answer: Any = None
+    error: BaseException | None = None
+    open_parts: dict[int, Any] = {}
+    try:
+        while True:
+            try:
+                request = loop.throw(error) if error is not None else loop.send(answer)
+            except StopIteration as done:
+                return done.value
+            parts = getattr(request, "requests", None)
+            if parts is not None:
+                answer, error = yield from _through_batch(request, parts, open_parts, before, after)
+                continue
+            sent = False
+            try:
+                if before is not None:
+                    before(request)
+                sent = True
+                answer, error = (yield request), None
+            except GeneratorExit:
+                raise
+            except BaseException as exc:
+                answer, error = None, exc
+            if after is not None and sent:
+                try:
+                    after(request, answer, error)
+                except BaseException as exc:
+                    answer, error = None, exc
+    finally:
+        loop.close()
+
+
+def _through_batch(batch: Any, parts: list[Any], open_parts: dict[int, Any], before: Any,
+                   after: Any) -> Generator[Any, Any, tuple[Any, BaseException | None]]:
+    try:
+        for part in parts:
+            if id(part) not in open_parts:
+                if before is not None:
+                    before(part)
+                open_parts[id(part)] = part
+        answers = list((yield batch))
+    except GeneratorExit:
+        raise
+    except BaseException as exc:
+        return None, exc
+    for index, (part, outcome) in enumerate(zip(parts, answers)):
+        if outcome is not None and open_parts.pop(id(part), None) is not None and after is not None:
+            try:
+                after(part, outcome.value, outcome.error)
+            except BaseException as exc:
+                answers[index] = type(outcome)(error=exc)
+    return answers, None
