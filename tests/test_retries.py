@@ -9,7 +9,8 @@ from conftest import run_in_mode
 
 from agentsilex import Agent, ModelError, Runner, Session, tool
 from agentsilex.errors import ModelAuthError, ModelTimeoutError
-from agentsilex.models.retry import RetryPolicy, attempt_plan, error_for_status, parse_retry_after
+from agentsilex.models.http import error_for_status, parse_retry_after
+from agentsilex.models.retry import RetryPolicy, attempt_plan
 from agentsilex.testing import Cut, Fail, LoopbackServer, ScriptedModel, Stall, call
 
 FAST = RetryPolicy(max_retries=3, initial_delay=0.01, max_delay=1.0)

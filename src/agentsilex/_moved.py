@@ -2,7 +2,8 @@
 
 When the engine was split from its features (engine/, features/, app/), modules moved. A program written
 against an old path gets the same module object under its old name, so settings made through either name
-(`agentsilex.content.MAX_INLINE_BYTES = ...`) are one setting. Nothing is imported until an old path is.
+(`agentsilex.content.MAX_INLINE_BYTES = ...`) are one setting. `agentsilex/__init__.py` puts a finder last on
+`sys.meta_path`, so only a name no real module has reaches this module, which loads only then.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import importlib
 import importlib.abc
 import importlib.util
-import sys
 import types
 from typing import Any
 
@@ -18,7 +18,7 @@ from typing import Any
 MOVED = {
     "agentsilex._loop": "agentsilex.engine.loop", "agentsilex._request": "agentsilex.engine.request",
     "agentsilex._call_model": "agentsilex.engine.model_call", "agentsilex._run_tools": "agentsilex.engine.tool_calls",
-    "agentsilex._tool_threads": "agentsilex.engine.threads", "agentsilex._parallel": "agentsilex.features.parallel",
+    "agentsilex._tool_threads": "agentsilex.concurrency", "agentsilex._parallel": "agentsilex.features.parallel",
     "agentsilex._batch": "agentsilex.features.parallel", "agentsilex.control.planning": "agentsilex.engine.capability",
     "agentsilex.validation": "agentsilex.messages",
     "agentsilex.control.output": "agentsilex.features.output",
@@ -41,6 +41,11 @@ def new_name(old: str) -> str | None:
         if prefix in MOVED:
             return MOVED[prefix] + old[len(prefix):]
     return None
+
+
+def find_spec(name: str) -> Any:
+    """The spec of an old module path, loaded by `_LOADER` as the module that now has that job; None otherwise."""
+    return _LOADER.find_spec(name)
 
 
 class _OldPaths(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -74,6 +79,4 @@ class _OldPaths(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             module.__spec__ = original
 
 
-def install() -> None:
-    if not any(isinstance(finder, _OldPaths) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _OldPaths())
+_LOADER = _OldPaths()

@@ -75,7 +75,7 @@ class Agent:
         """The system prompt for this turn (instructions may be a function of the run context)."""
         if not callable(self.instructions):
             return self.instructions or ""
-        text = self.instructions(*(context, self)[:_arity(self)])
+        text = self.instructions(*(context, self)[:min(_arity(self.instructions), 2)])
         if not isinstance(text, str):
             raise UserError(f"Agent {self.name!r}: instructions function returned {type(text).__name__}, "
                             "expected str.")
@@ -111,17 +111,16 @@ def reachable(agent: Agent) -> Iterator[Agent]:
         todo.extend(getattr(item, "agent", item) for item in current.handoffs)  # an Agent or a handoff(...)
 
 
-def _arity(agent: Agent, required: bool = False) -> int:
-    """How many of (context, agent) the instructions function takes (`required`: without a default)."""
+def _arity(function: Callable, required: bool = False) -> int:
+    """How many positional arguments an instructions function takes (`required`: those without a default)."""
     try:
-        parameters = inspect.signature(agent.instructions).parameters.values()
+        parameters = inspect.signature(function).parameters.values()
     except (TypeError, ValueError):  # a builtin without a signature: called with the context alone
         return 1
     if any(p.kind is p.VAR_POSITIONAL for p in parameters) and not required:
         return 2
-    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-                  and (p.default is p.empty or not required)]
-    return len(positional) if required else min(len(positional), 2)
+    return len([p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                and (p.default is p.empty or not required)])
 
 
 def _check(agent: Agent) -> None:
@@ -137,7 +136,7 @@ def _check(agent: Agent) -> None:
                             f"write {option}=[...].")
         setattr(agent, option, list(getattr(agent, option)))
     if callable(agent.instructions):
-        takes = _arity(agent, required=True)
+        takes = _arity(agent.instructions, required=True)
         if takes > 2:
             raise UserError(f"Agent {agent.name!r}: an instructions function takes (context) or (context, agent), "
                             f"not {takes} arguments.")

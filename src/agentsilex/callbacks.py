@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .history import keep_last_turns
+from .turns import keep_last_turns
 
 
 def keep_most_recent_turns(session: Any, turns: int) -> None:

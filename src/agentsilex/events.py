@@ -1,9 +1,15 @@
-"""Frozen events a streaming run yields; `.type` and `.data` keep agentsilex 1.0's names working."""
+"""Frozen events a run yields; `.type` and `.data` keep agentsilex 1.0's names working.
+
+The events of one step are here; the pieces of a streamed reply (raw_chunk, partial_output, reasoning_delta,
+tool_call_delta) are made by the stream reassembly, and defined there (models/stream.py).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
+
+from ._lazy import lazy_names
 
 
 @dataclass(frozen=True, repr=False)
@@ -22,43 +28,6 @@ class Event:
     def __repr__(self) -> str:  # the type first: programs written for agentsilex 1.0 print events and read it
         shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
         return f"{type(self).__name__}(type={self.type!r}{', ' if shown else ''}{shown})"
-
-
-@dataclass(frozen=True, repr=False)
-class RawChunkEvent(Event):
-    """One streamed chunk from the provider, as a plain OpenAI-format dict."""
-
-    chunk: dict
-    type: ClassVar[str] = "raw_chunk"
-
-
-@dataclass(frozen=True, repr=False)
-class PartialOutputEvent(Event):
-    """A piece of the answer's text as it streams."""
-
-    content: str
-    agent: str = ""
-    type: ClassVar[str] = "partial_output"
-
-
-@dataclass(frozen=True, repr=False)
-class ReasoningDeltaEvent(Event):
-    """A piece of the model's reasoning (thinking) text as it streams; never part of the answer."""
-
-    content: str
-    agent: str = ""
-    type: ClassVar[str] = "reasoning_delta"
-
-
-@dataclass(frozen=True, repr=False)
-class ToolCallDeltaEvent(Event):
-    """A piece of a tool call's arguments as it streams (before the call is complete)."""
-
-    index: int
-    call_id: str | None
-    name: str | None
-    arguments_delta: str
-    type: ClassVar[str] = "tool_call_delta"
 
 
 @dataclass(frozen=True, repr=False)
@@ -123,3 +92,8 @@ class FinalResultEvent(Event):
     result: Any = field(default=None, repr=False, compare=False)
     finish_reason: str | None = None  # of the last model reply: "length" means it was cut off at max_tokens
     type: ClassVar[str] = "final_result"
+
+
+# The events of a streamed reply are defined beside the stream reassembly that makes them.
+__getattr__ = lazy_names(__name__, {"models.stream": ("RawChunkEvent", "PartialOutputEvent", "ReasoningDeltaEvent",
+                                                      "ToolCallDeltaEvent")})

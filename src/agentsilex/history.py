@@ -1,42 +1,12 @@
-"""Pure functions over a message list: turns, tool-call pairs, and the repair run before each model call.
-
-A *turn* starts at a user message and runs to the next one. Cutting a history only at turn starts can never
-separate an assistant's tool calls from their results, because both always sit inside one turn.
-"""
+"""Pure functions over a message list: tool-call pairs, and the repair run before each model call (where a
+history may be cut, by turns and blocks, is in turns.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ._lazy import lazy_names
 from .messages import INTERRUPTED, tool_call_ids, tool_result
-
-
-def turn_starts(messages: list[dict]) -> list[int]:
-    """Indexes of the user messages, oldest first."""
-    return [index for index, message in enumerate(messages) if message.get("role") == "user"]
-
-
-def keep_last_turns(messages: list[dict], turns: int) -> list[dict]:
-    """The last `turns` turns (everything from the `turns`-th last user message on)."""
-    starts = turn_starts(messages)
-    if turns <= 0:
-        return []
-    return messages[starts[-turns]:] if len(starts) > turns else list(messages)
-
-
-def blocks(messages: list[dict]) -> list[list[dict]]:
-    """Split into indivisible blocks: an assistant message with the tool results that follow it, or one message."""
-    result: list[list[dict]] = []
-    for message in messages:
-        if message.get("role") == "tool" and result and _answers(result[-1], message):
-            result[-1].append(message)
-        else:
-            result.append([message])
-    return result
-
-
-def _answers(block: list[dict], message: dict) -> bool:
-    return message.get("tool_call_id") in tool_call_ids(block[0])
 
 
 def pairs_intact(messages: list[dict]) -> bool:
@@ -118,3 +88,7 @@ def _fix_assistant(message: dict) -> dict:
     if current.get("content") is None and not current.get("tool_calls"):
         fixed = {**current, "content": ""}
     return fixed or message
+
+
+# The cutting helpers live in turns.py (loaded by memory strategies and stores).
+__getattr__ = lazy_names(__name__, {"turns": ("turn_starts", "keep_last_turns", "blocks")})

@@ -10,6 +10,10 @@ from .errors import UserError
 
 Message = dict[str, Any]
 
+# What a reasoning model's assistant message may carry besides its content, and the provider that wrote it
+# (models/reasoning.py decides where they may be sent back; it loads only when a message carries them).
+REASONING_KEYS = ("reasoning_content", "thinking_blocks", "provider_specific_fields", "reasoning_provider")
+
 # The answer recorded for a tool call whose result is unknown (a crash or an interrupt mid-tool), so the
 # history stays valid for strict providers.
 INTERRUPTED = "Error: the tool call was interrupted before it finished; its result is unknown."
@@ -51,6 +55,10 @@ def to_text(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
         return str(value)
+
+
+def carries_reasoning(messages: list[Message]) -> bool:
+    return any(key in message for message in messages for key in REASONING_KEYS)
 
 
 def tool_call_ids(message: Message) -> list[str]:

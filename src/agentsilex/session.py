@@ -1,72 +1,25 @@
-"""`Session`: conversation memory as a plain list of OpenAI-format messages, and the contract of every store.
+"""`Session`: conversation memory as a plain list of OpenAI-format messages; state kept with a session; the lock.
 
-Everything the Runner needs from a session is written here, in two protocols:
-
-- `SessionStore` (required): the seed's methods. The in-memory `Session` below is the whole of it.
-- `StoreCapabilities` (optional, all or nothing): a store that keeps its data elsewhere (a file, Redis, a
-  database) also names itself, locks itself across processes and keeps small JSON state next to the
-  history. `stores.PersistentSession` implements it; any other session gets the in-process fallbacks below.
-
-One writer at a time: the Runner holds the session's writer lock for the whole run (`hold_writer_lock`).
+What the Runner needs from any session is the seed's five names (`dialogs`, `get_dialogs`, `add_new_messages`,
+`pop_turn`, `clean`); the in-memory `Session` below is the whole of it. The contract of every store, in two
+protocols (`SessionStore`, and the optional `StoreCapabilities` of a store that keeps its data elsewhere), is
+stated in stores/base.py, beside `PersistentSession`, which implements both; a session without the second gets
+the in-process fallbacks below. One writer at a time: the Runner holds the session's writer lock for the whole
+run (`hold_writer_lock`).
 """
 
 from __future__ import annotations
 
-import asyncio
+import sys
 import threading
 import weakref
-from typing import Any, Callable, Generator, Protocol, runtime_checkable
+from typing import Any, Callable, Generator
 
+from ._lazy import lazy_names
 from .errors import SessionBusyError
 from .messages import check_messages
 
 DEFAULT_LOCK_TIMEOUT = 10.0  # seconds a second run waits for a busy session before SessionBusyError
-
-
-@runtime_checkable
-class SessionStore(Protocol):
-    """What the Runner needs from a session. The in-memory `Session` and every store satisfy it.
-
-    `get_dialogs()` returns the history, oldest first, as plain JSON-safe OpenAI-format dicts (treat them as
-    read-only); `add_new_messages` appends (a list is one step: store it whole or not at all) and refuses a
-    message no provider accepts (`messages.check_messages`: UserError, nothing stored); assigning
-    `dialogs` replaces the whole history (seed-style callbacks and `Compaction(rewrite=True)` do this).
-    """
-
-    @property
-    def dialogs(self) -> list[dict]: ...
-
-    def get_dialogs(self) -> list[dict]: ...
-
-    def add_new_messages(self, messages: dict | list[dict]) -> None: ...
-
-    def pop_turn(self) -> list[dict]: ...
-
-    def clean(self) -> None: ...
-
-
-@runtime_checkable
-class StoreCapabilities(Protocol):
-    """Optional: what a store that lives outside this process adds. Implement all of it or none."""
-
-    session_id: str
-    lock_timeout: float  # seconds a run waits for the writer lock
-
-    def acquire_writer(self, timeout: float) -> Callable[[], None]:
-        """Take the writer lock (waiting up to `timeout` s, else SessionBusyError); return its release.
-
-        While held, every append must check the lock is still this writer's (else SessionLockLostError,
-        nothing stored); the release must never raise. A store may add `claim_once(token) -> bool`, a
-        store-wide at-most-once record (approvals use it so an approved call runs once across copies)."""
-        ...
-
-    def get_state(self, key: str) -> Any:
-        """The JSON value kept with the session under `key`, or None."""
-        ...
-
-    def set_state(self, key: str, value: Any) -> None:
-        """Keep a JSON value with the session; None deletes it."""
-        ...
 
 
 class Session:
@@ -87,6 +40,8 @@ class Session:
 
     def pop_turn(self) -> list[dict]:
         """Remove the last turn -- the last user message and everything after it -- and return it."""
+        from .turns import last_turn_start
+
         start = last_turn_start(self.dialogs)
         if start is None:
             return []
@@ -106,24 +61,9 @@ class Session:
         return f"Session({len(self.dialogs)} messages)"
 
 
-def last_turn_start(dialogs: list[Any]) -> int | None:
-    """Index of the last user message, or None if there is none."""
-    for index in range(len(dialogs) - 1, -1, -1):
-        if dialogs[index].get("role") == "user":
-            return index
-    return None
-
-
-_capable_types: dict[type, bool] = {}
-
-
 def has_capabilities(session: Any) -> bool:
-    """Whether the session implements StoreCapabilities (decided once per class: a protocol check is slow)."""
-    kind = type(session)
-    found = _capable_types.get(kind)
-    if found is None:
-        found = _capable_types[kind] = isinstance(session, StoreCapabilities)
-    return found
+    """Whether the session implements StoreCapabilities (stores/base.py)."""
+    return all(callable(getattr(type(session), name, None)) for name in ("acquire_writer", "get_state", "set_state"))
 
 
 # -- state kept with a session (a compaction summary, for instance) ----------------------------------------
@@ -195,8 +135,15 @@ def _local_lock(session: Any) -> threading.Lock:
 
 
 def _in_event_loop() -> bool:
+    asyncio = sys.modules.get("asyncio")  # not imported: no event loop runs
+    if asyncio is None:
+        return False
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return False
     return True
+
+
+# The store protocols are stated beside the stores that implement them.
+__getattr__ = lazy_names(__name__, {"stores.base": ("SessionStore", "StoreCapabilities")})

@@ -31,9 +31,6 @@ if TYPE_CHECKING:  # annotations only: this module is a leaf
     from ..models.base import Model, ModelRequest
     from ..tool import Tool
 
-PHASES = ("input", "tools", "commit")
-
-
 # -- what the loop asks its driver for (what a wrap sees), and what comes back --------------------------------
 @dataclass
 class ModelCall:
@@ -196,64 +193,3 @@ def plug_points(capabilities: list[Any]) -> dict[str, list[Callable]]:
             if callable(method) and getattr(type(capability), name, None) is not getattr(Capability, name):
                 methods.append(method)
     return found
-
-
-# -- writing a wrap --------------------------------------------------------------------------------------
-def intercept(loop: Generator, before: Callable[[Any], None] | None = None,
-              after: Callable[[Any, Any, BaseException | None], None] | None = None) -> Generator:
-    """`yield from loop`, calling `before(request)` as each request goes out and `after(request, answer, error)`
-    when its answer (or failure) comes back. What either raises becomes that request's failure, as if the driver
-    had raised it, and the loop decides what it means. The requests inside a Batch (agents used as tools, side by
-    side) are seen one by one: each once when first sent, and again when it finishes."""
-    answer: Any = None
-    error: BaseException | None = None
-    open_parts: dict[int, Any] = {}
-    try:
-        while True:
-            try:
-                request = loop.throw(error) if error is not None else loop.send(answer)
-            except StopIteration as done:
-                return done.value
-            parts = getattr(request, "requests", None)
-            if parts is not None:
-                answer, error = yield from _through_batch(request, parts, open_parts, before, after)
-                continue
-            sent = False
-            try:
-                if before is not None:
-                    before(request)
-                sent = True
-                answer, error = (yield request), None
-            except GeneratorExit:
-                raise
-            except BaseException as exc:
-                answer, error = None, exc
-            if after is not None and sent:
-                try:
-                    after(request, answer, error)
-                except BaseException as exc:
-                    answer, error = None, exc
-    finally:
-        loop.close()
-
-
-def _through_batch(batch: Any, parts: list[Any], open_parts: dict[int, Any], before: Any,
-                   after: Any) -> Generator[Any, Any, tuple[Any, BaseException | None]]:
-    try:
-        for part in parts:
-            if id(part) not in open_parts:
-                if before is not None:
-                    before(part)
-                open_parts[id(part)] = part
-        answers = list((yield batch))
-    except GeneratorExit:
-        raise
-    except BaseException as exc:
-        return None, exc
-    for index, (part, outcome) in enumerate(zip(parts, answers)):
-        if outcome is not None and open_parts.pop(id(part), None) is not None and after is not None:
-            try:
-                after(part, outcome.value, outcome.error)
-            except BaseException as exc:
-                answers[index] = type(outcome)(error=exc)
-    return answers, None

@@ -3,20 +3,20 @@
 A driver answers each request the loop yields: `Emit` (an event: yield it), `ModelCall` (model_call.py), `RunTools`
 (tool_calls.py), or any other request that knows how to run itself with a driver (`run_sync(driver)` /
 `run_async(driver)`: a Batch of agents side by side, features/parallel.py). A failure is thrown back into the
-loop, which decides what it means. `RunStream` blocks; `AsyncRunStream` awaits; both are iterators of events with
-the RunResult on `.result` at the end. `run`, `run_stream`, `run_async` and `run_stream_async` are views of these.
+loop, which decides what it means. `RunStream` (here) blocks; `AsyncRunStream` (drivers_async.py, loaded by the
+first async run) awaits; both are iterators of events with the RunResult on `.result` at the end. `run`, `run_stream`, `run_async` and `run_stream_async` are views of these.
 """
 
 from __future__ import annotations
 
-from typing import Any, AsyncGenerator, AsyncIterator, Generator, Iterator
+from typing import Any, Generator, Iterator
 
 from ..errors import UserError
 from ..events import Event
 from ..result import RunResult
 from .capability import Emit, ModelCall, RunTools
-from .model_call import call_model_async, call_model_sync
-from .tool_calls import Limits, run_tools_async, run_tools_sync
+from .model_call import call_model_sync
+from .tool_calls import Limits, run_tools_sync
 
 
 class _Stream:
@@ -82,60 +82,3 @@ class RunStream(_Stream):
                     error = exc
         finally:
             loop.close()
-
-
-class AsyncRunStream(_Stream):
-    """The async driver: the same protocol as RunStream, awaiting instead of blocking."""
-
-    def __aiter__(self) -> AsyncIterator[Event]:
-        return self._events
-
-    async def __anext__(self) -> Event:
-        return await self._events.__anext__()
-
-    async def __aenter__(self) -> AsyncRunStream:
-        return self
-
-    async def __aexit__(self, *exc: Any) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Stop the run now (e.g. after breaking out of the loop); the session stays valid."""
-        await self._events.aclose()
-
-    async def _drive(self, loop: Generator) -> AsyncGenerator[Event, None]:
-        from contextlib import aclosing
-
-        reply: Any = None
-        error: BaseException | None = None
-        try:
-            while True:
-                try:
-                    request = loop.throw(error) if error is not None else loop.send(reply)
-                except StopIteration as done:
-                    self._result = done.value
-                    return
-                reply, error = None, None
-                try:
-                    if isinstance(request, Emit):
-                        yield request.event
-                        continue
-                    if isinstance(request, RunTools):
-                        reply = await run_tools_async(request.calls, self.limits, request.deadline)
-                        continue
-                    items = (call_model_async(request, self.limits, self.stream_model and not request.quiet)
-                             if isinstance(request, ModelCall) else request.run_async(self))
-                    async with aclosing(items) as answers:  # events, then the answer as the last item
-                        async for item in answers:
-                            if isinstance(item, Event):
-                                yield item
-                            else:
-                                reply = item
-                except GeneratorExit:
-                    raise
-                except BaseException as exc:
-                    error = exc
-        finally:
-            loop.close()
-            for resource in self.resources.values():
-                await resource.close()

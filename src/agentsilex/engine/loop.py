@@ -25,16 +25,11 @@ from .capability import (AlreadyAnswered, AwaitApproval, Decision, Emit, FinalAn
                          Retry, RunIt, RunTools, Step, ToolRun, plug_points)
 from .request import build_request
 
-__all__ = ["ModelCall", "RunTools", "Emit", "ToolRun", "Outcome", "LoopOptions", "Run", "Loop", "agent_loop",
-           "INTERRUPTED"]
-
-
 @dataclass
 class LoopOptions:
     """The engine's own settings (everything else is a capability)."""
 
     max_turns: int = 10
-    raise_tool_errors: bool = False
     model_timeout: float | None = None  # carried on each request (see the Model protocol)
     stream_idle_timeout: float | None = None
     connect_timeout: float | None = None
@@ -70,28 +65,6 @@ class Run:
     @property
     def depth(self) -> int:
         return 0 if self.parent is None else self.parent.depth + 1
-
-
-class Loop:
-    """A run's generator with the run it drives (`.run`): what each capability's `wrap` receives."""
-
-    def __init__(self, generator: Generator, run: Run) -> None:
-        self.generator, self.run = generator, run
-
-    def __iter__(self) -> Loop:
-        return self
-
-    def __next__(self) -> Any:
-        return self.generator.send(None)
-
-    def send(self, value: Any) -> Any:
-        return self.generator.send(value)
-
-    def throw(self, error: Any, value: Any = None, traceback: Any = None) -> Any:
-        return self.generator.throw(error if value is None else value)
-
-    def close(self) -> None:
-        self.generator.close()
 
 
 def agent_loop(run: Run) -> Generator[Any, Any, RunResult]:
@@ -182,26 +155,22 @@ def _tool_step(run: Run, step: Step) -> Generator[Any, Any, RunResult | None]:
                   if isinstance(d, RunIt)]
     _guard(run, step, "tools")
     step.outcomes = yield from _execute(run, step)
-    answer = next((d for d in step.decisions if isinstance(d, FinalAnswer)), None)
-    if answer is None and run.agent.tool_use_behavior == "stop_on_first_tool":
-        answer = _first_result(step)
     step.records = [_record(d, step.outcomes.get(d.call["id"])) for d in step.decisions]
+    answer = next((d for d in step.decisions if isinstance(d, FinalAnswer)), None)
     step.final, step.output = answer is not None, None if answer is None else answer.value
-    _guard(run, step, "commit")
+    _guard(run, step, "commit")  # a guard may end the run with this step too (stop_on_first_tool)
     _commit(run, [step.message, *(messages.tool_result(r.call_id, r.content) for r in step.records),
                   *_attachments(step.records)])
     run.result.function_calls.extend(step.records)
     for record in step.records:
         yield Emit(ToolResponseEvent(record.call_id, record.name, record.content, record.error, run.agent.name,
                                      record.attachments), run)
-    if run.options.raise_tool_errors:
-        _raise_first_error(step)
     handoff = next((d for d in step.decisions if isinstance(d, HandOff)), None)
     if handoff is not None:
         yield from _hand_off(run, handoff)
-    if answer is None:
+    if not step.final:
         return None
-    run.result.final_output = answer.value
+    run.result.final_output = step.output
     return run.result
 
 
@@ -294,35 +263,12 @@ def _error_text(call: dict, error: BaseException | None) -> str:
     return f"tool {call['function']['name']!r} raised {kind}: {redact(str(error))}"
 
 
-def _first_result(step: Step) -> FinalAnswer | None:
-    """`Agent(tool_use_behavior="stop_on_first_tool")`: the first call that ran and succeeded is the final output
-    (none if the step hands off: the target agent answers)."""
-    if any(isinstance(d, HandOff) for d in step.decisions):
-        return None
-    for decision in step.decisions:
-        outcome = step.outcomes.get(decision.call["id"])
-        if isinstance(decision, RunIt) and outcome is not None and outcome.error is None:
-            return FinalAnswer(decision.call, outcome.value, None)
-    return None
-
-
 def _attachments(records: list[FunctionCall]) -> list[dict]:
     if not any(record.attachments for record in records):
         return []
     from ..features.content import attachment_message
 
     return attachment_message(records)
-
-
-def _raise_first_error(step: Step) -> None:
-    """`Runner(raise_tool_errors=True)`: raise the first failed call's error, in call order."""
-    for decision, record in zip(step.decisions, step.records):
-        if isinstance(decision, AlreadyAnswered) and decision.error is not None:
-            raise decision.error
-        outcome = step.outcomes.get(record.call_id)
-        if outcome is not None and outcome.error is not None:
-            raise ToolError(record.content.removeprefix("Error: "), tool_name=record.name, call_id=record.call_id,
-                            arguments=record.arguments) from outcome.error
 
 
 def _hand_off(run: Run, decision: HandOff) -> Generator[Any, Any, None]:

@@ -27,7 +27,7 @@ from typing import Any, Callable, Generator
 from .. import messages
 from ..errors import UserError
 from ..history import repair_history
-from ..models import ModelRequest, ModelResponse, reasoning
+from ..models import ModelRequest, ModelResponse
 from .capability import ModelCall
 
 
@@ -57,43 +57,23 @@ def build_request(run: Any, step: Any) -> Generator[ModelCall, ModelResponse, Mo
 def history_for(session: Any, model: Any) -> list[dict]:
     """Steps 2-4: the stored history as it may be sent to `model` (a capability that edits the stored history
     reads it again with this)."""
-    return reasoning.for_provider(repair_history(list(session.get_dialogs())), reasoning.provider_of(model))
+    history = repair_history(list(session.get_dialogs()))
+    if not messages.carries_reasoning(history):
+        return history
+    from ..models import reasoning
 
-
-def split_history(request: ModelRequest, step: Any) -> tuple[list[dict], list[dict]]:
-    """The messages of a request as (the system prompt, when the agent has one; the history after it)."""
-    head = 1 if step.instructions and request.messages and request.messages[0].get("role") == "system" else 0
-    return request.messages[:head], request.messages[head:]
+    return reasoning.for_provider(history, reasoning.provider_of(model))
 
 
 def _prepared(prepare: Callable, request: ModelRequest, step: Any) -> Generator[ModelCall, Any, ModelRequest]:
     changed = prepare(request, step)
     if hasattr(changed, "send") and hasattr(changed, "throw"):  # it needs a model first (a summary)
-        changed = yield from _calls_of(changed, step.run)
+        from ..wrapping import calls_of
+
+        changed = yield from calls_of(changed, step.run)
     if changed is None:  # edited in place
         return request
     if not isinstance(changed, ModelRequest):
         raise UserError(f"{prepare!r} returned {type(changed).__name__}; prepare(request, step) must return the "
                         "ModelRequest to send (or None after editing it in place).")
     return changed
-
-
-def _calls_of(calls: Generator, run: Any) -> Generator[ModelCall, Any, Any]:
-    """`yield from calls`: a prepare's own model calls belong to the run and get the Runner's timeouts."""
-    step: Callable[[Any], Any] = calls.send
-    value: Any = None
-    while True:
-        try:
-            call = step(value)
-        except StopIteration as done:
-            return done.value
-        call.run = call.run or run
-        if call.request.timeout is None:
-            call.request.timeout = run.options.model_timeout
-        try:
-            step, value = calls.send, (yield call)
-        except GeneratorExit:
-            calls.close()
-            raise
-        except BaseException as exc:  # the driver's failure goes to the prepare, as with `yield from`
-            step, value = calls.throw, exc

@@ -1,17 +1,14 @@
-"""Running one batch of tool calls for the drivers: concurrently, with a limit and a timeout per call.
+"""The drivers' settings (`Limits`, and `Timeouts` as the Runner takes them), and running one batch of tool calls.
 
-Async tools run on an event loop; sync tools run on the process's tool threads (threads.py) so they never block
-that loop. The sync driver calls a lone sync tool inline (the common case, and the cheapest: no event loop, no
-thread) and runs anything else on one short-lived event loop. Outcomes come back in call order; a failing call
-becomes an error Outcome and never stops its siblings.
+The sync driver calls a lone sync tool inline (the common case, and the cheapest: no event loop, no thread);
+anything else runs side by side, with a limit and a timeout per call (concurrency.py). Outcomes come back in call
+order; a failing call becomes an error Outcome and never stops its siblings.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..errors import UserError
 from ..models.retry import RetryPolicy
@@ -63,24 +60,15 @@ class Limits:
 
 def run_tools_sync(calls: list[ToolRun], limits: Limits, deadline: float | None = None) -> list[Outcome]:
     """The sync driver's RunTools: inline for one sync call, else one event loop for the whole batch."""
-    if len(calls) == 1 and _timeout(calls[0], limits, deadline)[0] is None and not calls[0].tool.is_async:
+    if len(calls) == 1 and timeout_of(calls[0], limits, deadline)[0] is None and not calls[0].tool.is_async:
         return [_invoke_inline(calls[0])]
-    return _raise_interrupt(run_coroutine_sync(_run_batch(calls, limits, deadline)))
+    from ..concurrency import run_batch, run_coroutine_sync  # side by side, or with a timeout
+
+    timeouts = [timeout_of(call, limits, deadline) for call in calls]
+    return raise_interrupt(run_coroutine_sync(run_batch(calls, timeouts, limits.max_parallel_tools)))
 
 
-async def run_tools_async(calls: list[ToolRun], limits: Limits, deadline: float | None = None) -> list[Outcome]:
-    """The async driver's RunTools: every call concurrently, at most `max_parallel_tools` at a time."""
-    return _raise_interrupt(await _run_batch(calls, limits, deadline))
-
-
-async def _run_batch(calls: list[ToolRun], limits: Limits, deadline: float | None) -> list[Outcome]:
-    import asyncio
-
-    gate = asyncio.Semaphore(limits.max_parallel_tools)
-    return list(await asyncio.gather(*(_invoke_async(run, gate, *_timeout(run, limits, deadline)) for run in calls)))
-
-
-def _raise_interrupt(outcomes: list[Outcome]) -> list[Outcome]:
+def raise_interrupt(outcomes: list[Outcome]) -> list[Outcome]:
     """Ctrl-C, SystemExit or any other BaseException that is not an Exception, inside a tool: raise it here, once
     the batch has settled, in every driver alike (a tool error is an Exception; anything else stops the run).
 
@@ -91,7 +79,7 @@ def _raise_interrupt(outcomes: list[Outcome]) -> list[Outcome]:
     return outcomes
 
 
-def _timeout(run: ToolRun, limits: Limits, deadline: float | None = None) -> tuple[float | None, str]:
+def timeout_of(run: ToolRun, limits: Limits, deadline: float | None = None) -> tuple[float | None, str]:
     """The call's timeout and where it was set: the tool's own wins over the Runner's; the run's deadline
     (Runner(run_timeout=...)) caps both."""
     own = getattr(run.tool, "timeout", None)
@@ -106,61 +94,10 @@ def _timeout(run: ToolRun, limits: Limits, deadline: float | None = None) -> tup
 def _invoke_inline(run: ToolRun) -> Outcome:
     try:
         value = run.start()
-        if hasattr(value, "__await__"):
+        if hasattr(value, "__await__"):  # a sync function that returned a coroutine
+            from ..concurrency import run_coroutine_sync
+
             value = run_coroutine_sync(value)
         return Outcome(value=value)
     except Exception as exc:
         return Outcome(error=exc)
-
-
-async def _invoke_async(run: ToolRun, gate: Any, timeout: float | None, setting: str) -> Outcome:
-    import asyncio
-
-    from .threads import in_thread
-
-    async with gate:
-        try:
-            async with asyncio.timeout(timeout) as scope:
-                if run.tool.is_async:
-                    value = await run.start()
-                else:
-                    value, error = await in_thread(run.start)  # in a copy of this task's context
-                    if error is not None:  # returned, not raised: a StopIteration raised here would change
-                        return Outcome(error=error)
-                if hasattr(value, "__await__"):
-                    value = await value
-            return Outcome(value=value)
-        except TimeoutError as exc:
-            if not scope.expired():
-                return Outcome(error=exc)
-            return Outcome(error=TimeoutError(
-                f"the call did not finish within {setting}={timeout:g} s and was abandoned. "
-                "Try fewer or smaller inputs, or raise @tool(timeout=...) or Runner(tool_timeout=...)"))
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:  # interrupts too: see _raise_interrupt
-            return Outcome(error=exc)
-
-
-def run_coroutine_sync(coroutine: Any) -> Any:
-    """Run a coroutine from sync code, also when an event loop already runs in this thread (Jupyter)."""
-    import asyncio
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(coroutine)
-        except BaseException as exc:
-            box["error"] = exc
-
-    worker = threading.Thread(target=target, name="agentsilex-async-tool")
-    worker.start()
-    worker.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]

@@ -15,17 +15,23 @@ from typing import Any, Generator
 
 from ..engine.capability import Outcome, ToolRun
 from ..engine.loop import Run, agent_loop
-from ..errors import (GuardrailTripped, HandoffLoopError, MaxAgentDepthExceeded, RunTimeoutError, UsageLimitExceeded,
-                      UserError)
+from ..errors import RunStopped, UserError
 from ..result import RunResult
 from ..session import Session
 from ..tool import Tool, tool
 
 # Errors that stop the whole run, also from inside a nested agent (other failures of a nested agent become an
 # "Error: ..." tool message for the calling agent, like any failing tool).
-RUN_STOPPERS = (GuardrailTripped, UsageLimitExceeded, HandoffLoopError, MaxAgentDepthExceeded, UserError,
-                RunTimeoutError)
+RUN_STOPPERS = (RunStopped, UserError)
 DEFAULT_MAX_DEPTH = 3
+
+
+class MaxAgentDepthExceeded(RunStopped):
+    """Agents used as tools nested deeper than `max_agent_depth`; `.chain` names the nested agents."""
+
+    def __init__(self, message: str, *, chain: list[str]) -> None:
+        super().__init__(message)
+        self.chain = chain
 
 
 @dataclass

@@ -36,9 +36,8 @@ from dataclasses import dataclass, field
 from typing import Any, Generator
 
 from ..engine.capability import AlreadyAnswered, AwaitApproval, Capability, RunIt, Step
-from ..result import answer
 from ..errors import ToolError, UserError
-from ..result import RunUsage
+from ..result import RunUsage, answer
 from ..session import get_state, set_state
 
 VERSION = 2

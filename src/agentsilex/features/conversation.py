@@ -23,12 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..engine.capability import Capability, intercept
-from ..engine.capability import ModelCall
+from ..engine.capability import Capability, ModelCall
 from ..errors import UserError
 from ..models import Usage
 from ..models.catalog import request_cost
 from ..session import get_state, set_state
+from ..wrapping import intercept
 from . import approval, handoffs
 from .approval import PAUSED, PendingApproval, RunState
 from .handoffs import AGENT

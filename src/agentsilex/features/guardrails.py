@@ -17,7 +17,32 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..engine.capability import Capability, Step
-from ..errors import InputGuardrailTripped, OutputGuardrailTripped, ToolGuardrailTripped
+from ..errors import RunStopped
+
+
+class GuardrailTripped(RunStopped):
+    """A guardrail rejected something: `.guardrail` names it, `.info` is what it reported, `.result` the run so far.
+
+    Output guardrails add `.output`; tool guardrails add `.tool_name`, `.call_id`, `.arguments`, `.stage`
+    ("input" or "output") and `.tool_result`.
+    """
+
+    def __init__(self, message: str, *, guardrail: str, info: Any, result: Any = None, **details: Any) -> None:
+        super().__init__(message)
+        self.guardrail, self.info, self.result = guardrail, info, result
+        self.__dict__.update(details)
+
+
+class InputGuardrailTripped(GuardrailTripped):
+    """An input guardrail rejected the user's prompt (the session keeps the prompt, and nothing after it)."""
+
+
+class OutputGuardrailTripped(GuardrailTripped):
+    """An output guardrail rejected the final output (`.output`); it was not added to the session."""
+
+
+class ToolGuardrailTripped(GuardrailTripped):
+    """A tool guardrail rejected a call's arguments (`.stage == "input"`) or its result (`"output"`)."""
 
 
 @dataclass(frozen=True)

@@ -11,18 +11,27 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..engine.capability import AlreadyAnswered, Capability, HandOff, Step, intercept
-from ..engine.capability import Emit
-from ..result import answer
-from ..engine.request import split_history
-from ..errors import HandoffLoopError, UserError
+from ..engine.capability import AlreadyAnswered, Capability, Emit, HandOff, Step
+from ..wrapping import split_history
+from ..errors import RunStopped, UserError
 from ..events import AgentHandoffEvent
 from ..history import repair_history
+from ..result import answer
 from ..session import get_state, set_state
+from ..wrapping import intercept
 
 PREFIX = "transfer_to_"
 AGENT = "agentsilex.agent"  # kept with the session: the agent that answers next (see next_agent)
 DEFAULT_MAX_HANDOFFS = 10
+
+
+class HandoffLoopError(RunStopped):
+    """Handoffs went in a circle (A -> B -> A) or past `max_handoffs`; `.chain` names the agents in order."""
+
+    def __init__(self, message: str, *, chain: list[str], result: Any = None) -> None:
+        super().__init__(message)
+        self.chain = chain
+        self.result = result
 
 
 class Handoffs(Capability):

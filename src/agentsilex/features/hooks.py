@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Generator
 
-from ..engine.capability import Capability, Step, intercept
-from ..engine.capability import Emit
-from ..engine.capability import ModelCall
+from ..engine.capability import Capability, Emit, ModelCall, Step
 from ..events import AgentHandoffEvent, ToolResponseEvent
+from ..wrapping import intercept
 
 
 class RunHooks:
@@ -42,7 +41,6 @@ class RunHooks:
 
     def on_error(self, context: Any, agent: Any, error: BaseException) -> None:
         """The run is about to raise `error` (the session is already valid again)."""
-
 
 
 class HooksCapability(Capability):

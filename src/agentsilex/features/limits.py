@@ -14,16 +14,44 @@ import time
 from dataclasses import dataclass
 from typing import Any, Generator
 
-from ..engine.capability import AlreadyAnswered, Capability, Step, intercept
-from ..engine.capability import RunTools
-from ..result import answer
-from ..engine.capability import ModelCall
-from ..errors import RepeatedToolCallError, RunTimeoutError, UsageLimitExceeded, UserError
+from ..engine.capability import AlreadyAnswered, Capability, ModelCall, RunTools, Step
+from ..errors import ModelBehaviorError, RunStopped, UserError
 from ..models.catalog import request_cost
-from ..result import RequestUsage, RunUsage
+from ..result import RequestUsage, RunUsage, answer
+from ..wrapping import intercept
 
 REPEAT_ACTIONS = ("raise", "note")
 __all__ = ["RunLimits", "ConversationLimits", "RunGuards", "RequestUsage", "RunUsage"]
+
+
+class RunTimeoutError(RunStopped):
+    """The run passed Runner(run_timeout=...); the session stays valid, `.result` holds what was done so far."""
+
+    def __init__(self, message: str, *, timeout: float, result: Any = None) -> None:
+        super().__init__(message)
+        self.timeout = timeout
+        self.result = result
+
+
+class RepeatedToolCallError(ModelBehaviorError):
+    """The model made the identical tool call too many times in a row (Runner(max_repeated_tool_calls=...))."""
+
+    def __init__(self, message: str, *, tool_name: str, times: int, result: Any = None) -> None:
+        super().__init__(message)
+        self.tool_name = tool_name
+        self.times = times
+        self.result = result
+
+
+class UsageLimitExceeded(RunStopped):
+    """A run hit one of its `RunLimits` (tokens, tool calls, USD); `.result` holds what was done so far."""
+
+    def __init__(self, message: str, *, limit: str, maximum: float, used: float, result: Any = None) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.maximum = maximum
+        self.used = used
+        self.result = result
 
 
 @dataclass(frozen=True)

@@ -19,15 +19,20 @@ import hashlib
 import json
 from typing import Any, Callable, Generator
 
-from ..engine.capability import Capability, Step
-from ..engine.capability import ModelCall
-from ..engine.request import history_for, split_history
-from ..errors import ContextBudgetError, ModelBehaviorError, UserError
-from ..history import blocks, keep_last_turns, repair_history, turn_starts
+from ..engine.capability import Capability, ModelCall, Step
+from ..engine.request import history_for
+from ..wrapping import split_history
+from ..errors import ModelBehaviorError, UserError
+from ..history import repair_history
+from ..turns import blocks, keep_last_turns, turn_starts
 from ..messages import system, user
 from ..models import ModelRequest, ModelResponse, ModelSettings, resolve_model
 from ..session import get_state, set_state
 from ..utils import format_message
+
+
+class ContextBudgetError(UserError):
+    """A memory strategy cannot fit the history into its budget without splitting the current step."""
 
 
 class HistoryProcessors(Capability):

@@ -24,10 +24,10 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from .. import messages
-from ..engine.capability import AlreadyAnswered, Capability, FinalAnswer, Retry, Step, intercept
-from ..result import answer
-from ..engine.capability import ModelCall
+from ..engine.capability import AlreadyAnswered, Capability, FinalAnswer, ModelCall, Retry, Step
 from ..errors import ModelBehaviorError, ResponseFormatNotSupportedError, UserError
+from ..result import answer
+from ..wrapping import intercept
 
 ANSWER_TOOL = "final_answer"
 MODES = ("native", "tool", "prompted")

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any, AsyncGenerator, Generator
 
 from ..engine.capability import ModelCall, Outcome
-from ..engine.model_call import call_model_async, call_model_sync
-from ..engine.tool_calls import run_tools_async, run_tools_sync
+from ..engine.drivers_async import call_model_async, run_tools_async
+from ..engine.model_call import call_model_sync
+from ..engine.tool_calls import run_tools_sync
 from ..events import Event
 from ..models import ModelResponse
 

@@ -3,7 +3,6 @@ whole contract is written), `ModelBase`, and string -> model resolution."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 from typing import Any, AsyncIterator, Iterator
@@ -21,6 +20,8 @@ class ModelBase:
         raise NotImplementedError
 
     async def complete_async(self, request: ModelRequest) -> ModelResponse:
+        import asyncio
+
         return await asyncio.to_thread(self.complete, request)
 
     def stream(self, request: ModelRequest) -> Iterator[dict]:

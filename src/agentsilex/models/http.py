@@ -1,13 +1,42 @@
-"""What the two HTTP-speaking models (LiteLLM, the native OpenAI one) share: the read timeout their clients
-get, recognising a connection that closed without an answer, error text without secrets, and reading an
-error body (OpenAI's, or FastAPI's {"detail": ...} from llama.cpp and vLLM)."""
+"""What the HTTP-speaking models (LiteLLM, the native OpenAI one, the test kit's) share: the typed errors of a
+provider's answer (ModelError's children, importable from agentsilex.errors too) and the one for an HTTP status
+(what is worth retrying), Retry-After, the read timeout their clients get, recognising a connection
+that closed without an answer, error text without secrets, and reading an error body (OpenAI's, or FastAPI's
+{"detail": ...} from llama.cpp and vLLM)."""
 
 from __future__ import annotations
 
+import email.utils
 import json
+import time
+from typing import Any
 
+from ..errors import ModelError
 from ..redaction import redact as remove_secrets
 from .base import ModelRequest
+
+class ModelAuthError(ModelError):
+    """The provider rejected the credentials (HTTP 401/403); never retried."""
+
+
+class ModelBadRequestError(ModelError):
+    """The provider rejected the request itself (HTTP 400/404/422); never retried."""
+
+
+class ResponseFormatNotSupportedError(ModelBadRequestError):
+    """The server rejected `response_format`; unless the mode was forced, the run asks again in prompted mode."""
+
+
+class ModelConnectionError(ModelError):
+    """No connection to the model server (refused, reset, cut mid-answer): check base_url; retried like a 5xx."""
+
+
+class ContextWindowExceededError(ModelBadRequestError):
+    """The conversation no longer fits the model's context window; trim the session or pick a larger model."""
+
+
+_RETRYABLE_STATUS = {408, 409, 429}
+_BAD_REQUEST_STATUS = {400, 404, 413, 422}
 
 _NO_ANSWER = {"APIConnectionError", "RemoteProtocolError", "ConnectError", "ReadError", "ServerDisconnectedError",
               "ClientConnectionError", "ClientOSError", "ConnectionResetError",
@@ -62,3 +91,36 @@ def error_text(body: bytes) -> tuple[str, str]:
                            else str(d) for d in detail)
     found = error or detail
     return str(found if found is not None else data)[:500], ""
+
+
+def error_for_status(message: str, *, status: int | None, model: str | None = None, retry_after: float | None = None,
+                     context_window: bool = False, transient: bool = False, connection: bool = False) -> ModelError:
+    """The typed ModelError for an HTTP status: the one place that decides what is worth retrying."""
+    kind: type[ModelError] = ModelConnectionError if connection else ModelError
+    rejected_format = status in (400, 422, 500) and "response_format" in message  # llama.cpp says so with a 500
+    if context_window:
+        kind = ContextWindowExceededError
+    elif rejected_format:
+        kind = ResponseFormatNotSupportedError
+    elif status in (401, 403):
+        kind = ModelAuthError
+    elif status in _BAD_REQUEST_STATUS:
+        kind = ModelBadRequestError
+    retryable = not (context_window or rejected_format) and (transient or connection or status in _RETRYABLE_STATUS
+                                                             or (status is not None and status >= 500))
+    return kind(message, model=model, status_code=status, retryable=retryable, retry_after=retry_after)
+
+
+def parse_retry_after(value: Any) -> float | None:
+    """Seconds from a Retry-After header value: delta-seconds or an HTTP date."""
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(str(value))
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

@@ -16,7 +16,7 @@ from . import reasoning
 from .base import ModelRequest, ModelResponse
 from .http import chain_names, no_answer_in, read_timeout, redact
 from .stream import usage_from_openai
-from .retry import error_for_status, parse_retry_after
+from .http import error_for_status, parse_retry_after
 
 _litellm: Any = None
 _MISSING_KEY = re.compile(r"missing credentials|api_key client option must be set|no api key", re.I)

@@ -27,7 +27,7 @@ from .base import ModelRequest, ModelResponse
 from .http import error_text, read_timeout, redact
 from .stream import estimate_usage, usage_from_openai
 from .catalog import is_reasoning_model, model_info, system_as_user
-from .retry import error_for_status, parse_retry_after
+from .http import error_for_status, parse_retry_after
 
 _DEFAULT_WAIT = 600.0  # seconds; LLM answers can be slow, and our own timeouts are the ones that count
 

@@ -8,16 +8,12 @@ the next fallback model, and raises the last error when every model has failed f
 
 from __future__ import annotations
 
-import email.utils
 import random
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Generator, Sequence
 
-from ..errors import ContextWindowExceededError, ModelAuthError, ModelBadRequestError, ModelConnectionError, ModelError, ResponseFormatNotSupportedError, UserError
-
-_RETRYABLE_STATUS = {408, 409, 429}
-_BAD_REQUEST_STATUS = {400, 404, 413, 422}
+from .._lazy import lazy_names
+from ..errors import ModelError, UserError
 
 
 @dataclass(frozen=True)
@@ -64,34 +60,5 @@ def attempt_plan(models: Sequence[Any], policy: RetryPolicy,
     raise last
 
 
-def error_for_status(message: str, *, status: int | None, model: str | None = None, retry_after: float | None = None,
-                     context_window: bool = False, transient: bool = False, connection: bool = False) -> ModelError:
-    """The typed ModelError for an HTTP status: the one place that decides what is worth retrying."""
-    kind: type[ModelError] = ModelConnectionError if connection else ModelError
-    rejected_format = status in (400, 422, 500) and "response_format" in message  # llama.cpp says so with a 500
-    if context_window:
-        kind = ContextWindowExceededError
-    elif rejected_format:
-        kind = ResponseFormatNotSupportedError
-    elif status in (401, 403):
-        kind = ModelAuthError
-    elif status in _BAD_REQUEST_STATUS:
-        kind = ModelBadRequestError
-    retryable = not (context_window or rejected_format) and (transient or connection or status in _RETRYABLE_STATUS
-                                                             or (status is not None and status >= 500))
-    return kind(message, model=model, status_code=status, retryable=retryable, retry_after=retry_after)
-
-
-def parse_retry_after(value: Any) -> float | None:
-    """Seconds from a Retry-After header value: delta-seconds or an HTTP date."""
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except (TypeError, ValueError):
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(str(value))
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+# The HTTP status mapping lives in models/http.py (loaded by HTTP models only).
+__getattr__ = lazy_names(__name__, {"models.http": ("error_for_status", "parse_retry_after")})

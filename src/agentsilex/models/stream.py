@@ -3,12 +3,48 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar, Iterator
 
-from ..events import Event, PartialOutputEvent, RawChunkEvent, ReasoningDeltaEvent, ToolCallDeltaEvent
+from ..errors import ModelError
+from ..events import Event
 from ..messages import assistant, tool_call
 from .base import ModelRequest, ModelResponse, Usage
 from .reasoning import plain
+
+
+@dataclass(frozen=True, repr=False)
+class RawChunkEvent(Event):
+    """One streamed chunk from the provider, as a plain OpenAI-format dict."""
+
+    chunk: dict
+    type: ClassVar[str] = "raw_chunk"
+
+@dataclass(frozen=True, repr=False)
+class PartialOutputEvent(Event):
+    """A piece of the answer's text as it streams."""
+
+    content: str
+    agent: str = ""
+    type: ClassVar[str] = "partial_output"
+
+@dataclass(frozen=True, repr=False)
+class ReasoningDeltaEvent(Event):
+    """A piece of the model's reasoning (thinking) text as it streams; never part of the answer."""
+
+    content: str
+    agent: str = ""
+    type: ClassVar[str] = "reasoning_delta"
+
+@dataclass(frozen=True, repr=False)
+class ToolCallDeltaEvent(Event):
+    """A piece of a tool call's arguments as it streams (before the call is complete)."""
+
+    index: int
+    call_id: str | None
+    name: str | None
+    arguments_delta: str
+    type: ClassVar[str] = "tool_call_delta"
 
 
 class StreamAccumulator:
@@ -20,6 +56,7 @@ class StreamAccumulator:
 
     def __init__(self, agent: str = "", request: ModelRequest | None = None) -> None:
         self.agent, self.request, self.reported = agent, request, False
+        self.shown = False  # something of the answer reached the consumer (not just raw chunks): never retried
         self.text: list[str] = []
         self.calls: dict[int, dict[str, Any]] = {}
         self.usage = Usage(requests=1)
@@ -41,6 +78,7 @@ class StreamAccumulator:
             events.extend(self._feed_reasoning(delta))
             for piece in delta.get("tool_calls") or []:
                 events.append(self._feed_call(piece))
+        self.shown = self.shown or len(events) > 1
         return events
 
     def _feed_reasoning(self, delta: dict) -> list[Event]:
@@ -73,6 +111,18 @@ class StreamAccumulator:
         if function.get("arguments"):
             call["arguments"].append(function["arguments"])
         return ToolCallDeltaEvent(index, call["id"], call["name"] or None, function.get("arguments") or "")
+
+    def complete(self, model: Any) -> ModelResponse:
+        """The reassembled reply, if the stream was whole: not cut in a tool call, not empty (both retryable)."""
+        name = getattr(model, "name", None)
+        if self.calls and self.finish_reason is None:
+            # A stream that stops mid tool call may be cut off anywhere, even inside the arguments: never run it.
+            raise ModelError(f"Model {name!r} stream ended in the middle of a tool call (the connection was cut); "
+                             "nothing of it was saved. Run the prompt again.", model=name, retryable=True)
+        if not self.calls and not self.text:  # e.g. LiteLLM reading a page that was no stream at all
+            raise ModelError(f"Model {name!r} streamed an empty answer (no text, no tool call); nothing was saved. "
+                             "Retried like a server error.", model=name, retryable=True)
+        return self.response()
 
     def response(self) -> ModelResponse:
         calls = [tool_call(c["id"] or f"call_{i}", c["name"], "".join(c["arguments"]))

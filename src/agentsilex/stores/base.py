@@ -14,16 +14,24 @@ import json
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from typing import Any, Callable
+from typing import Any, Callable, Protocol, runtime_checkable
 
-from ..errors import UserError
-from ..history import turn_starts
-from ..session import DEFAULT_LOCK_TIMEOUT, SessionStore
+from ..errors import SessionError, UserError
+from ..turns import turn_starts
+from ..session import DEFAULT_LOCK_TIMEOUT
 from ..messages import check_messages
 from . import codec
 
 __all__ = ["DEFAULT_LOCK_TIMEOUT", "PersistentSession", "SessionStore"]
 CLAIMS = "\x1fclaims"  # the store-wide row owner of claim_once tokens: not a valid session id (not printable)
+
+
+class SessionLockLostError(SessionError):
+    """The run lost its session's writer lock (lease expired, database restarted); its step was not stored."""
+
+
+class SessionUnavailableError(SessionError):
+    """The session's database cannot be reached (down, restarting, wrong URL); nothing was stored by that call."""
 
 
 def _mapped(method: Callable) -> Callable:
@@ -35,10 +43,56 @@ def _mapped(method: Callable) -> Callable:
     return wrapper
 
 
+@runtime_checkable
+class SessionStore(Protocol):
+    """What the Runner needs from a session. The in-memory `Session` and every store satisfy it.
+
+    `get_dialogs()` returns the history, oldest first, as plain JSON-safe OpenAI-format dicts (treat them as
+    read-only); `add_new_messages` appends (a list is one step: store it whole or not at all) and refuses a
+    message no provider accepts (`messages.check_messages`: UserError, nothing stored); assigning
+    `dialogs` replaces the whole history (seed-style callbacks and `Compaction(rewrite=True)` do this).
+    """
+
+    @property
+    def dialogs(self) -> list[dict]: ...
+
+    def get_dialogs(self) -> list[dict]: ...
+
+    def add_new_messages(self, messages: dict | list[dict]) -> None: ...
+
+    def pop_turn(self) -> list[dict]: ...
+
+    def clean(self) -> None: ...
+
+
+@runtime_checkable
+class StoreCapabilities(Protocol):
+    """Optional: what a store that lives outside this process adds. Implement all of it or none."""
+
+    session_id: str
+    lock_timeout: float  # seconds a run waits for the writer lock
+
+    def acquire_writer(self, timeout: float) -> Callable[[], None]:
+        """Take the writer lock (waiting up to `timeout` s, else SessionBusyError); return its release.
+
+        While held, every append must check the lock is still this writer's (else SessionLockLostError,
+        nothing stored); the release must never raise. A store may add `claim_once(token) -> bool`, a
+        store-wide at-most-once record (approvals use it so an approved call runs once across copies)."""
+        ...
+
+    def get_state(self, key: str) -> Any:
+        """The JSON value kept with the session under `key`, or None."""
+        ...
+
+    def set_state(self, key: str, value: Any) -> None:
+        """Keep a JSON value with the session; None deletes it."""
+        ...
+
+
 class PersistentSession(ABC):
     """A session kept in a database under `session_id`. Subclasses implement the `_` primitives only.
 
-    It satisfies both protocols of session.py: `SessionStore` and `StoreCapabilities`."""
+    It satisfies both protocols above: `SessionStore` and `StoreCapabilities`."""
 
     session_id: str
     lock_timeout: float

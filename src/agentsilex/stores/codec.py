@@ -6,9 +6,18 @@ import json
 from typing import Any
 
 from ..features.content import check_part, is_part
-from ..errors import SessionCorruptedError, UserError
+from ..errors import SessionError, UserError
 
 SCHEMA_VERSION = 1
+
+
+class SessionCorruptedError(SessionError):
+    """A stored message could not be read back; names the session and the row so it can be inspected."""
+
+    def __init__(self, message: str, *, session_id: str, row: Any) -> None:
+        super().__init__(message)
+        self.session_id = session_id
+        self.row = row
 
 
 def encode(message: Any) -> str:

@@ -13,7 +13,8 @@ import uuid
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from ..errors import SessionLockLostError, SessionUnavailableError, UserError
+from ..errors import UserError
+from .base import SessionLockLostError, SessionUnavailableError
 from . import codec
 from .base import DEFAULT_LOCK_TIMEOUT, PersistentSession, _check_id
 from .locking import poll

@@ -16,7 +16,8 @@ import uuid
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from ..errors import SessionError, SessionLockLostError, SessionUnavailableError, UserError
+from ..errors import SessionError, UserError
+from .base import SessionLockLostError, SessionUnavailableError
 from . import codec
 from .base import CLAIMS, DEFAULT_LOCK_TIMEOUT, PersistentSession, _check_id
 from .locking import poll

@@ -21,13 +21,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator
 
-from ..errors import ModelError, ReplayMismatchError, UserError
+from ..errors import AgentsilexError, ModelError, UserError
 from ..models import ModelRequest, ModelResponse, Usage
 from ..models.recording import CASSETTE_VERSION, Cassette, RecordingModel, pop_wrapper, push_wrapper, request_to_dict
-from ..models.retry import error_for_status
+from ..models.http import error_for_status
 from ..models.stream import StreamAccumulator, response_to_chunks
 
 Matcher = Callable[[dict, dict], bool]
+
+
+class ReplayMismatchError(AgentsilexError):
+    """A replayed run sent a request that its cassette did not record; `.diff` shows what changed."""
+    diff: str = ""
 
 
 @contextmanager

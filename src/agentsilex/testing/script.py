@@ -9,10 +9,13 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..errors import ScriptExhaustedError, UserError
+from ..errors import AgentsilexError, UserError
 from ..messages import assistant, tool_call
 from ..models import ModelBase, ModelRequest, ModelResponse, Usage
-from ..models.retry import error_for_status, parse_retry_after
+
+
+class ScriptExhaustedError(AgentsilexError):
+    """A scripted test model was asked for more replies than its script holds."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,8 @@ def to_response(reply: Reply, request: ModelRequest | None, ids: _IdCounter) -> 
     if isinstance(reply, ModelResponse):
         return reply
     if isinstance(reply, Fail):
+        from ..models.http import error_for_status, parse_retry_after  # as an HTTP model would raise it
+
         raise error_for_status(f"HTTP {reply.status}: {reply.message}", status=reply.status,
                                retry_after=parse_retry_after(_header(reply.headers, "retry-after")))
     if isinstance(reply, BaseException):

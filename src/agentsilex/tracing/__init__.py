@@ -23,4 +23,20 @@ def configure_tracing(*, capture_content: bool | None = None, **options: Any) ->
     return provider
 
 
+def observers() -> list[Any]:
+    """The capabilities a run gets from here: Tracing when a tracer is set up, RequestLog at DEBUG (runner.py)."""
+    import logging
+
+    found: list[Any] = []
+    if setup.active_tracer() is not None:
+        from .capability import Tracing
+
+        found.append(Tracing())
+    if logging.getLogger("agentsilex").isEnabledFor(logging.DEBUG):
+        from .log import RequestLog
+
+        found.append(RequestLog())
+    return found
+
+
 __all__ = ["configure_tracing", "reset_tracing"]

@@ -11,7 +11,8 @@ import logging
 import time
 from typing import Any, Generator
 
-from ..engine.capability import Capability, ModelCall, intercept
+from ..engine.capability import Capability, ModelCall
+from ..wrapping import intercept
 
 logger = logging.getLogger("agentsilex")
 

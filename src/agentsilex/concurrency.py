@@ -1,4 +1,10 @@
-"""The process's threads for sync tools: daemon threads, started on demand, at most MAX_TOOL_THREADS counted.
+"""Tool calls side by side: async tools on an event loop, sync tools on the process's tool threads.
+
+`run_batch` runs one batch concurrently, at most `max_parallel_tools` at a time, each call with its timeout (the
+tool's own, the Runner's, capped by the run's deadline). Loaded when a batch needs it (the sync driver runs a lone
+sync tool inline, without it).
+
+The threads for sync tools: daemon threads, started on demand, at most MAX_TOOL_THREADS counted.
 
 Not a ThreadPoolExecutor: its threads are joined at interpreter exit, so one hung tool kept the process
 alive forever, and hung tools kept their slots, starving every later sync tool. Here a call abandoned after
@@ -13,6 +19,8 @@ import queue
 import threading
 from concurrent.futures import Future
 from typing import Any, Callable
+
+from .engine.capability import Outcome, ToolRun
 
 MAX_TOOL_THREADS = 64  # sync tools running at once in this process (abandoned ones do not count)
 
@@ -100,3 +108,57 @@ async def in_thread(function: Callable[[], Any]) -> tuple[Any, BaseException | N
     except BaseException:
         _threads.abandon(job)
         raise
+
+
+# -- one batch of calls --------------------------------------------------------------------------------
+async def run_batch(calls: list[ToolRun], timeouts: list[tuple[float | None, str]], parallel: int) -> list[Outcome]:
+    """Each call with its (timeout, where it was set), at most `parallel` at a time; Outcomes in call order."""
+    gate = asyncio.Semaphore(parallel)
+    return list(await asyncio.gather(*(_invoke_async(run, gate, *timeout) for run, timeout in zip(calls, timeouts))))
+
+
+async def _invoke_async(run: ToolRun, gate: Any, timeout: float | None, setting: str) -> Outcome:
+    async with gate:
+        try:
+            async with asyncio.timeout(timeout) as scope:
+                if run.tool.is_async:
+                    value = await run.start()
+                else:
+                    value, error = await in_thread(run.start)  # in a copy of this task's context
+                    if error is not None:  # returned, not raised: a StopIteration raised here would change
+                        return Outcome(error=error)
+                if hasattr(value, "__await__"):
+                    value = await value
+            return Outcome(value=value)
+        except TimeoutError as exc:
+            if not scope.expired():
+                return Outcome(error=exc)
+            return Outcome(error=TimeoutError(
+                f"the call did not finish within {setting}={timeout:g} s and was abandoned. "
+                "Try fewer or smaller inputs, or raise @tool(timeout=...) or Runner(tool_timeout=...)"))
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # interrupts too: see _raise_interrupt
+            return Outcome(error=exc)
+
+
+def run_coroutine_sync(coroutine: Any) -> Any:
+    """Run a coroutine from sync code, also when an event loop already runs in this thread (Jupyter)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coroutine)
+        except BaseException as exc:
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name="agentsilex-async-tool")
+    worker.start()
+    worker.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
