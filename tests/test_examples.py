@@ -17,6 +17,10 @@ EXAMPLES = sorted(p for p in (Path(__file__).parent.parent / "examples").glob("*
 # What every example must print: each line is checked (a new example needs its entry here).
 EXPECTED = {
     "demo.py": ["The result is 16", "6 messages in the session"],
+    "capabilities.py": ["delete_file: Error: files are read-only today.", "read_file: contents of notes.txt",
+                        "answer: I read notes.txt; deleting is off today.", "the model saw: Files are read-only today.",
+                        "asked again after: Please answer without shouting.", "model calls timed: 3",
+                        "stored: ['user', 'assistant', 'tool', 'tool', 'assistant']"],
     "handoffs.py": ["answered by: billing", "Done: A-17 is refunded."],
     "agent_as_tool.py": ["[researcher] tool_call: search", "total tokens: 348",
                          "side by side: Both are mild. (2 look-ups ran at once)"],

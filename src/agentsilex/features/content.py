@@ -29,7 +29,7 @@ Prompt = Any  # a str, a helper, or a list mixing str, helpers and part dicts
 def check_size(size: int, what: str) -> None:
     if size > MAX_INLINE_BYTES:
         raise UserError(f"Inline content ({what}) is {size:,} bytes; the limit is {MAX_INLINE_BYTES:,} "
-                        "(agentsilex.content.MAX_INLINE_BYTES). Shrink or resize it, pass a URL or a provider "
+                        "(agentsilex.features.content.MAX_INLINE_BYTES). Shrink or resize it, pass a URL or a provider "
                         "file id instead, or raise the limit if your provider and session store accept it.")
 
 

@@ -185,7 +185,7 @@ class Compaction:
         self.max_summary_tokens, self.state_key = max_summary_tokens, state_key
 
     def __call__(self, messages: list[dict], session: Any) -> Generator[ModelCall, ModelResponse, list[dict]]:
-        """A generator: the loop sends its summary call through the driver (see _request.py)."""
+        """A generator: the loop sends its summary call through the driver (see engine/request.py)."""
         covered, summary = self._load(messages, session)
         starts = [s for s in turn_starts(messages) if s >= covered]
         if len(starts) > self.trigger_turns:

@@ -117,7 +117,7 @@ class Model(Protocol):
 
     **Capabilities** (optional attributes, declared by the adapter; absent means True):
     `supports_response_format` (a JSON schema `response_format`) and `supports_response_format_with_tools`
-    (the same together with tools). They decide the structured-output mode (control/output.py).
+    (the same together with tools). They decide the structured-output mode (features/output.py).
     `provider` (a str; absent: the name's prefix before "/") decides where stored reasoning may be sent back.
     """
 
