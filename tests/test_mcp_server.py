@@ -123,6 +123,6 @@ def test_module_entry_point_reports_bad_targets():
     done = subprocess.run([sys.executable, "-m", "agentsilex.mcp", "serve", "served:nothing"], cwd=SERVERS,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "'served' has no attribute 'nothing'" in done.stderr
-    with pytest.raises(UserError, match="module:attribute"):
-        load_target("no_colon")
+    with pytest.raises(UserError, match="No module named 'no_colon'.*path/to/file.py:agent"):
+        load_target("no_colon")  # the attribute defaults to `agent`, as in every agentsilex command
     assert load_target(f"{SERVERS / 'served.py'}:targets")[2].name == "shout"  # a file path works too

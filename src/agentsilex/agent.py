@@ -25,6 +25,9 @@ class Agent:
 
     name: str
     model: str | Model
+    # What the agent does, for people and other agents (not sent to its own model): the tool description when
+    # it is served over MCP, its handoff tool's description, its A2A card, the web page, the tracing span.
+    description: str = ""
     instructions: str | Callable[..., str] = ""
     tools: list[Any] = field(default_factory=list)
     handoffs: list[Any] = field(default_factory=list)
@@ -42,6 +45,9 @@ class Agent:
 
     def __post_init__(self) -> None:
         check_agent(self)  # every option, so misconfiguration fails here and not mid-run (validation.py)
+        if not isinstance(self.description, str):
+            raise UserError(f"Agent {self.name!r}: description must be a string, got "
+                            f"{type(self.description).__name__}.")
         if self.tool_use_behavior not in TOOL_USE_BEHAVIORS:
             raise UserError(f"Agent {self.name!r}: tool_use_behavior must be one of {TOOL_USE_BEHAVIORS}, "
                             f"got {self.tool_use_behavior!r}.")

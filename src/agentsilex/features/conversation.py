@@ -59,6 +59,7 @@ class ConversationUsage(Usage):
         self.output_tokens += entry.output_tokens
         for name in _DETAIL:  # cached, cache-write and reasoning tokens (parts of the counts above)
             setattr(self, name, getattr(self, name) + getattr(entry, name, 0))
+        self.estimated = self.estimated or entry.estimated  # some counts are guesses: say so for good
         totals = self.by_model.setdefault(entry.model, [0, 0, 0])
         totals[0], totals[1], totals[2] = totals[0] + 1, totals[1] + entry.input_tokens, totals[2] + entry.output_tokens
 
@@ -70,7 +71,7 @@ class ConversationUsage(Usage):
 
     def to_dict(self) -> dict[str, Any]:
         return {"requests": self.requests, "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
-                **{name: getattr(self, name) for name in _DETAIL},
+                **{name: getattr(self, name) for name in _DETAIL}, "estimated": self.estimated,
                 "by_model": {model: list(totals) for model, totals in self.by_model.items()}}
 
     @classmethod
@@ -78,7 +79,7 @@ class ConversationUsage(Usage):
         if not isinstance(data, dict):
             return cls()
         return cls(requests=data["requests"], input_tokens=data["input_tokens"], output_tokens=data["output_tokens"],
-                   **{name: data.get(name, 0) for name in _DETAIL},
+                   **{name: data.get(name, 0) for name in _DETAIL}, estimated=bool(data.get("estimated")),
                    by_model={k: list(v) for k, v in data.get("by_model", {}).items()})
 
 
