@@ -140,6 +140,10 @@ def with_model(agent: Agent, model: str | None, *, base_url: str | None = None) 
     if base_url:  # the path the string takes anyway (models.routing), aimed at that server
         from ..models.routing import backend_for, build_model
 
+        if backend_for(name) == "local":
+            raise UserError(f"--base-url does not apply to {name!r}: local/ models run in this process, not on a "
+                            "server. Drop --base-url, or name the model that server serves (e.g. --model "
+                            "openai/<its model name>).")
         return agent.clone(model=build_model(name, backend_for(name), base_url=base_url))
     return agent.clone(model=name)
 

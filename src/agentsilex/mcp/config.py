@@ -220,6 +220,12 @@ def stderr_setting(value: Any) -> str:
 
 def open_stderr(setting: str, stack: AsyncExitStack) -> TextIO:
     """Where a stdio server's stderr goes, kept open for the connection's life (the stack closes it)."""
-    if setting == "inherit":
-        return sys.stderr
+    if setting == "inherit":  # sys.stderr, unless it is no file (Jupyter, a test runner): then the process's own
+        for stream in (sys.stderr, sys.__stderr__):
+            try:
+                stream.fileno()  # type: ignore[union-attr]
+                return stream  # type: ignore[return-value]
+            except (AttributeError, OSError, ValueError):
+                continue
+        setting = "discard"
     return stack.enter_context(open(os.devnull if setting == "discard" else setting, "a", encoding="utf-8"))
