@@ -35,6 +35,8 @@ def served():
 def test_our_client_lists_and_calls_served_agents_and_tools(served):
     tools = {item.name: item for item in served.tools()}
     assert list(tools) == ["calculator", "broken", "shout"]
+    assert tools["calculator"].description == "Adds two numbers it finds in the task."  # Agent(description=...)
+    assert tools["broken"].description == "Ask the agent 'broken'; give it the full task as `input`."  # none given
     assert tools["calculator"].parameters["required"] == ["input"]
     assert tools["shout"].parameters["properties"] == {"text": {"type": "string"}}
     assert served.call("calculator", {"input": "add 2 and 40"}) == "The sum is 42."
