@@ -43,9 +43,10 @@ def test_variables_are_substituted_where_a_config_holds_strings(monkeypatch):
     transport, _ = parse({"command": "${AGX_CMD:-python3}", "args": ["--token=${AGX_TOKEN}", "${AGX_UNSET:-x}"],
                           "env": {"TOKEN": "${AGX_TOKEN}", "MODE": "${AGX_EMPTY:-fallback}", "RAW": "$HOME"}})
     assert transport.command.endswith("python3") and transport.args == ("--token=s3cret", "x")
-    assert transport.env["TOKEN"] == "s3cret" and transport.env["MODE"] == "fallback" and transport.env["RAW"] == "$HOME"
+    assert (transport.env["TOKEN"], transport.env["MODE"], transport.env["RAW"]) == ("s3cret", "fallback", "$HOME")
     assert "s3cret" not in transport.describe()  # names and messages show the config as written
-    http, _ = parse({"url": "https://${AGX_HOST:-example.org}/mcp", "headers": {"Authorization": "Bearer ${AGX_TOKEN}"}})
+    http, _ = parse({"url": "https://${AGX_HOST:-example.org}/mcp",
+                     "headers": {"Authorization": "Bearer ${AGX_TOKEN}"}})
     assert http.url == "https://example.org/mcp" and http.headers == {"Authorization": "Bearer s3cret"}
 
 
@@ -133,7 +134,8 @@ def test_mcp_tools_lists_what_a_config_offers(tmp_path):
     assert inventory(str(config)) == [{"name": "box", "tools": [
         {"name": "add", "description": "Add two integers.", "needs_approval": False,
          "input_schema": {"type": "object", "title": "addArguments", "required": ["a", "b"],
-                          "properties": {"a": {"title": "A", "type": "integer"}, "b": {"title": "B", "type": "integer"}}}},
+                          "properties": {"a": {"title": "A", "type": "integer"},
+                                         "b": {"title": "B", "type": "integer"}}}},
         {"name": "weather", "description": "Today's weather in a city (structured output).", "needs_approval": True,
          "input_schema": {"type": "object", "title": "weatherArguments", "required": ["city"],
                           "properties": {"city": {"title": "City", "type": "string"}}}}]}]
