@@ -91,7 +91,7 @@ def test_unknown_local_models_are_refused_with_the_known_names():
 
     with pytest.raises(UserError, match="local/smollm2"):
         LocalModel("local/no-such-model")
-    with pytest.raises(UserError, match="does not exist|agentsilex\\[local\\]"):  # a missing file, or no llama.cpp
+    with pytest.raises(UserError, match="does not exist|pip install -e '\\.\\[local\\]'"):  # a missing file, or no llama.cpp
         LocalModel("local/no-such-file.gguf")._load()
 
 
