@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from ...features.approval import RunState
 from ...features.conversation import Conversation
-from ...features.usage import RunUsage
+from ...result import RunUsage
 from ...errors import AgentsilexError
 from ...features.parts import text_of
 from ..common import (DEFAULT_STORE, PENDING_KEY, Store, describe_error, make_runner, needs_prices, new_session_id,
