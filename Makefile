@@ -31,7 +31,7 @@ chat: $(VENV)/.installed
 	$(VENV)/bin/agentsilex chat agentsilex.testing.demo:agent
 
 web: $(VENV)/.installed
-	$(VENV)/bin/agentsilex serve agentsilex.testing.demo:agent
+	$(VENV)/bin/agentsilex serve agentsilex.testing.demo:agent -e "What is 12 times 7?" -e "Write a poem about rain" -e "Delete old.log"
 
 test: $(VENV)/.installed services
 	$(VENV)/bin/python -m pytest -q

@@ -38,5 +38,8 @@ echo "services: redis on 127.0.0.1:6379, postgresql on 127.0.0.1:5432 (db agents
 # tmux and Chromium for the terminal and browser tests of `agentsilex chat` and `agentsilex serve`.
 bash "$(dirname "$0")/ui-tools.sh"
 
+# Node.js (npx) and the npm package of the filesystem MCP server, for the third-party MCP server tests.
+bash "$(dirname "$0")/mcp_servers.sh"
+
 # Arize Phoenix, a real OTLP receiver for the tracing end-to-end test (in its own venv, in the user cache).
 bash "$(dirname "$0")/phoenix.sh"

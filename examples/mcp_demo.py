@@ -1,5 +1,5 @@
 """Tools from an MCP server in an agent, written as for agentsilex 1.0: `mcp_tools(server_config)`, then
-`Agent(tools=tools)`. Needs the mcp extra (pip install 'agentsilex[mcp]').
+`Agent(tools=tools)`. Needs the mcp extra (pip install -e '.[mcp]').
 
 Runs offline: the MCP server is the bundled stdio server in mcp_servers/calculator.py, and a scripted model
 stands in for the LLM. With a real model, use e.g. `model="gpt-4o"` and
@@ -23,8 +23,8 @@ for item in tools:
     print(f"  - {item.name}: {item.description}")
 print()
 
-model = ScriptedModel([call("add", a=123, b=456), call("multiply", a=579, b=2),
-                       "123 + 456 = 579, and twice that is 1158."])
+model = ScriptedModel([call("add", a=123, b=456), call("multiply", a=579, b=2), call("chart"),
+                       "123 + 456 = 579, and twice that is 1158 (chart attached)."])
 agent = Agent(
     name="MCP Calculator Agent",
     model=model,
@@ -37,4 +37,6 @@ result = Runner(session).run(agent, "Please add 123 and 456, then double it.")
 
 for done in result.function_calls:
     print(f"{done.name}({done.arguments}) -> {done.content}")
+# An MCP image is a content part: the tool message names it, the next user message shows it to the model.
+print("chart attachments:", [part["type"] for part in result.function_calls[2].attachments])
 print("Final output:", result.final_output)

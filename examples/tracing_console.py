@@ -1,5 +1,5 @@
 """See inside a run, offline: the OpenTelemetry span tree of a handoff, a parallel tool step and an agent used as
-a tool, printed to the console. Needs the tracing extra: pip install 'agentsilex[tracing]'.
+a tool, printed to the console. Needs the tracing extra: pip install -e '.[tracing]'.
 
 In production you would export to a receiver instead: set OTEL_EXPORTER_OTLP_ENDPOINT (see
 examples/tracing_otlp.py) or call configure_tracing(endpoint=...).

@@ -201,3 +201,59 @@ def test_serve_binds_to_loopback_and_needs_a_token_elsewhere(cli, monkeypatch, d
 
     given = cli("serve", DEMO, "--host", "0.0.0.0", "--token", "mine-0123456789", "--store", db)
     assert "?token=mine-0123456789" in given.output
+
+
+def test_base_url_with_a_local_model_is_a_clear_error(cli):
+    one_line_error(cli("run", DEMO, "hi", "--model", "local/smollm2", "--base-url", "http://127.0.0.1:9/v1"),
+                   "--base-url does not apply to 'local/smollm2'", "run in this process")
+
+
+def test_run_shows_the_usage_of_the_whole_run_across_an_approval(cli):
+    approved = cli("run", DEMO, "delete old.log", "--approve-all")
+    # one request before the pause, one after: the line counts both (it showed "1 request" before)
+    assert approved.exit_code == 0 and approved.output.splitlines()[-1].startswith("2 requests · ")
+    as_json = json.loads(cli("run", DEMO, "delete old.log", "--approve-all", "--json").output)
+    assert as_json["usage"]["requests"] == 2 and as_json["usage"]["cached_input_tokens"] == 0
+
+
+def test_chat_usage_after_approvals_equals_what_the_session_recorded(cli, db):
+    from agentsilex import Conversation
+
+    typed = "What is 2 + 2?\ndelete a.txt\ny\ndelete b.txt\nn\nno\nwrite a poem about rain\n/usage\n/quit\n"
+    result = cli("chat", DEMO, "--session", "u", "--store", db, input=typed)
+    assert result.exit_code == 0, result.output
+    recorded = Conversation(Store(db).session("u")).usage
+    assert recorded.requests == 8  # 2 for the sum, 2 + 2 around the approvals, 2 for the handoff and the poem
+    expected = (f"{recorded.requests} requests · {recorded.input_tokens} in / {recorded.output_tokens} out tokens · "
+                "cost n/a")
+    assert f"{expected} (this session)\n{expected} (this chat)\n" in result.output
+    answers = [line for line in result.output.splitlines() if " requests · " in line and "(this" not in line]
+    assert sum(int(line.split()[0]) for line in answers) == recorded.requests  # each answer's line, added up
+
+
+def test_usage_lines_show_cached_reasoning_and_estimated_tokens():
+    from agentsilex import RunUsage, Usage
+    from agentsilex.frontend import usage_line, usage_view
+
+    usage = RunUsage()
+    usage.add_request(Usage(1, 1204, 80, cached_input_tokens=1024, cache_write_tokens=100, reasoning_tokens=64),
+                      agent="a", model="gpt-4o")
+    view = usage_view(usage)
+    assert (view["cached_input_tokens"], view["cache_write_tokens"], view["reasoning_tokens"]) == (1024, 100, 64)
+    assert usage_line(view).startswith("1 request · 1204 in (1024 cached, 100 cache writes) / 80 out (64 reasoning) "
+                                       "tokens · $")
+    usage.add_request(Usage(1, 10, 5, estimated=True), agent="a", model="unknown-model")
+    assert "85 out (64 reasoning) tokens (estimated) · $" in usage_line(usage_view(usage))
+    assert usage_line(usage_view(usage, priced=False)).endswith("· cost n/a")
+
+
+def test_serve_offers_examples_and_the_agent_s_description(cli, monkeypatch, db):
+    pytest.importorskip("fastapi")
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda web, **options: served.append(web))
+    assert cli("serve", DEMO, "--store", db, "--example", "What is 2 + 2?", "-e", "Write a poem").exit_code == 0
+    info = TestClient(served[-1]).get("/api/info").json()
+    assert info["examples"] == ["What is 2 + 2?", "Write a poem"] and info["description"].startswith("The offline demo")

@@ -48,7 +48,7 @@ def test_thresholds_and_metrics_decide_the_gate():
 
 
 @pytest.mark.parametrize("args,message", [
-    (["nope.py:agent", PASSING], "No Python file"),
+    (["nope.py:agent", PASSING], "No such file: 'nope.py'"),
     ([AGENT.replace(":agent", ":missing"), PASSING], "has no attribute 'missing'"),
     ([AGENT, "missing.json"], "No evaluation set"),
     ([AGENT, PASSING, "--threshold", "speed=1"], "unknown metric 'speed'"),
@@ -92,7 +92,9 @@ def test_from_session_turns_a_stored_conversation_into_a_case(tmp_path):
     assert made.exit_code == 0 and "added case 'conv-7' (2 turns)" in made.output
     case = json.loads(evalset.read_text())["cases"][0]
     assert case["dialog_session"][0]["tools_used"][0]["name"] == "get_weather"
-    # A fresh copy of the agent (its script restarts) passes the case it produced.
+    # A fresh copy of the agent (its script restarts) passes the case it produced: as a new process would, the
+    # command imports the file anew (the loader reuses a module this process already imported from that file).
+    sys.modules.pop("weather_app")
     assert invoke(f"{tmp_path / 'weather_app.py'}:agent", str(evalset), "-t", "1.0").exit_code == 0
     assert invoke("--from-session", "sqlite:///nowhere.db", "x", "--out", str(evalset)).exit_code == 2
 

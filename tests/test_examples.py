@@ -66,7 +66,8 @@ EXPECTED = {
     "reasoning.py": ["[thinking] The user asks about Oslo; check the weather tool before answering. (5 deltas)",
                      "[tool] weather", "signature sent back: EqQBCkYIBxgCKkB...",
                      "stored with: ['reasoning_content', 'reasoning_provider', 'thinking_blocks', 'tool_calls']"],
-    "mcp_demo.py": ['add({"a": 123, "b": 456}) -> 579', 'multiply({"a": 579, "b": 2}) -> 1158'],
+    "mcp_demo.py": ['add({"a": 123, "b": 456}) -> 579', 'multiply({"a": 579, "b": 2}) -> 1158',
+                    "chart({}) -> [attached: image; shown in the next message]", "chart attachments: ['image_url']"],
     "mcp_serve.py": ["answer: Summary: The Model Context Protocol connects"],
 }
 

@@ -104,3 +104,14 @@ def test_agent_fields_are_checked_at_construction():
         with pytest.raises(UserError, match=message):
             Agent(name="triage", model=Model([]), **fields)
     assert Agent(name="t", model=Model([]), tools=(), handoffs=(billing,)).handoffs == [billing]
+
+
+def test_a_handoff_tool_describes_the_agent_it_hands_to():
+    billing = Agent(name="billing", model="x", description="Refunds, invoices and payment questions.")
+    plain = Agent(name="plain", model="x")
+    triage = Agent(name="triage", model="x", handoffs=[billing, plain, handoff(billing, tool_name="ask_billing", tool_description="Mine.")])
+    from agentsilex.features.handoffs import handoffs_of
+
+    described = [h.spec()["function"]["description"] for h in handoffs_of(triage)]
+    assert described == ["Hand the conversation over to the agent 'billing'. Refunds, invoices and payment questions.",
+                         "Hand the conversation over to the agent 'plain'.", "Mine."]

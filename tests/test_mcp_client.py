@@ -64,11 +64,40 @@ def test_images_resources_and_error_results_become_tool_messages(toolbox, mode):
     model = ScriptedModel([[call("picture"), call("note"), call("fail", message="disk full")], "ok"])
     result, _ = run_in_mode(Runner(), Agent(name="a", model=model, tools=toolbox.tools()), "go", mode)
     picture, note, failed = tool_messages(result)
-    assert picture == "[image image/png, 70 bytes]"
+    # An image is a content part: the tool message names it, the next user message shows it to the model.
+    assert picture == "[attached: image; shown in the next message]"
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64," + PNG_BASE64}}
+    assert result.function_calls[0].attachments == [image]
+    shown = model.requests[-1].messages[-1]
+    assert shown["role"] == "user" and shown["content"][1:] == [image]
     assert note == "[resource note://today]\nbuy milk\n[resource link note://tomorrow: tomorrow]"
     # the server's words after the prefix every failing tool gets:
     assert failed == "Error: tool 'fail' raised MCPToolError: Error executing tool fail: disk full"
     assert result.function_calls[2].error
+
+
+PNG_BASE64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+
+
+def test_images_audio_and_pdfs_become_content_parts_other_blobs_stay_text(toolbox, mode):
+    model = ScriptedModel([call("media"), "ok"])
+    result, _ = run_in_mode(Runner(), Agent(name="a", model=model, tools=toolbox.tools()), "go", mode)
+    record = result.function_calls[0]
+    assert record.content == ("The chart, its sound and its report.\n[resource file:///data.zip application/zip, "
+                              "13 bytes of binary data]\n[attached: image, audio, file; shown in the next message]")
+    assert [part["type"] for part in record.attachments] == ["image_url", "input_audio", "file"]
+    assert record.attachments[1]["input_audio"]["format"] == "wav"
+    assert record.attachments[2]["file"]["filename"] == "q3.pdf"
+    assert record.attachments[2]["file"]["file_data"].startswith("data:application/pdf;base64,")
+    direct = toolbox.call("media")  # the direct call returns the same value: text and part dicts
+    assert isinstance(direct, list) and direct[0] == "The chart, its sound and its report." and direct[1]["image_url"]
+
+
+def test_an_image_past_the_inline_limit_is_described_instead(toolbox, monkeypatch):
+    from agentsilex.features import content
+
+    monkeypatch.setattr(content, "MAX_INLINE_BYTES", 10)
+    assert toolbox.call("picture") == "[image image/png, 70 bytes]"
 
 
 def test_async_calls_do_not_block_the_callers_loop(toolbox):

@@ -35,6 +35,8 @@ def served():
 def test_our_client_lists_and_calls_served_agents_and_tools(served):
     tools = {item.name: item for item in served.tools()}
     assert list(tools) == ["calculator", "broken", "shout"]
+    assert tools["calculator"].description == "Adds two numbers it finds in the task."  # Agent(description=...)
+    assert tools["broken"].description == "Ask the agent 'broken'; give it the full task as `input`."  # none given
     assert tools["calculator"].parameters["required"] == ["input"]
     assert tools["shout"].parameters["properties"] == {"text": {"type": "string"}}
     assert served.call("calculator", {"input": "add 2 and 40"}) == "The sum is 42."
@@ -123,6 +125,6 @@ def test_module_entry_point_reports_bad_targets():
     done = subprocess.run([sys.executable, "-m", "agentsilex.mcp", "serve", "served:nothing"], cwd=SERVERS,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "'served' has no attribute 'nothing'" in done.stderr
-    with pytest.raises(UserError, match="module:attribute"):
-        load_target("no_colon")
+    with pytest.raises(UserError, match="No module named 'no_colon'.*path/to/file.py:agent"):
+        load_target("no_colon")  # the attribute defaults to `agent`, as in every agentsilex command
     assert load_target(f"{SERVERS / 'served.py'}:targets")[2].name == "shout"  # a file path works too

@@ -191,3 +191,29 @@ def test_the_page_and_its_files_are_served_offline_and_the_api_is_documented(cli
         assert client.get(f"/static/{name}").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/sessions", "/api/sessions/{session_id}/messages", "/api/sessions/{session_id}/approvals"} <= set(paths)
+
+
+def test_usage_adds_up_across_an_approval_and_matches_what_the_session_recorded(client, store):
+    from agentsilex import Conversation
+
+    session = new_session(client)
+    assert client.get(f"/api/sessions/{session}/messages").json()["usage"]["requests"] == 0
+    paused = events(client.post(f"/api/sessions/{session}/messages", json={"content": "delete old.log"}))
+    assert paused[-1]["type"] == "approval_required" and paused[-1]["usage"]["requests"] == 1
+    decisions = {paused[-1]["pending_approvals"][0]["call_id"]: {"approved": True}}
+    resumed = events(client.post(f"/api/sessions/{session}/approvals", json={"decisions": decisions}))
+    final = resumed[-1]
+    assert final["type"] == "final_result" and final["usage"]["requests"] == 2  # the request before the pause too
+    shown = client.get(f"/api/sessions/{session}/messages").json()["usage"]
+    recorded = Conversation(store.session(session)).usage
+    assert (shown["requests"], shown["input_tokens"], shown["output_tokens"]) == \
+        (recorded.requests, recorded.input_tokens, recorded.output_tokens) == \
+        (2, final["usage"]["input_tokens"], final["usage"]["output_tokens"])
+    assert set(shown) >= {"cached_input_tokens", "reasoning_tokens", "estimated", "cost_usd"}
+
+
+def test_info_names_the_agent_its_description_and_examples(store):
+    app = create_app(demo_agent, store=store, examples=["What is 2 + 2?"])
+    info = TestClient(app).get("/api/info").json()
+    assert info["agent"] == "assistant" and info["examples"] == ["What is 2 + 2?"]
+    assert info["description"] == demo_agent.description and app.description == demo_agent.description

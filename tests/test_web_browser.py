@@ -7,6 +7,7 @@ from `.ci/services.sh`; without it these tests skip locally and fail in CI (CI=t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -50,18 +51,15 @@ pytestmark = pytest.mark.timeout(180)
 expect.set_options(timeout=15_000)  # generous: two cores may be shared with other work
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`agentsilex serve` on a free port, with a fresh SQLite store."""
-    folder = tmp_path_factory.mktemp("web")
-    (folder / "slow_agent.py").write_text(SLOW_AGENT)
+@contextlib.contextmanager
+def serving(folder: Path, *args: str):
+    """`agentsilex serve ARGS` on a free port, from `folder`; yields its URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    process = subprocess.Popen([sys.executable, "-m", "agentsilex.cli", "serve", "slow_agent.py:agent", "--port",
-                                str(port), "--store", f"sqlite:///{folder / 'web.db'}"], cwd=folder, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen([sys.executable, "-m", "agentsilex.cli", "serve", *args, "--port", str(port)],
+                               cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 60
     while True:
@@ -76,6 +74,15 @@ def server(tmp_path_factory):
     yield url
     process.terminate()
     process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`agentsilex serve` on a free port, with a fresh SQLite store."""
+    folder = tmp_path_factory.mktemp("web")
+    (folder / "slow_agent.py").write_text(SLOW_AGENT)
+    with serving(folder, "slow_agent.py:agent", "--store", f"sqlite:///{folder / 'web.db'}") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -248,3 +255,49 @@ def test_tabs_on_different_sessions_run_at_once_and_one_session_refuses_a_second
     assert not any("hello, slowly" in str(m.get("content")) for m in stored if m["role"] == "assistant"), \
         "the closed tab's answer should have been stopped, not finished"
     assert b.errors == c.errors == []
+
+
+PNG = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5E"
+       "rkJggg==")
+
+
+def test_an_empty_chat_shows_the_agent_its_description_and_examples_and_parts_show_as_parts(tmp_path, open_tab):
+    from agentsilex import Runner
+    from agentsilex.stores import SQLiteSession
+    from agentsilex.testing import ScriptedModel
+    from agentsilex.testing.demo import agent as demo
+
+    store = tmp_path / "web.db"
+    prompt = [{"type": "text", "text": "What is on this picture?"}, {"type": "image_url", "image_url": {"url": PNG}},
+              {"type": "file", "file": {"filename": "notes.pdf", "file_data": "data:application/pdf;base64,JVBERg=="}}]
+    Runner(SQLiteSession("pictures", store)).run(demo.clone(model=ScriptedModel(["A single dot."])), prompt)
+    examples = ["What is 12 times 7?", "Write a poem about rain"]
+    with serving(tmp_path, "agentsilex.testing.demo:agent", "--store", f"sqlite:///{store}",
+                 "--example", examples[0], "-e", examples[1]) as url:
+        page = open_tab(url + "#s=pictures")
+        expect(page.locator("#session-id")).to_have_text("pictures")
+        bubble = page.locator(".msg.user .bubble")
+        expect(bubble.locator(".part-text")).to_have_text("What is on this picture?")
+        expect(bubble.locator("img.part-image")).to_have_attribute("src", PNG)
+        expect(bubble.locator(".part-label")).to_have_text("file notes.pdf")
+        expect(bubble).not_to_contain_text("[object Object]")
+        expect(page.locator("#title")).to_have_text("What is on this picture? [image] [file notes.pdf]")
+        shot(page, "09-content-parts")
+
+        page.click("#new-session")
+        empty = page.locator(".empty")
+        expect(empty.locator("h2")).to_have_text("assistant")
+        expect(page.locator("#title")).to_have_text("assistant")
+        expect(empty.locator(".description")).to_contain_text("The offline demo: does sums")
+        expect(empty.locator(".example")).to_have_text(examples)
+        assert page.title() == "assistant · agentsilex"
+        shot(page, "10-empty-state")
+        empty.locator(".example").first.click()  # an example is sent as the first question
+        expect(page.locator(".msg.assistant .usage")).to_have_count(1, timeout=20_000)
+        expect(page.locator(".empty")).to_have_count(0)
+        expect(page.locator(".msg.user .bubble")).to_have_text(examples[0])
+        expect(page.locator("#title")).to_have_text(examples[0])
+        expect(page.locator(".msg.assistant .text")).to_contain_text("12 × 7 = 84")
+        # the session's recorded usage is shown in the header, and matches the answer's own line
+        expect(page.locator("#usage")).to_have_text("this chat: " + page.locator(".msg.assistant .usage").inner_text())
+        assert page.errors == []

@@ -21,6 +21,7 @@ class Agent:
 
     name: str
     model: str | Model
+    description: str = ""  # what it does, for people and other agents (MCP, handoffs, A2A); never sent to its model
     instructions: str | Callable[..., str] = ""
     tools: list[Any] = field(default_factory=list)
     handoffs: list[Any] = field(default_factory=list)
@@ -127,6 +128,8 @@ def _check(agent: Agent) -> None:
     """An Agent's options, checked when it is built."""
     if not isinstance(agent.name, str) or not agent.name.strip():
         raise UserError(f"Agent name must be a non-empty string, got {agent.name!r}.")
+    if not isinstance(agent.description, str):
+        raise UserError(f"Agent {agent.name!r}: description must be a string, got {type(agent.description).__name__}.")
     if not _is_model(agent.model):
         raise UserError(f"Agent {agent.name!r}: model must be a LiteLLM model string such as 'gpt-4o' "
                         f"or a Model object, got {agent.model!r}.")

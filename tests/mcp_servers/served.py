@@ -35,6 +35,7 @@ def broken_model(messages: list[dict], tools: list[dict]):
 
 
 calculator = Agent(name="calculator", model=FunctionModel(calculator_model),
+                   description="Adds two numbers it finds in the task.",
                    instructions="Add numbers with the add tool.", tools=[add])
 broken = Agent(name="broken", model=FunctionModel(broken_model))
 targets = [calculator, broken, shout]

@@ -1,7 +1,8 @@
 """A real MCP server written with the official SDK, for the tests: `python toolbox.py [stdio | http PORT | sse PORT]`.
 
-Its tools cover every kind of result (text, structured, image, embedded resource, error), a slow tool, a tool
-that crashes the server, one that hangs it, and one that changes the tool list.
+Its tools cover every kind of result (text, structured, image, audio, embedded resource, error), a slow tool, a
+tool that crashes the server, one that hangs it, one that changes the tool list, one that reads the server's
+environment and one that writes to its stderr.
 """
 
 from __future__ import annotations
@@ -96,6 +97,35 @@ async def grow(ctx: Context) -> str:
 def authorization(ctx: Context) -> str:
     """The Authorization header of this call (HTTP transports), or "none"."""
     return (ctx.headers or {}).get("authorization", "none")
+
+
+@server.tool(structured_output=False)
+def media() -> list[types.ContentBlock]:
+    """A caption, an image, a wav sound, a PDF, and a blob no model takes."""
+    data = base64.b64encode(PNG).decode()
+    blob = base64.b64encode(b"%PDF-1.4 tiny").decode()
+    return [types.TextContent(type="text", text="The chart, its sound and its report."),
+            types.ImageContent(type="image", data=data, mime_type="image/png"),
+            types.AudioContent(type="audio", data=base64.b64encode(b"RIFFwave").decode(), mime_type="audio/wav"),
+            types.EmbeddedResource(type="resource", resource=types.BlobResourceContents(
+                uri="file:///reports/q3.pdf", mime_type="application/pdf", blob=blob)),
+            types.EmbeddedResource(type="resource", resource=types.BlobResourceContents(
+                uri="file:///data.zip", mime_type="application/zip", blob=blob))]
+
+
+@server.tool(structured_output=False)
+def environment(names: list[str]) -> str:
+    """The values of these environment variables in the server process (null when unset), as JSON."""
+    import json
+
+    return json.dumps({name: os.environ.get(name) for name in names})
+
+
+@server.tool(structured_output=False)
+def complain(text: str) -> str:
+    """Write the text to the server's stderr."""
+    print(text, file=sys.stderr, flush=True)
+    return "said it"
 
 
 def extra(text: str) -> str:

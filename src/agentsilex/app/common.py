@@ -35,41 +35,39 @@ PENDING_KEY = "agentsilex.pending"  # session state: the RunState of a run waiti
 
 # -- the agent -------------------------------------------------------------------------------------------
 def load_agent(spec: str) -> Agent:
-    """The Agent named by `module:attribute` or `path/to/file.py:attribute` (the attribute defaults to `agent`)."""
-    target, _, attribute = spec.rpartition(":") if ":" in spec else (spec, "", "agent")
-    attribute = attribute or "agent"
+    """The Agent named by `module:attribute` or `path/to/file.py:attribute` (the attribute defaults to `agent`).
+
+    The one loader of every command (run, chat, serve, eval, `agentsilex mcp`, `python -m agentsilex.mcp`)."""
+    found = load_object(spec)
+    if not isinstance(found, Agent):
+        raise UserError(f"{spec!r} is a {type(found).__name__}, not an Agent: point at an Agent(...) object.")
+    return found
+
+
+def load_object(spec: str, *, default: str = "agent") -> Any:
+    """The object named by `module:attribute` or `path/to/file.py:attribute` (`default` when no attribute).
+
+    A file inside a package (folders with `__init__.py`) is imported as that package's module, from the
+    package's root folder, so it can import its own package; a lone file is imported from its folder."""
+    target, _, attribute = spec.rpartition(":") if ":" in spec else (spec, "", default)
+    attribute = attribute or default
     if not target or not re.fullmatch(r"[A-Za-z_][\w.]*", attribute):
         raise UserError(f"{spec!r} is not an agent path: use module:agent or path/to/file.py:agent.")
-    module = _import_target(target, spec)
+    module = _import_file(Path(target), spec) if _is_path(target) else _import_module(target, spec)
     found: Any = module
     for part in attribute.split("."):
         if not hasattr(found, part):
             names = ", ".join(n for n, v in vars(module).items() if isinstance(v, Agent)) or "none"
             raise UserError(f"{target!r} has no attribute {attribute!r}; the Agents it defines: {names}.")
         found = getattr(found, part)
-    if not isinstance(found, Agent):
-        raise UserError(f"{spec!r} is a {type(found).__name__}, not an Agent: point at an Agent(...) object.")
     return found
 
 
-def _import_target(target: str, spec: str) -> Any:
-    if target.endswith(".py") or os.sep in target or "/" in target:
-        path = Path(target)
-        if not path.is_file():
-            raise UserError(f"No such file: {target!r} (from {spec!r}).")
-        name = f"_agentsilex_user_{path.stem}"
-        loader = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(loader)  # type: ignore[arg-type]
-        sys.modules[name] = module  # before running it: dataclasses and pydantic look their module up
-        sys.path.insert(0, str(path.resolve().parent))  # so the file can import its neighbours
-        try:
-            loader.loader.exec_module(module)  # type: ignore[union-attr]
-        except BaseException:
-            del sys.modules[name]
-            raise
-        finally:
-            sys.path.remove(str(path.resolve().parent))
-        return module
+def _is_path(target: str) -> bool:
+    return target.endswith(".py") or os.sep in target or "/" in target
+
+
+def _import_module(target: str, spec: str) -> Any:
     if "" not in sys.path and os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # a console script does not look in the current folder by itself
     try:
@@ -79,6 +77,52 @@ def _import_target(target: str, spec: str) -> Any:
             raise UserError(f"No module named {exc.name!r} (from {spec!r}); run from the folder that holds it, "
                             "or give a file path: path/to/file.py:agent.") from None
         raise
+
+
+def _import_file(path: Path, spec: str) -> Any:
+    """Import a file by its module name: its package root (the first folder up without `__init__.py`) goes on
+    sys.path, and `root/pkg/sub/file.py` is imported as `pkg.sub.file`, so `from pkg import ...` works in it."""
+    if not path.is_file():
+        raise UserError(f"No such file: {str(path)!r} (from {spec!r}).")
+    path = path.resolve()
+    root, parts = path.parent, ([] if path.stem == "__init__" else [path.stem])
+    while (root / "__init__.py").is_file():
+        root, parts = root.parent, [root.name, *parts]
+    name = ".".join(parts)
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))  # kept: the file's code may import its neighbours later, when it runs
+    loaded = sys.modules.get(parts[0])
+    if loaded is not None and not _comes_from(loaded, root / parts[0]):
+        if len(parts) > 1:
+            raise UserError(f"Cannot import {str(path)!r} as {name!r}: another module named {parts[0]!r} is "
+                            f"already loaded (from {getattr(loaded, '__file__', None) or 'elsewhere'}); rename "
+                            "the package.")
+        return _import_by_path(path)  # a lone file named like a module already loaded (or the stdlib's)
+    if len(parts) == 1 and (name in sys.stdlib_module_names or not name.isidentifier()):
+        return _import_by_path(path)  # `json.py` or `my-agent.py`: not importable by that name
+    return importlib.import_module(name)
+
+
+def _comes_from(module: Any, where: Path) -> bool:
+    """Whether `module` is the file `where.py` or the package in the folder `where`."""
+    places = [getattr(module, "__file__", None), *getattr(module, "__path__", [])]
+    wanted = {str(where) + ".py", str(where / "__init__.py"), str(where)}
+    return any(place and str(Path(place).resolve()) in wanted for place in places)
+
+
+def _import_by_path(path: Path) -> Any:
+    name = f"_agentsilex_user_{path.stem}_{abs(hash(str(path))):x}"
+    if name in sys.modules:
+        return sys.modules[name]
+    loader = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(loader)  # type: ignore[arg-type]
+    sys.modules[name] = module  # before running it: dataclasses and pydantic look their module up
+    try:
+        loader.loader.exec_module(module)  # type: ignore[union-attr]
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
 
 
 def with_model(agent: Agent, model: str | None, *, base_url: str | None = None) -> Agent:
@@ -96,6 +140,10 @@ def with_model(agent: Agent, model: str | None, *, base_url: str | None = None) 
     if base_url:  # the path the string takes anyway (models.routing), aimed at that server
         from ..models.routing import backend_for, build_model
 
+        if backend_for(name) == "local":
+            raise UserError(f"--base-url does not apply to {name!r}: local/ models run in this process, not on a "
+                            "server. Drop --base-url, or name the model that server serves (e.g. --model "
+                            "openai/<its model name>).")
         return agent.clone(model=build_model(name, backend_for(name), base_url=base_url))
     return agent.clone(model=name)
 
@@ -139,8 +187,10 @@ def reachable_agents(agent: Agent) -> list[Agent]:
 
 
 def make_runner(session: Any, *, retries: int | None = None) -> Runner:
-    """The Runner both front ends use (retries as given, the defaults otherwise)."""
-    return Runner(session, retry=RetryPolicy(max_retries=retries) if retries is not None else None)
+    """The Runner every front end uses (retries as given, the defaults otherwise). It keeps the conversation's
+    usage with the session (`conversation=True`), which `/usage` and the web page show."""
+    return Runner(session, retry=RetryPolicy(max_retries=retries) if retries is not None else None,
+                  conversation=True)
 
 
 # -- sessions ----------------------------------------------------------------------------------------------
@@ -231,9 +281,26 @@ def jsonable(value: Any) -> Any:
 
 
 def usage_view(usage: Any, *, priced: bool = True) -> dict:
-    """Tokens and requests, and the USD cost when LiteLLM knows the models' prices (`priced=False` skips it)."""
+    """Requests and tokens (cached and cache-write tokens are part of the input, reasoning tokens part of the
+    output; `estimated` when the server reported none), and the USD cost when LiteLLM knows the models' prices
+    (`priced=False` skips it). Takes a run's usage or a conversation's."""
     return {"requests": usage.requests, "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
-            "total_tokens": usage.total_tokens, "cost_usd": usage.cost_usd if priced else None}
+            "total_tokens": usage.total_tokens, "cached_input_tokens": usage.cached_input_tokens,
+            "cache_write_tokens": usage.cache_write_tokens, "reasoning_tokens": usage.reasoning_tokens,
+            "estimated": usage.estimated, "cost_usd": usage.cost_usd if priced else None}
+
+
+def usage_line(usage: dict) -> str:
+    """`usage_view` as one line: `2 requests · 1204 in (1024 cached) / 80 out (64 reasoning) tokens · $0.001200`."""
+    parts_in = [f"{usage['cached_input_tokens']} cached"] if usage["cached_input_tokens"] else []
+    parts_in += [f"{usage['cache_write_tokens']} cache writes"] if usage["cache_write_tokens"] else []
+    tokens = (f"{usage['input_tokens']} in" + (f" ({', '.join(parts_in)})" if parts_in else "")
+              + f" / {usage['output_tokens']} out"
+              + (f" ({usage['reasoning_tokens']} reasoning)" if usage["reasoning_tokens"] else "")
+              + " tokens" + (" (estimated)" if usage["estimated"] else ""))
+    cost = usage["cost_usd"]
+    price = f"${cost:.6f}" if cost is not None else "cost n/a"
+    return f"{usage['requests']} request{'s' * (usage['requests'] != 1)} · {tokens} · {price}"
 
 
 def needs_prices(agent: Agent) -> bool:
@@ -250,7 +317,7 @@ def result_view(result: RunResult, *, priced: bool = True) -> dict:
             "last_agent": result.last_agent.name, "new_messages": jsonable(result.new_messages),
             "function_calls": [{"call_id": c.call_id, "name": c.name, "arguments": c.arguments, "content": c.content,
                                 "error": c.error} for c in result.function_calls],
-            "usage": usage_view(result.usage, priced=priced),
+            "usage": usage_view(result.total_usage, priced=priced),  # the whole run, across approval pauses
             "pending_approvals": [jsonable(p) for p in result.pending_approvals],
             "state": json.loads(result.state.to_json()) if result.state is not None else None}
 

@@ -155,7 +155,7 @@ class SimilarityMetric(Enum):
 
 class ResponseMatchEvaluator(BaseMetricEvaluator):
     """Text similarity of the agent's answer to the expected one, per turn (ROUGE needs the `evaluation`
-    extra: `pip install 'agentsilex[evaluation]'`)."""
+    extra: `pip install -e '.[evaluation]'`)."""
 
     name = "response_match"
     description = "Similarity of the answer to the expected answer (ROUGE F-measure or exact), in [0, 1]."
@@ -185,7 +185,7 @@ class ResponseMatchEvaluator(BaseMetricEvaluator):
             try:
                 from rouge_score import rouge_scorer
             except ImportError:
-                raise UserError("ROUGE metrics need the rouge-score package: pip install 'agentsilex[evaluation]' "
+                raise UserError("ROUGE metrics need the rouge-score package: pip install -e '.[evaluation]' "
                                 "(or use SimilarityMetric.EXACT).") from None
             self._scorer = rouge_scorer.RougeScorer([self.metric.value], use_stemmer=self.use_stemmer)
         return self._scorer

@@ -49,7 +49,7 @@ class ConversationUsage(Usage):
         self.output_tokens += entry.output_tokens
         for name in _DETAIL:  # cached, cache-write and reasoning tokens (parts of the counts above)
             setattr(self, name, getattr(self, name) + getattr(entry, name, 0))
-        self.estimated = self.estimated or bool(getattr(entry, "estimated", False))
+        self.estimated = self.estimated or bool(getattr(entry, "estimated", False))  # some counts are guesses
         totals = self.by_model.setdefault(entry.model, [0, 0, 0])
         totals[0], totals[1], totals[2] = totals[0] + 1, totals[1] + entry.input_tokens, totals[2] + entry.output_tokens
 

@@ -108,7 +108,8 @@ def handoff(agent: Any, *, tool_name: str | None = None, tool_description: str |
     if not hasattr(agent, "render_instructions"):
         raise UserError(f"handoff() needs an Agent, got {agent!r}.")
     name = tool_name or PREFIX + re.sub(r"[^a-zA-Z0-9_-]", "_", agent.name).lower()
-    description = tool_description or f"Hand the conversation over to the agent {agent.name!r}."
+    about = f" {agent.description}" if getattr(agent, "description", "") else ""  # Agent(description=...)
+    description = tool_description or f"Hand the conversation over to the agent {agent.name!r}.{about}"
     return Handoff(agent, name[:64], description, input_filter, on_handoff)
 
 

@@ -4,7 +4,7 @@
     agent = Agent(name="a", model="gpt-4o", tools=mcp_tools({"command": "npx", "args": [...]}))
     serve_mcp(agent)  # or: python -m agentsilex.mcp serve my_module:agent [--http]
 
-Needs the `mcp` extra (`pip install 'agentsilex[mcp]'`); `import agentsilex` never imports it.
+Needs the `mcp` extra (`pip install -e '.[mcp]'`); `import agentsilex` never imports it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 try:
     import mcp as _sdk  # noqa: F401
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError("agentsilex.mcp needs the MCP SDK: pip install 'agentsilex[mcp]'") from exc
+    raise ImportError("agentsilex.mcp needs the MCP SDK: pip install -e '.[mcp]'") from exc
 
 from .client import MCPServer
 from .errors import MCPConnectionError, MCPError, MCPTimeoutError, MCPToolError

@@ -1,42 +1,24 @@
 """`python -m agentsilex.mcp serve module:agent [more:targets] [--http --host H --port P --path /mcp]`.
 
-Each target is `module:attribute` (or `path/to/file.py:attribute`); the attribute may be an Agent, a tool, a
-function or a list of them. The module is imported from the current directory.
+Each target is `module:attribute` (or `path/to/file.py:attribute`), read by the same loader as `agentsilex run`;
+the attribute may be an Agent, a tool, a function or a list of them. A module is imported from the current
+directory; a file inside a package is imported as that package's module.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
-import sys
-from pathlib import Path
 from typing import Any
 
+from ..app.common import load_object
 from ..errors import UserError
 from .server import serve_mcp
 
 
 def load_target(spec: str) -> list[Any]:
-    """Resolve `module:attribute` (or `file.py:attribute`) to the objects to serve."""
-    module_name, sep, attribute = spec.rpartition(":")
-    if not sep or not module_name or not attribute:
-        raise UserError(f"Serve targets look like module:attribute (e.g. my_agents:agent), got {spec!r}.")
-    if module_name.endswith(".py"):
-        path = Path(module_name)
-        loader = importlib.util.spec_from_file_location(path.stem, path)
-        if loader is None or loader.loader is None or not path.exists():
-            raise UserError(f"Cannot load {module_name!r}: no such Python file.")
-        module = importlib.util.module_from_spec(loader)
-        loader.loader.exec_module(module)
-    else:
-        if "" not in sys.path:
-            sys.path.insert(0, "")
-        module = importlib.import_module(module_name)
-    try:
-        found = getattr(module, attribute)
-    except AttributeError:
-        raise UserError(f"{module_name!r} has no attribute {attribute!r}.") from None
+    """Resolve `module:attribute` (or `path/to/file.py:attribute`; the attribute defaults to `agent`) to the
+    objects to serve, with the loader every `agentsilex` command uses."""
+    found = load_object(spec)
     return list(found) if isinstance(found, (list, tuple)) else [found]
 
 
@@ -55,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
         targets = [item for spec in args.targets for item in load_target(spec)]
         serve_mcp(*targets, name=args.name, transport="http" if args.http else "stdio", host=args.host,
                   port=args.port, path=args.path)
-    except UserError as exc:
+    except (UserError, ImportError, SyntaxError) as exc:  # one line, no traceback
         parser.exit(2, f"error: {exc}\n")
     except KeyboardInterrupt:
         pass

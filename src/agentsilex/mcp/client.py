@@ -23,7 +23,7 @@ from mcp.shared.exceptions import MCPError as SDKError
 from ..errors import UserError
 from ..tool import Tool
 from . import _background
-from .config import ByName, Transport, approval_policy, parse, seconds, tool_names
+from .config import ByName, Transport, approval_policy, open_stderr, parse, seconds, stderr_setting, tool_names
 from .errors import MCPConnectionError, MCPError, MCPTimeoutError, MCPToolError
 from .results import to_value
 
@@ -36,20 +36,23 @@ _closing: set[asyncio.Task] = set()  # connections being torn down in the backgr
 class MCPServer:
     """One MCP server and its persistent session: `with MCPServer(config) as server: Agent(tools=server.tools())`.
 
-    `config` is `{"command": ..., "args": [...], "env": {...}}` (stdio) or `{"url": ..., "headers": {...}}`
-    (streamable HTTP; legacy SSE when the path ends in /sse or `"transport": "sse"`). Options: `name` (for
-    messages), `prefix` (tool names become `prefix_name`), `allow`/`deny` (server tool names),
-    `needs_approval` (True, a list of tool names, or fn(context, arguments) -> bool), and timeouts in seconds.
+    `config` is `{"command": ..., "args": [...], "env": {...}, "pass_env": [...]}` (stdio) or `{"url": ...,
+    "headers": {...}}` (streamable HTTP; legacy SSE when the path ends in /sse or `"transport": "sse"`), with
+    `${VAR}` substituted (see config.py). Options: `name` (for messages), `prefix` (tool names become
+    `prefix_name`), `allow`/`deny` (server tool names), `needs_approval` (True, a list of tool names, or
+    fn(context, arguments) -> bool), timeouts in seconds, and `stderr` for a stdio server's error output:
+    "inherit" (this process's stderr, the default), "discard", or a file path to append to.
     """
 
     def __init__(self, config: dict[str, Any], *, name: str | None = None, prefix: str | None = None,
                  allow: Iterable[str] | None = None, deny: Iterable[str] | None = None,
                  needs_approval: bool | Iterable[str] | Callable[[Any, dict], bool] | None = None,
                  connect_timeout: float | None = None, list_timeout: float | None = None,
-                 call_timeout: float | None = None) -> None:
+                 call_timeout: float | None = None, stderr: str | None = None) -> None:
         self.transport, in_config = parse(config)
         given = {"name": name, "prefix": prefix, "allow": allow, "deny": deny, "needs_approval": needs_approval,
-                 "connect_timeout": connect_timeout, "list_timeout": list_timeout, "call_timeout": call_timeout}
+                 "connect_timeout": connect_timeout, "list_timeout": list_timeout, "call_timeout": call_timeout,
+                 "stderr": stderr}
         options = {**in_config, **{key: value for key, value in given.items() if value is not None}}
         self.name: str = options.get("name") or self.transport.describe()
         self.prefix: str | None = options.get("prefix")
@@ -59,6 +62,7 @@ class MCPServer:
         self.connect_timeout = seconds(options, "connect_timeout", 30.0)
         self.list_timeout = seconds(options, "list_timeout", 30.0)
         self.call_timeout = seconds(options, "call_timeout", 60.0)
+        self.stderr = stderr_setting(options.get("stderr", "inherit"))
         self.closed = False
         self._session: ClientSession | None = None
         self._stop: asyncio.Event | None = None
@@ -150,7 +154,9 @@ class MCPServer:
             async with asyncio.timeout(self.connect_timeout):
                 session = await asyncio.shield(ready)
         except TimeoutError:
-            stop.set()
+            if not ready.cancel():  # settled just now: read its outcome, or asyncio reports it at exit
+                ready.exception()
+            stop.set()  # a cancelled `ready` also tells _hold that nobody waits for its outcome any more
             holder.cancel()
             _track_closing(holder)
             raise MCPTimeoutError(f"MCP server {self.name!r} did not start within connect_timeout="
@@ -164,7 +170,7 @@ class MCPServer:
         session: ClientSession | None = None
         try:
             async with AsyncExitStack() as stack:
-                read, write = await stack.enter_async_context(self._transport_context())
+                read, write = await stack.enter_async_context(self._transport_context(stack))
                 session = await stack.enter_async_context(ClientSession(read, write, message_handler=self._on_message))
                 await session.initialize()
                 ready.set_result(session)
@@ -180,11 +186,12 @@ class MCPServer:
                 self._session = None
                 _live.discard(self)
 
-    def _transport_context(self) -> Any:
+    def _transport_context(self, stack: AsyncExitStack) -> Any:
         spec = self.transport
         if spec.kind == "stdio":
             return stdio_client(StdioServerParameters(command=spec.command, args=list(spec.args), env=spec.env,
-                                                      cwd=spec.cwd, **spec.encoding))
+                                                      cwd=spec.cwd, **spec.encoding),
+                                errlog=open_stderr(self.stderr, stack))
         if spec.kind == "sse":
             return sse_client(spec.url, headers=spec.headers or None, timeout=self.connect_timeout)
         import httpx2  # the MCP SDK's HTTP client (a dependency of mcp>=2)

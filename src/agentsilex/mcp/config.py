@@ -1,24 +1,45 @@
-"""MCP server configs: the dicts agentsilex 1.0 took, URLs, and Claude-Desktop style `mcpServers` files."""
+"""MCP server configs: the dicts agentsilex 1.0 took, URLs, and Claude-Desktop style `mcpServers` files.
+
+`${VAR}` and `${VAR:-default}` in `command`, `args`, `env`, `cwd`, `url` and `headers` are replaced with the
+environment's values when the config is read; an unset variable with no default is a `UserError` naming it.
+
+A stdio server's environment, from the bottom up: the MCP SDK's small safe set (`HOME`, `LOGNAME`, `PATH`,
+`SHELL`, `TERM`, `USER`), then the variables a server needs to reach a package registry or the network
+(`DEFAULT_PASS_ENV`: proxies, CA bundles, `npm_config_*`), then those named in the server's `pass_env`
+(names, or patterns such as `"AWS_*"`), then its `env`. Nothing else of this process's environment (API keys,
+tokens) reaches a server unless named.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+import sys
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from ..errors import UserError
 
-_STDIO_KEYS = {"command", "args", "env", "cwd", "encoding", "encoding_error_handler"}
+_STDIO_KEYS = {"command", "args", "env", "pass_env", "cwd", "encoding", "encoding_error_handler"}
 _HTTP_KEYS = {"url", "headers"}
 _TRANSPORTS = {"stdio": "stdio", "http": "http", "streamable-http": "http", "streamable_http": "http",
                "streamableHttp": "http", "sse": "sse"}
 # agentsilex options that may also sit in a config entry (so each server of a file can have its own).
 OPTION_KEYS = {"name", "prefix", "allow", "deny", "needs_approval", "connect_timeout", "list_timeout",
-               "call_timeout"}
+               "call_timeout", "stderr"}
 # Keys other MCP clients write into the same files; harmless here.
 _FOREIGN_KEYS = {"description", "autoApprove", "alwaysAllow", "disabled", "timeout"}
+# Passed on to every stdio server: what `npx`, `uvx` and the servers themselves need behind a proxy or a private
+# registry. Proxy URLs may carry credentials; a server's own `env` overrides any of them (`"HTTPS_PROXY": ""`).
+DEFAULT_PASS_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy",
+                    "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS",
+                    "npm_config_*", "NPM_CONFIG_*")
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 @dataclass(frozen=True)
@@ -33,11 +54,10 @@ class Transport:
     encoding: dict[str, Any] = field(default_factory=dict)  # encoding, encoding_error_handler
     url: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    label: str = ""  # the command line or URL as written (before ${VAR} substitution: no secrets in messages)
 
     def describe(self) -> str:
-        if self.kind == "stdio":
-            return " ".join([os.path.basename(self.command), *self.args])[:80]
-        return self.url
+        return self.label
 
 
 def parse(config: dict[str, Any]) -> tuple[Transport, dict[str, Any]]:
@@ -64,12 +84,14 @@ def parse(config: dict[str, Any]) -> tuple[Transport, dict[str, Any]]:
     kind = _TRANSPORTS[declared] if declared else ("sse" if _path_of(config["url"]).endswith("/sse") else "http")
     if kind == "stdio":
         raise UserError("MCP server config says transport 'stdio' but has a 'url' instead of a 'command'.")
-    url, headers = config["url"], config.get("headers") or {}
+    written, headers = config["url"], config.get("headers") or {}
+    url = expand(written, "url") if isinstance(written, str) else written
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise UserError(f"MCP server url must start with http:// or https://, got {url!r}.")
+        raise UserError(f"MCP server url must start with http:// or https://, got {written!r}.")
     if not _str_dict(headers):
         raise UserError(f"MCP server headers must map strings to strings, got {headers!r}.")
-    return Transport(kind, url=url, headers=dict(headers)), options
+    headers = {key: expand(value, f"headers[{key!r}]") for key, value in headers.items()}
+    return Transport(kind, url=url, headers=headers, label=written), options
 
 
 def _stdio(config: dict[str, Any]) -> Transport:
@@ -82,8 +104,46 @@ def _stdio(config: dict[str, Any]) -> Transport:
         raise UserError(f"MCP server 'env' must map strings to strings, got {env!r}.")
     cwd = config.get("cwd")
     encoding: dict[str, Any] = {key: config[key] for key in ("encoding", "encoding_error_handler") if key in config}
-    return Transport("stdio", command=command, args=tuple(args), env=dict(env) if env is not None else None,
-                     cwd=str(cwd) if cwd is not None else None, encoding=encoding)
+    label = " ".join([os.path.basename(command), *args])[:80]
+    return Transport("stdio", command=find_command(expand(command, "command")), args=tuple(expand(a, "args") for a in args),
+                     env=environment(env or {}, config.get("pass_env")), label=label, encoding=encoding,
+                     cwd=expand(str(cwd), "cwd") if cwd is not None else None)
+
+
+def find_command(command: str) -> str:
+    """A bare command not on PATH but installed beside this Python (`pip install mcp-server-time` into a virtual
+    environment that is not activated) runs from there; anything else is left to the SDK to find."""
+    beside = Path(sys.executable).parent / command
+    if os.sep in command or shutil.which(command) or not (shutil.which(str(beside))):
+        return command
+    return str(beside)
+
+
+def environment(env: dict[str, str], pass_env: Any) -> dict[str, str]:
+    """What a stdio server gets on top of the SDK's safe set (see the module docstring)."""
+    if pass_env is None:
+        pass_env = []
+    if isinstance(pass_env, str) or not isinstance(pass_env, (list, tuple)) \
+            or not all(isinstance(name, str) for name in pass_env):
+        raise UserError(f"MCP server 'pass_env' must be a list of variable names (or patterns such as \"AWS_*\"), "
+                        f"got {pass_env!r}.")
+    patterns = [*DEFAULT_PASS_ENV, *pass_env]
+    chosen = {name: value for name, value in os.environ.items() if any(fnmatchcase(name, p) for p in patterns)}
+    return {**chosen, **{name: expand(value, f"env[{name!r}]") for name, value in env.items()}}
+
+
+def expand(text: str, where: str) -> str:
+    """`${VAR}` and `${VAR:-default}` replaced from the environment; an unset VAR with no default is an error."""
+    def value(found: re.Match) -> str:
+        name, default = found[1], found[2]
+        if name in os.environ and (os.environ[name] or default is None):
+            return os.environ[name]
+        if default is not None:  # as in a shell: ${VAR:-default} also stands in for an empty VAR
+            return default
+        raise UserError(f"MCP server config: {where} uses ${{{name}}}, but {name} is not set. Export it, or write "
+                        f"${{{name}:-default}} to fall back to a default.")
+
+    return _VARIABLE.sub(value, text)
 
 
 def servers_in(config: dict[str, Any] | str | os.PathLike) -> dict[str, dict[str, Any]] | None:
@@ -149,3 +209,23 @@ def seconds(options: dict[str, Any], key: str, default: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise UserError(f"{key} must be a positive number of seconds, got {value!r}.")
     return float(value)
+
+
+def stderr_setting(value: Any) -> str:
+    """`stderr`: "inherit", "discard", or a file path (checked when the config is read)."""
+    if not isinstance(value, (str, os.PathLike)) or not str(value):
+        raise UserError(f"stderr must be \"inherit\", \"discard\" or a file path, got {value!r}.")
+    return str(value)
+
+
+def open_stderr(setting: str, stack: AsyncExitStack) -> TextIO:
+    """Where a stdio server's stderr goes, kept open for the connection's life (the stack closes it)."""
+    if setting == "inherit":  # sys.stderr, unless it is no file (Jupyter, a test runner): then the process's own
+        for stream in (sys.stderr, sys.__stderr__):
+            try:
+                stream.fileno()  # type: ignore[union-attr]
+                return stream  # type: ignore[return-value]
+            except (AttributeError, OSError, ValueError):
+                continue
+        setting = "discard"
+    return stack.enter_context(open(os.devnull if setting == "discard" else setting, "a", encoding="utf-8"))

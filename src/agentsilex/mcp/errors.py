@@ -24,4 +24,4 @@ class MCPTimeoutError(MCPError):
 
 
 class MCPToolError(MCPError):
-    """The server ran the tool and reported a failure (`isError`, or a JSON-RPC error for the call)."""
+    """The server ran the tool and reported a failure (a result with `is_error` set, or a JSON-RPC error)."""

@@ -85,4 +85,32 @@ def close_all() -> None:
             server.close()
 
 
+def inventory(config: dict[str, Any] | str | os.PathLike, **options: Any) -> list[dict[str, Any]]:
+    """What a config offers, without an agent: per server its `name`, and either its `tools` (each with the
+    `name` an agent sees, `description`, `input_schema` and `needs_approval`) or the `error` that kept it from
+    starting. The servers are started for this and stopped after (`agentsilex mcp tools CONFIG` prints it)."""
+    named = servers_in(config)
+    entries = named.items() if named is not None else [(None, config)]
+    started = [MCPServer(entry, **{**({"name": name} if name else {}), **options}) for name, entry in entries]
+    try:
+        listed = _background.run_sync(_list_each(started))
+    finally:
+        for server in started:
+            server.close()
+    found: list[dict[str, Any]] = []
+    for server, tools in zip(started, listed):
+        if isinstance(tools, BaseException):
+            found.append({"name": server.name, "error": f"{type(tools).__name__}: {tools}"})
+        else:
+            found.append({"name": server.name, "tools": [
+                {"name": item.name, "description": item.description, "input_schema": item.parameters,
+                 "needs_approval": item.needs_approval if isinstance(item.needs_approval, bool) else "conditional"}
+                for item in tools]})
+    return found
+
+
+async def _list_each(servers: list[MCPServer]) -> list[Any]:
+    return await asyncio.gather(*(server._list_tools() for server in servers), return_exceptions=True)
+
+
 mcp_tool_from_config = mcp_tools_from_config  # the agentsilex 1.0 name

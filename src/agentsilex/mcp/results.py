@@ -1,10 +1,13 @@
-"""What an MCP tool result becomes: the value of the tool call, read by the model as text.
+"""What an MCP tool result becomes: the value of the tool call.
 
 Structured content (a tool with an output schema) is returned as the dict itself (the model reads it as
-JSON; `FunctionCall.result` keeps the dict). Otherwise each content block becomes text: text as is, embedded
-text resources with their URI, and images, audio or binary resources as a short line saying what they are
-(a tool message is text for every provider, so raw base64 would only cost tokens). An `isError` result
-raises `MCPToolError`, which the run turns into an "Error: ..." tool message like any failing tool.
+JSON; `FunctionCall.result` keeps the dict). Otherwise each content block becomes text (text as is, embedded
+text resources with their URI), and images, audio (wav, mp3) and PDF resources become content parts: the
+value is then a list of text and part dicts, which the run sends as for any tool that returns parts (the tool
+message names them, one user message after the step shows them; see docs/content-and-reasoning.md). What no
+provider takes as a part (other binary data, a part past `content.MAX_INLINE_BYTES`) is a short line saying
+what it is. An `is_error` result raises `MCPToolError`, which the run turns into an "Error: ..." tool message
+like any failing tool.
 """
 
 from __future__ import annotations
@@ -13,7 +16,11 @@ from typing import Any
 
 from mcp import types
 
+from ..features import content
 from .errors import MCPToolError
+
+_AUDIO_FORMATS = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/wave": "wav", "audio/mpeg": "mp3",
+                  "audio/mp3": "mp3"}
 
 
 def to_value(result: types.CallToolResult, *, server: str) -> Any:
@@ -22,14 +29,38 @@ def to_value(result: types.CallToolResult, *, server: str) -> Any:
         raise MCPToolError(text, server=server)
     if result.structured_content is not None:
         return result.structured_content
-    return render(result.content)
+    items = [_item(block) for block in result.content]
+    if all(isinstance(item, str) for item in items):
+        return "\n".join(items)
+    return items
 
 
 def render(blocks: list[Any]) -> str:
-    return "\n".join(_block(block) for block in blocks)
+    """The blocks as text only (an error's message)."""
+    return "\n".join(_text(block) for block in blocks)
 
 
-def _block(block: Any) -> str:
+def _item(block: Any) -> str | dict:
+    """A content part for what a model can be shown, else the block's text."""
+    size = _size(getattr(block, "data", None) or getattr(getattr(block, "resource", None), "blob", None) or "")
+    if size > content.MAX_INLINE_BYTES:
+        return _text(block)
+    if isinstance(block, types.ImageContent):
+        return {"type": "image_url", "image_url": {"url": f"data:{block.mime_type};base64,{block.data}"}}
+    if isinstance(block, types.AudioContent) and block.mime_type in _AUDIO_FORMATS:
+        return {"type": "input_audio", "input_audio": {"data": block.data,
+                                                       "format": _AUDIO_FORMATS[block.mime_type]}}
+    if isinstance(block, types.EmbeddedResource) and isinstance(block.resource, types.BlobResourceContents):
+        resource, mime = block.resource, block.resource.mime_type or ""
+        if mime.startswith("image/"):
+            return {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{resource.blob}"}}
+        if mime == "application/pdf":
+            name = str(resource.uri).rstrip("/").rsplit("/", 1)[-1] or "document.pdf"
+            return {"type": "file", "file": {"filename": name, "file_data": f"data:{mime};base64,{resource.blob}"}}
+    return _text(block)
+
+
+def _text(block: Any) -> str:
     if isinstance(block, types.TextContent):
         return block.text
     if isinstance(block, (types.ImageContent, types.AudioContent)):
@@ -48,4 +79,4 @@ def _block(block: Any) -> str:
 
 
 def _size(base64_text: str) -> int:
-    return len(base64_text) * 3 // 4 - base64_text[-2:].count("=")
+    return len(base64_text) * 3 // 4 - base64_text[-2:].count("=") if base64_text else 0

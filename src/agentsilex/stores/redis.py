@@ -198,5 +198,5 @@ def _connect(url: str) -> Any:
     try:
         import redis
     except ImportError:
-        raise UserError("RedisSession needs the redis package: pip install 'agentsilex[redis]'.") from None
+        raise UserError("RedisSession needs the redis package: pip install -e '.[redis]'.") from None
     return redis.Redis.from_url(url)

@@ -334,6 +334,6 @@ def _sa() -> Any:
     try:
         import sqlalchemy
     except ImportError:
-        raise UserError("SQLAlchemySession needs SQLAlchemy: pip install 'agentsilex[sql]' (adds psycopg for "
+        raise UserError("SQLAlchemySession needs SQLAlchemy: pip install -e '.[sql]' (adds psycopg for "
                         "PostgreSQL).") from None
     return sqlalchemy

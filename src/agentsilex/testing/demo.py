@@ -159,10 +159,12 @@ def delete_file(path: str) -> str:
     return f"deleted {path}"
 
 
-poet = Agent(name="poet", model=DemoModel(poet_reply, name="demo-poet"),
+poet = Agent(name="poet", model=DemoModel(poet_reply, name="demo-poet"), description="Writes short poems.",
              instructions="You write short poems about what the user asks.")
 
 agent = Agent(name="assistant", model=DemoModel(),
+              description="The offline demo: does sums, reads the (made-up) weather, deletes files once you "
+                          "approve, and hands poems to a poet.",
               instructions="You are a helpful assistant. Use the tools for sums, weather and files; hand poems "
                            "to the poet.",
               tools=[add_numbers, multiply_numbers, get_weather, delete_file], handoffs=[poet])

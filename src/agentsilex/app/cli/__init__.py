@@ -1,4 +1,4 @@
-"""The `agentsilex` command line (needs the `cli` extra: pip install 'agentsilex[cli]').
+"""The `agentsilex` command line (needs the `cli` extra: pip install -e '.[cli]').
 
 How commands are added: every public module in this package (`run.py`, `chat.py`, `serve.py`, `eval.py`, ...)
 is one command. It imports `app` from here and registers itself with `@app.command()`. This file imports all
@@ -14,7 +14,7 @@ import pkgutil
 try:
     import typer
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise ImportError("the agentsilex command line needs its extra: pip install 'agentsilex[cli]'") from exc
+    raise ImportError("the agentsilex command line needs its extra: pip install -e '.[cli]'") from exc
 
 app = typer.Typer(
     name="agentsilex",

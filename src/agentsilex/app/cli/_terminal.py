@@ -14,7 +14,8 @@ from rich.markup import escape
 from ...agent import Agent
 from ...features.approval import RunState
 from ...errors import AgentsilexError
-from ..common import check_environment, describe_error, jsonable, load_agent, usage_view, with_model
+from ..common import (check_environment, describe_error, jsonable, load_agent, usage_line, usage_view,
+                      with_model)
 from ...result import RunResult
 
 MODEL_HELP = "Use this model instead of the agent's: a LiteLLM string (gpt-4o-mini, ...) or 'demo' (offline)."
@@ -74,19 +75,14 @@ class Printer:
             return
         if not isinstance(result.final_output, str) and result.final_output is not None:
             self.console.print_json(json.dumps(jsonable(result.final_output)))
-        self.console.print(f"[dim]{usage_line(usage_view(result.usage, priced=self.priced))}[/]", highlight=False)
+        # total_usage: a run resumed after approvals counts the requests before its pause too
+        self.console.print(f"[dim]{usage_line(usage_view(result.total_usage, priced=self.priced))}[/]",
+                           highlight=False)
 
     def end_text(self) -> None:
         if self._in_text:
             self.console.print()
             self._in_text = False
-
-
-def usage_line(usage: dict) -> str:
-    cost = usage["cost_usd"]
-    price = f"${cost:.6f}" if cost is not None else "cost n/a"
-    return (f"{usage['requests']} request{'s' * (usage['requests'] != 1)} · {usage['input_tokens']} in / "
-            f"{usage['output_tokens']} out tokens · {price}")
 
 
 def ask_approvals(result: RunResult, console: Console, ask: Callable[[str], str]) -> RunState:

@@ -9,16 +9,18 @@ from rich.console import Console
 from rich.markup import escape
 
 from ...features.approval import RunState
+from ...features.conversation import Conversation
 from ...result import RunUsage
 from ...errors import AgentsilexError
 from ...features.content import text_of
-from ..common import DEFAULT_STORE, PENDING_KEY, Store, describe_error, make_runner, needs_prices, new_session_id, save_pending, usage_view
+from ..common import (DEFAULT_STORE, PENDING_KEY, Store, describe_error, make_runner, needs_prices, new_session_id,
+                      save_pending, usage_line, usage_view)
 from . import app
-from ._terminal import BASE_URL_HELP, MODEL_HELP, Printer, ask_approvals, one_line_errors, prepare_agent, usage_line
+from ._terminal import BASE_URL_HELP, MODEL_HELP, Printer, ask_approvals, one_line_errors, prepare_agent
 
 COMMANDS = """[bold]/undo[/]      remove the last turn      [bold]/history[/]  show this session
 [bold]/new[/]       start a new session       [bold]/sessions[/] list the stored sessions
-[bold]/switch ID[/] go to another session     [bold]/usage[/]    tokens and cost so far
+[bold]/switch ID[/] go to another session     [bold]/usage[/]    tokens and cost: session, chat
 [bold]/quit[/]      leave (or Ctrl-D)         Ctrl-C stops an answer, not the chat"""
 
 
@@ -98,8 +100,8 @@ class Chat:
             result = stream.result
             printer.finish(result)
             save_pending(self.session, result)
+            self.usage.merge(result.usage)  # this part only: a resumed run's `usage` starts at its pause
             if not result.pending_approvals:
-                self.usage.merge(result.usage)  # a resumed run's usage includes the part before the pause
                 return
             try:
                 prompt = ask_approvals(result, self.console, ask)
@@ -141,7 +143,9 @@ class Chat:
                                    f"{escape(row['title'])}", highlight=False)
         elif name == "/history":
             self.history()
-        elif name == "/usage":
+        elif name == "/usage":  # what the session recorded (every run on it), and what this chat spent
+            recorded = usage_view(Conversation(self.session).usage, priced=self.priced)
+            self.console.print(usage_line(recorded) + " (this session)")
             self.console.print(usage_line(usage_view(self.usage, priced=self.priced)) + " (this chat)")
         else:
             self.console.print(f"[red]unknown command {escape(line)!s}[/]; /help lists them", highlight=False)

@@ -6,16 +6,14 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
 from ...errors import UserError
+from ..common import load_agent, load_object
 from . import app
 
 _DEFAULT_THRESHOLDS = {"tool_trajectory": 1.0, "response_match": 0.5, "llm_judge": 0.5}
@@ -52,7 +50,7 @@ def eval_command(
                             "(or --from-session STORE_URL SESSION_ID --out evalset.json).")
         passed = _evaluate(target, evalset, threshold, metric, similarity, trajectory, judge, judge_samples,
                            concurrency, json_out, html_out)
-    except UserError as exc:
+    except (UserError, ImportError, SyntaxError) as exc:  # a bad option, or an agent file that does not import
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     raise typer.Exit(0 if passed else 1)
@@ -66,7 +64,7 @@ def _evaluate(target: str, evalset: Path, thresholds: list[str], metrics: list[s
 
     from ...evaluation import AgentEvaluator, EvalSet, report
 
-    agent = load_object(target)
+    agent = load_agent(target)
     eval_set = EvalSet.load(evalset)
     evaluators = build_evaluators(thresholds, metrics, similarity, trajectory, judge, judge_samples)
     console = Console(stderr=True)
@@ -117,32 +115,6 @@ def build_evaluators(thresholds: list[str], metrics: list[str], similarity: str,
         else:
             raise UserError(f"--metric {name!r}: use tool_trajectory, response_match or llm_judge.")
     return evaluators
-
-
-def load_object(spec: str) -> Any:
-    """`package.module:name` or `path/to/file.py:name` -> the object (the current directory is importable)."""
-    module_name, _, attribute = spec.rpartition(":")
-    if not module_name or not attribute:
-        raise UserError(f"{spec!r} is not module:attribute (e.g. my_app.agents:agent or agents.py:agent).")
-    if module_name.endswith(".py") or "/" in module_name:
-        path = Path(module_name)
-        if not path.is_file():
-            raise UserError(f"No Python file at {module_name!r}.")
-        module_spec = importlib.util.spec_from_file_location(path.stem, path)
-        assert module_spec is not None and module_spec.loader is not None
-        module = importlib.util.module_from_spec(module_spec)
-        sys.path.insert(0, str(path.parent.resolve()))  # so the file can import its neighbours
-        module_spec.loader.exec_module(module)
-    else:
-        sys.path.insert(0, str(Path.cwd()))
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            raise UserError(f"Cannot import {module_name!r}: {exc}.") from None
-    try:
-        return getattr(module, attribute)
-    except AttributeError:
-        raise UserError(f"{module_name!r} has no attribute {attribute!r}.") from None
 
 
 def _print_table(result: Any) -> None:

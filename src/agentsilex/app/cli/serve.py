@@ -25,6 +25,8 @@ def serve(
     model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     base_url: str | None = typer.Option(None, "--base-url", help=BASE_URL_HELP),
     retries: int | None = typer.Option(None, "--retries", help="Retries of a failing model call (default 3)."),
+    example: list[str] = typer.Option([], "--example", "-e", help="A prompt the empty chat offers to try (repeat "
+                                      "for more)."),
 ) -> None:
     """Serve a web chat with the agent: streaming answers, tool cards, approvals, stored sessions."""
     try:
@@ -32,13 +34,13 @@ def serve(
 
         from ..web import create_app
     except ImportError:
-        fail("agentsilex serve needs the web extra: pip install 'agentsilex[web]'")
+        fail("agentsilex serve needs the web extra: pip install -e '.[web]'")
     console = Console(highlight=False, soft_wrap=True)  # no inserted line breaks: pipes get whole lines
     with one_line_errors(base_url=base_url):
         chosen = prepare_agent(agent, model, base_url)
         if host not in LOOPBACK and not token:
             token = secrets.token_urlsafe(18)
-        web = create_app(chosen, store=Store(store), token=token, retries=retries)
+        web = create_app(chosen, store=Store(store), token=token, retries=retries, examples=example)
     shown = f"[{host}]" if ":" in host else host
     query = f"/?token={token}" if token else "/"
     console.print(f"agentsilex: chat with [bold]{chosen.name}[/] at http://{shown}:{port}{query}  (Ctrl-C stops)",

@@ -1,11 +1,11 @@
 """The web chat's server: the page (static files in this package) and the JSON API it uses.
 
 API (also at /openapi.json and /docs); errors are `{"error": kind, "message": text}` with an HTTP status:
-    GET    /api/info                          the agent's name and the store
+    GET    /api/info                          the agent's name, description, example prompts, model, store
     GET    /api/sessions                      the stored sessions, newest first
     POST   /api/sessions                      create one: {"id": optional name}
     DELETE /api/sessions/{id}                 delete one
-    GET    /api/sessions/{id}/messages        its history, and the calls waiting for approval
+    GET    /api/sessions/{id}/messages        its history, the calls waiting for approval, its recorded usage
     POST   /api/sessions/{id}/messages        {"content": text}: the run's events as Server-Sent Events
     POST   /api/sessions/{id}/approvals       {"decisions": {call_id: {"approved": bool, "reason": text}}}:
                                               resume the paused run, events as Server-Sent Events
@@ -31,7 +31,9 @@ from pydantic import BaseModel, Field
 from ...agent import Agent
 from ...features.approval import RunState
 from ...errors import ModelError, SessionBusyError, UserError
-from ..common import PENDING_KEY, Store, describe_error, event_view, make_runner, needs_prices, result_view, save_pending
+from ...features.conversation import Conversation
+from ..common import (PENDING_KEY, Store, describe_error, event_view, make_runner, needs_prices, result_view,
+                      save_pending, usage_view)
 
 SESSION_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 STATIC = files("agentsilex.app.web") / "static"
@@ -63,10 +65,12 @@ class ApiError(Exception):
 
 
 def create_app(agent: Agent, *, store: Store | None = None, token: str | None = None,
-               retries: int | None = None) -> FastAPI:
-    """The web chat for `agent`, its sessions in `store`; with `token`, every API call must carry it."""
+               retries: int | None = None, examples: list[str] | None = None) -> FastAPI:
+    """The web chat for `agent`, its sessions in `store`; with `token`, every API call must carry it.
+    `examples`: prompts the empty page offers to try (`agentsilex serve --example ...`)."""
     chat = _Chat(agent, store or Store(), retries)
-    app = FastAPI(title=f"agentsilex: {agent.name}", description="Chat with an agentsilex agent.", version="1")
+    app = FastAPI(title=f"agentsilex: {agent.name}", description=agent.description or "Chat with an agentsilex agent.",
+                  version="1")
     _errors(app)
     if token:
         _require_token(app, token)
@@ -80,7 +84,8 @@ def create_app(agent: Agent, *, store: Store | None = None, token: str | None = 
     @app.get("/api/info")
     def info() -> dict:
         model = agent.model if isinstance(agent.model, str) else getattr(agent.model, "name", "model")
-        return {"agent": agent.name, "model": model, "store": chat.store.url}
+        return {"agent": agent.name, "description": agent.description, "examples": list(examples or []),
+                "model": model, "store": chat.store.url}
 
     _session_routes(app, chat)
     _run_routes(app, chat)
@@ -111,7 +116,8 @@ def _session_routes(app: FastAPI, chat: _Chat) -> None:
         session = chat.known(session_id)
         saved = session.get_state(PENDING_KEY)
         pending = [vars(p) for p in RunState.from_json(saved).pending] if saved else []
-        return {"id": session_id, "messages": session.get_dialogs(), "pending_approvals": pending}
+        return {"id": session_id, "messages": session.get_dialogs(), "pending_approvals": pending,
+                "usage": chat.recorded_usage(session)}
 
 
 def _run_routes(app: FastAPI, chat: _Chat) -> None:
@@ -138,6 +144,10 @@ class _Chat:
     def __init__(self, agent: Agent, store: Store, retries: int | None) -> None:
         self.agent, self.store, self.retries = agent, store, retries
         self.priced = needs_prices(agent)
+
+    def recorded_usage(self, session: Any) -> dict:
+        """What the session recorded: every run on it (the Runner keeps it with `conversation=True`)."""
+        return usage_view(Conversation(session).usage, priced=self.priced)
 
     def known(self, session_id: str) -> Any:
         if not _valid_id(session_id) or not self.store.exists(session_id):

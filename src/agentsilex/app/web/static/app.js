@@ -2,7 +2,7 @@
 "use strict";
 
 const $ = (selector) => document.querySelector(selector);
-const state = { session: null, busy: false, token: null };
+const state = { session: null, busy: false, token: null, info: { agent: "agentsilex", description: "", examples: [] } };
 
 // -- the API -------------------------------------------------------------------------------------------------
 function headers(extra) {
@@ -62,11 +62,81 @@ function scrollDown() {
   box.scrollTop = box.scrollHeight;
 }
 
-function userBubble(text) {
+// A message's content: a string, or OpenAI content parts (text, images, audio, files) from a prompt or a tool.
+function textOf(content) {
+  if (!Array.isArray(content)) return String(content ?? "");
+  return content.map((part) => (part && part.type === "text" ? part.text : "[" + partLabel(part) + "]")).join(" ");
+}
+
+function partLabel(part) {
+  if (!part || typeof part !== "object") return "part";
+  if (part.type === "image_url") return "image";
+  if (part.type === "input_audio") return "audio " + ((part.input_audio || {}).format || "");
+  if (part.type === "file") return "file " + ((part.file || {}).filename || (part.file || {}).file_id || "");
+  return part.type || "part";
+}
+
+function contentNodes(content) {
+  if (!Array.isArray(content)) return [document.createTextNode(String(content ?? ""))];
+  return content.map((part) => {
+    if (part && part.type === "text") return node("div", "part-text", part.text);
+    const url = part && part.type === "image_url" && part.image_url && part.image_url.url;
+    if (typeof url === "string" && url.startsWith("data:image/")) {  // inline only: the page fetches nothing
+      const img = node("img", "part-image");
+      img.src = url;
+      img.alt = "image";
+      return img;
+    }
+    return node("span", "part-label", partLabel(part));
+  });
+}
+
+function userBubble(content) {
   const bubble = node("div", "msg user");
-  bubble.append(node("div", "bubble", text));
+  const inner = node("div", "bubble");
+  inner.append(...contentNodes(content));
+  bubble.append(inner);
   $("#messages").append(bubble);
   return bubble;
+}
+
+// An empty chat: who the agent is, what it does, and a few prompts to try (agentsilex serve --example ...).
+function emptyState() {
+  const box = node("div", "empty");
+  box.append(node("h2", "", state.info.agent));
+  if (state.info.description) box.append(node("p", "description", state.info.description));
+  if (state.info.examples.length) {
+    const list = node("div", "examples");
+    for (const text of state.info.examples) {
+      const button = node("button", "example", text);
+      button.type = "button";
+      button.onclick = () => { if (!state.busy) send(text); };
+      list.append(button);
+    }
+    box.append(node("div", "label", "Try"), list);
+  }
+  $("#messages").append(box);
+}
+
+function usageText(usage) {
+  const cost = usage.cost_usd === null ? "cost n/a" : "$" + usage.cost_usd.toFixed(6);
+  const requests = usage.requests + (usage.requests === 1 ? " request" : " requests");
+  const input = [usage.cached_input_tokens ? usage.cached_input_tokens + " cached" : "",
+                 usage.cache_write_tokens ? usage.cache_write_tokens + " cache writes" : ""].filter(Boolean);
+  const tokens = `${usage.input_tokens} in` + (input.length ? ` (${input.join(", ")})` : "") +
+    ` / ${usage.output_tokens} out` + (usage.reasoning_tokens ? ` (${usage.reasoning_tokens} reasoning)` : "") +
+    " tokens" + (usage.estimated ? " (estimated)" : "");
+  return `${requests} · ${tokens} · ${cost}`;
+}
+
+// What the session recorded (every run on it, across approvals), from the same call that loads its history.
+async function refreshUsage(id) {
+  const data = await api("GET", `api/sessions/${encodeURIComponent(id)}/messages`);
+  if (id === state.session) showRecorded(data.usage);
+}
+
+function showRecorded(usage) {
+  $("#usage").textContent = usage && usage.requests ? "this chat: " + usageText(usage) : "";
 }
 
 // An assistant answer: text parts, tool cards, handoff marks, approvals and usage, in the order they happen.
@@ -116,10 +186,7 @@ class Answer {
   }
 
   usage(usage) {
-    const cost = usage.cost_usd === null ? "cost n/a" : "$" + usage.cost_usd.toFixed(6);
-    const requests = usage.requests + (usage.requests === 1 ? " request" : " requests");
-    this.el.append(node("div", "usage",
-      `${requests} · ${usage.input_tokens} in / ${usage.output_tokens} out tokens · ${cost}`));
+    this.el.append(node("div", "usage", usageText(usage)));  // the whole run, the part before a pause too
   }
 
   approvals(pending) {
@@ -179,10 +246,12 @@ function drawHistory(messages, pending) {
       }
       if (message.content) answer.addText(message.content);
     } else if (message.role === "tool") {
-      answer.toolResult(message.tool_call_id, message.content, message.content.startsWith("Error"));
+      const text = textOf(message.content);
+      answer.toolResult(message.tool_call_id, text, text.startsWith("Error"));
     }
   }
   if (pending.length) (answer || new Answer()).approvals(pending);
+  if (!messages.length && !pending.length) emptyState();
   scrollDown();
 }
 
@@ -212,9 +281,10 @@ async function openSession(id) {
   showError("");
   const data = await api("GET", `api/sessions/${encodeURIComponent(id)}/messages`);
   const first = data.messages.find((m) => m.role === "user");
-  $("#title").textContent = first ? first.content.slice(0, 80) : "New chat";
+  $("#title").textContent = first ? textOf(first.content).slice(0, 80) : state.info.agent;
   $("#session-id").textContent = id;
   drawHistory(data.messages, data.pending_approvals);
+  showRecorded(data.usage);
   await drawSessions();
   $("#input").focus();
 }
@@ -249,6 +319,7 @@ async function run(path, body, answer, onFail) {
     state.busy = false;
     $("#send").disabled = false;
     drawSessions().catch(() => {});
+    refreshUsage(state.session).catch(() => {});
   }
 }
 
@@ -256,11 +327,16 @@ async function send(text) {
   const id = state.session;
   const bubble = userBubble(text);
   const title = $("#title").textContent;
-  if (title === "New chat") $("#title").textContent = text.slice(0, 80);
+  const empty = document.querySelector("#messages .empty");
+  if (empty) {  // the first question of this chat names it
+    empty.remove();
+    $("#title").textContent = text.slice(0, 80);
+  }
   const answer = new Answer();
   scrollDown();
   await run(`api/sessions/${encodeURIComponent(id)}/messages`, { content: text }, answer, () => {
     bubble.remove();
+    if (empty) $("#messages").prepend(empty);
     $("#title").textContent = title;
     $("#input").value = text;  // nothing was sent: give the text back
   });
@@ -295,6 +371,7 @@ async function start() {
   $("#new-session").onclick = () => newSession().catch((e) => showError(e.message));
   try {
     const info = await api("GET", "api/info");
+    state.info = Object.assign(state.info, info, { examples: info.examples || [] });
     $("#agent").textContent = `${info.agent} · ${info.model}`;
     document.title = `${info.agent} · agentsilex`;
     const sessions = await drawSessions();
