@@ -132,7 +132,8 @@ class _Executor(AgentExecutor):
 
     async def _finish(self, result: Any, updater: TaskUpdater, artifact: str) -> None:
         if result.pending_approvals:
-            message = _say(waiting_text(result.pending_approvals), updater.task_id, updater.context_id)
+            how = "Answer on this task with 'approve' or 'reject' (or a data part {\"decisions\": {...}})."
+            message = _say(waiting_text(result.pending_approvals, how), updater.task_id, updater.context_id)
             message.parts.append(new_data_part({"pendingApprovals": [jsonable(p) for p in result.pending_approvals]}))
             await updater.requires_input(message)
             return

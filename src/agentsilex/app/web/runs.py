@@ -203,8 +203,8 @@ def final_text(output: Any) -> str:
     return json.dumps(jsonable(output), ensure_ascii=False)
 
 
-def waiting_text(pending: list[Any]) -> str:
-    """What a chat client shows for a run paused for approval."""
+def waiting_text(pending: list[Any], how: str = "Decide in the web chat (or with POST "
+                 "/api/sessions/<session>/approvals).") -> str:
+    """What a chat client shows for a run paused for approval, and how to decide."""
     calls = ", ".join(f"{p.tool_name}({p.arguments})" for p in pending)
-    return (f"Waiting for approval: {calls}. Decide in the web chat, or with POST "
-            "/api/sessions/{session}/approvals, then ask again.")
+    return f"Waiting for approval: {calls}. {how}"
