@@ -48,14 +48,16 @@ def mount(app: FastAPI, chat: Chat) -> None:
     async def ui_chat(body: UIChatRequest) -> StreamingResponse:
         """Run the agent for a `useChat` front end; the answer as a UI message stream."""
         decisions = _approval_responses(body.messages[-1])
-        if decisions:
+        stream = _Stream()
+        if decisions:  # the answer goes on in the assistant message that asked for approval
+            stream.resumed(str(body.messages[-1].get("id") or ""), {i for i, (yes, _) in decisions.items() if not yes})
             session, _ = chat.conversation(body.id, [])
             run = await chat.begin(session, chat.resume(session, decisions))
         else:
             history, prompt = _split(body.messages)
             session, _ = chat.conversation(body.id, history)
             run = await chat.begin(session, prompt, abandon_pending=True)
-        return StreamingResponse(_Stream().chunks(run), media_type="text/event-stream", headers=HEADERS)
+        return StreamingResponse(stream.chunks(run), media_type="text/event-stream", headers=HEADERS)
 
 
 def _approval_responses(message: dict) -> dict[str, tuple[bool, str]]:
@@ -96,17 +98,22 @@ class _Stream:
     """One run as UI message stream chunks, keeping the open text or reasoning part and the step."""
 
     def __init__(self) -> None:
+        self.message_id = f"msg_{uuid.uuid4().hex}"
         self.text: str | None = None
         self.reasoning: str | None = None
-        self.step_done = False  # tools ran: the next model turn is a new step
+        self.in_step, self.step_done = False, False  # tools ran: the next model turn is a new step
+        self.denied: set[str] = set()
+
+    def resumed(self, message_id: str, denied: set[str]) -> None:
+        """A resumed run: it continues the client's message, and starts by running (or refusing) the calls."""
+        self.message_id, self.denied = message_id or self.message_id, denied
 
     @staticmethod
     def _chunk(kind: str, **fields: Any) -> str:
         return f"data: {json.dumps({'type': kind, **fields}, ensure_ascii=False)}\n\n"
 
     async def chunks(self, run: Run) -> AsyncIterator[str]:
-        yield self._chunk("start", messageId=f"msg_{uuid.uuid4().hex}")
-        yield self._chunk("start-step")
+        yield self._chunk("start", messageId=self.message_id)
         try:
             async for event in run.events():
                 for frame in self.translate(event):
@@ -115,8 +122,10 @@ class _Stream:
             run.keep_pending()
             for frame in self.close():
                 yield frame
-            yield self._chunk("finish-step")
-            yield self._chunk("finish", finishReason="length" if result.finish_reason == "length" else "stop")
+            if self.in_step:
+                yield self._chunk("finish-step")
+            reason = "tool-calls" if result.pending_approvals else "length" if result.finish_reason == "length" else "stop"
+            yield self._chunk("finish", finishReason=reason)
         except Exception as error:  # the answer has started: report it in the stream
             yield self._chunk("error", errorText=as_api_error(error).message)
         finally:
@@ -151,6 +160,8 @@ class _Stream:
             return frames + [self._chunk("tool-approval-request", approvalId=event.call_id, toolCallId=event.call_id)]
         if kind == "tool_response":
             self.step_done = True
+            if event.call_id in self.denied:
+                return frames + [self._chunk("tool-output-denied", toolCallId=event.call_id)]
             if event.error:
                 return frames + [self._chunk("tool-output-error", toolCallId=event.call_id, errorText=event.content,
                                              dynamic=True)]
@@ -159,10 +170,11 @@ class _Stream:
         return frames + [self._chunk("data-agent-handoff", data={"agent": event.agent, "fromAgent": event.from_agent})]
 
     def _new_step(self) -> list[str]:
-        if not self.step_done:
+        if self.in_step and not self.step_done:
             return []
-        self.step_done = False
-        return self.close() + [self._chunk("finish-step"), self._chunk("start-step")]
+        frames = self.close() + ([self._chunk("finish-step")] if self.in_step else [])
+        self.in_step, self.step_done = True, False
+        return frames + [self._chunk("start-step")]
 
     def _close_text(self) -> list[str]:
         frames = [self._chunk("text-end", id=self.text)] if self.text else []
