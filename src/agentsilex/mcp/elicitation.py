@@ -23,52 +23,16 @@ import asyncio
 import inspect
 import logging
 import time
-import uuid
 from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from mcp import types
 
 from ..errors import UserError
+from ..questions import Answer, Question, answering, current_asker
 
+__all__ = ["Answer", "Elicitation", "Question", "answering", "current_asker"]
 logger = logging.getLogger("agentsilex.mcp")
-_asker: ContextVar[Callable[..., Any] | None] = ContextVar("agentsilex_mcp_asker", default=None)
-
-
-@dataclass(frozen=True)
-class Question:
-    """What an MCP server asks: its message and the flat JSON schema of the answer (or a URL to visit)."""
-
-    server: str
-    message: str
-    schema: dict = field(default_factory=dict)
-    url: str | None = None
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-
-
-@dataclass(frozen=True)
-class Answer:
-    """The user's reply: "accept" (with `content` matching the schema), "decline" or "cancel"."""
-
-    action: str
-    content: dict | None = None
-
-
-@contextmanager
-def answering(asker: Callable[[Question], Any]) -> Iterator[None]:
-    """Within this block, questions from servers with `elicitation="ask"` go to `asker(question)`."""
-    token = _asker.set(asker)
-    try:
-        yield
-    finally:
-        _asker.reset(token)
-
-
-def current_asker() -> Callable[..., Any] | None:
-    """Who answers questions for the run calling a tool now (read when the call starts)."""
-    return _asker.get()
 
 
 class Elicitation:

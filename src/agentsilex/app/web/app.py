@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 import secrets
+from contextlib import nullcontext
 from importlib.resources import files
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,8 +30,10 @@ from pydantic import BaseModel, Field
 
 from ...agent import Agent
 from ...errors import UserError
+from ...questions import Answer, Question, answering
 from ..common import Store, describe_error, event_view, result_view
 from . import protocols
+from .asking import WebAsker, question_view
 from .runs import MAX_CONTENT, SESSION_ID, ApiError, Chat, Run, as_api_error, error_response
 
 STATIC = files("agentsilex.app.web") / "static"
@@ -47,6 +50,11 @@ class NewMessage(BaseModel):
 class Decision(BaseModel):
     approved: bool
     reason: str = ""
+
+
+class QuestionAnswer(BaseModel):
+    action: Literal["accept", "decline", "cancel"]
+    content: dict[str, Any] | None = None
 
 
 class Decisions(BaseModel):
@@ -114,7 +122,7 @@ def _run_routes(app: FastAPI, chat: Chat) -> None:
     @app.post("/api/sessions/{session_id}/messages")
     async def send(session_id: str, body: NewMessage) -> StreamingResponse:
         session = chat.known(session_id)
-        return _stream(chat, await chat.begin(session, body.content, abandon_pending=True))
+        return _stream(chat, await chat.begin(session, body.content, abandon_pending=True), session_id)
 
     @app.post("/api/sessions/{session_id}/approvals")
     async def approve(session_id: str, body: Decisions) -> StreamingResponse:
@@ -122,18 +130,31 @@ def _run_routes(app: FastAPI, chat: Chat) -> None:
         if chat.pending(session) is None:
             raise ApiError(409, "nothing_pending", f"Session {session_id!r} has no run waiting for approval.")
         decisions = {call_id: (d.approved, d.reason) for call_id, d in body.decisions.items()}
-        return _stream(chat, await chat.begin(session, chat.resume(session, decisions)))
+        return _stream(chat, await chat.begin(session, chat.resume(session, decisions)), session_id)
+
+    @app.post("/api/sessions/{session_id}/answers/{question_id}", status_code=204)
+    async def answer(session_id: str, question_id: str, body: QuestionAnswer) -> Response:  # on the asker's loop
+        asker = chat.askers.get(session_id)
+        if asker is None or not asker.answer(question_id, Answer(body.action, body.content)):
+            raise ApiError(404, "unknown_question", f"No question {question_id!r} waits in session {session_id!r} "
+                           "(answered already, or its run ended).")
+        return Response(status_code=204)
 
 
-def _stream(chat: Chat, run: Run) -> StreamingResponse:
-    return StreamingResponse(_frames(chat, run), media_type="text/event-stream",
+def _stream(chat: Chat, run: Run, session_id: str) -> StreamingResponse:
+    return StreamingResponse(_frames(chat, run, session_id), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-async def _frames(chat: Chat, run: Run) -> AsyncIterator[str]:
+async def _frames(chat: Chat, run: Run, session_id: str) -> AsyncIterator[str]:
+    asker = WebAsker() if chat.asking else None  # a tool's server may ask the person a question (asking.py)
+    if asker is not None:
+        chat.askers[session_id] = asker
     try:
-        async for event in run.events():
-            yield _frame(event_view(event, priced=chat.priced))
+        with answering(asker) if asker is not None else nullcontext():
+            async for event in (run.events() if asker is None else asker.merged(run.events())):
+                yield _frame(question_view(event) if isinstance(event, Question) else
+                             event_view(event, priced=chat.priced))
         result = run.result
         run.keep_pending()
         if result.pending_approvals:
@@ -141,6 +162,8 @@ async def _frames(chat: Chat, run: Run) -> AsyncIterator[str]:
     except Exception as error:  # the answer has started (HTTP 200): report the failure in the stream
         yield _frame({"type": "error", "error": type(error).__name__, "message": describe_error(error)})
     finally:
+        if asker is not None and chat.askers.get(session_id) is asker:
+            del chat.askers[session_id]
         await run.close()  # a closed tab stops the run; the session stays valid
 
 

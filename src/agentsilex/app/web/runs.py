@@ -22,7 +22,7 @@ from ...features.parts import text_of
 from ...models.retry import RetryPolicy
 from ...runner import Runner
 from ...session import Session
-from ..common import PENDING_KEY, Store, describe_error, needs_prices, save_pending
+from ..common import PENDING_KEY, Store, describe_error, needs_prices, reachable_agents, save_pending
 
 SESSION_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 MAX_CONTENT = 100_000  # characters of text in one prompt (the web chat's limit)
@@ -98,6 +98,9 @@ class Chat:
         self.agent, self.store, self.retries = agent, store, retries
         self.public_url = public_url.rstrip("/") if public_url else None
         self.priced = needs_prices(agent)
+        # A tool whose server may ask the person a question (MCP elicitation="ask"): the web chat shows it.
+        self.asking = any(getattr(t, "asks_people", False) for a in reachable_agents(agent) for t in a.tools)
+        self.askers: dict[str, Any] = {}  # session id -> the WebAsker of its streaming run
 
     # -- sessions ----------------------------------------------------------------------------------------
     def known(self, session_id: str) -> Any:
