@@ -70,9 +70,9 @@ def _read_card(url: str, headers: dict[str, str] | None, timeout: float) -> Agen
 def _describe(card: AgentCard | None) -> str:
     if card is None:
         return "Ask the remote agent; give it the full task as `input`."
-    skills = "; ".join(f"{s.name}: {s.description}" for s in card.skills)
-    return (f"Ask the remote agent {card.name!r}: {card.description}" + (f" Its skills: {skills}." if skills else "")
-            + " Give it the full task as `input`.")
+    skills = "; ".join(f"{s.name}: {s.description.rstrip('.')}" for s in card.skills)
+    return (f"Ask the remote agent {card.name!r}: {card.description.rstrip('.')}."
+            + (f" Its skills: {skills}." if skills else "") + " Give it the full task as `input`.")
 
 
 async def _ask(url: str, card: AgentCard | None, text: str, headers: dict[str, str] | None, timeout: float,
