@@ -41,5 +41,5 @@ bash "$(dirname "$0")/ui-tools.sh"
 # Arize Phoenix, a real OTLP receiver for the tracing end-to-end test (in its own venv, in the user cache).
 bash "$(dirname "$0")/phoenix.sh"
 
-# The Vercel AI SDK's chat client (npm `ai`), for the UI message stream test.
-bash "$(dirname "$0")/vercel-ai.sh"
+# The Vercel AI SDK and AG-UI JavaScript clients (npm), for the protocol tests.
+bash "$(dirname "$0")/js-clients.sh"

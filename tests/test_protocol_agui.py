@@ -144,3 +144,19 @@ def test_a_failure_mid_run_ends_with_run_error(tmp_path):
     client = TestClient(create_app(agent, store=Store(f"sqlite:///{tmp_path / 'x.db'}")))
     events = validated(client.post("/ag-ui", json=run_input("t", "go")).text)
     assert kinds(events)[-1] == "RUN_ERROR" and "invalid key" in events[-1].message
+
+
+def test_the_official_http_agent_runs_the_agent(url):
+    from pathlib import Path
+
+    from js_clients import run_node
+
+    client = Path(__file__).parent / "js" / "http_agent.cjs"
+    done = run_node(client, url + "/ag-ui", "ag-js-1", "What is 5 + 3?", package="@ag-ui/client")
+    assert done["types"][0] == "RUN_STARTED" and done["types"][-1] == "RUN_FINISHED"
+    roles = [(m["role"], m.get("content")) for m in done["messages"]]
+    assert roles[0] == ("user", "What is 5 + 3?") and roles[-1] == ("assistant", "5 + 3 = **8**")
+    call = next(m for m in done["messages"] if m.get("toolCalls"))["toolCalls"][0]
+    assert call["function"]["name"] == "add_numbers" and ("tool", "8") in roles
+    paused = run_node(client, url + "/ag-ui", "ag-js-2", "delete a.txt", package="@ag-ui/client")
+    assert paused["types"][-2:] == ["STATE_SNAPSHOT", "RUN_FINISHED"]

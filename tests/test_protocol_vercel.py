@@ -2,15 +2,12 @@
 shapes, and the AI SDK's own chat client (AbstractChat, which `useChat` wraps, with its DefaultChatTransport
 that validates each chunk against the SDK's schema) talking to `agentsilex serve` in its own process.
 
-The SDK comes from the npm registry (.ci/vercel-ai.sh); without Node.js or it, the client tests skip locally
-and fail in CI (CI=true)."""
+The SDK comes from the npm registry (.ci/js-clients.sh); without Node.js or it, the client tests skip
+locally and fail in CI (CI=true)."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,10 +21,10 @@ from agentsilex.testing import Fail, ScriptedModel, call  # noqa: E402
 from agentsilex.testing.demo import DemoModel  # noqa: E402
 from agentsilex.testing.demo import agent as demo_agent  # noqa: E402
 from agentsilex.web import create_app  # noqa: E402
+from js_clients import run_node  # noqa: E402
 from served import serve  # noqa: E402
 
-CLIENT = Path(__file__).parent / "vercel" / "use_chat.cjs"
-MODULES = Path(os.environ.get("AGENTSILEX_CACHE", Path.home() / ".cache" / "agentsilex")) / "vercel-ai" / "node_modules"
+CLIENT = Path(__file__).parent / "js" / "use_chat.cjs"
 # The UI message stream protocol's chunks (AI SDK 5 and 6 docs, "Stream Protocols"): the keys each must have.
 SHAPES = {"start": set(), "start-step": set(), "finish-step": set(), "finish": set(), "error": {"errorText"},
           "text-start": {"id"}, "text-delta": {"id", "delta"}, "text-end": {"id"},
@@ -109,15 +106,6 @@ def test_bad_input_is_a_4xx_error_chunk(app_client, body, status):
 
 
 # -- the AI SDK's own client --------------------------------------------------------------------------------
-def _node() -> str:
-    node = shutil.which("node")
-    if node is None or not (MODULES / "ai" / "package.json").exists():
-        if os.environ.get("CI") == "true":
-            raise RuntimeError("the Vercel AI SDK client must run in CI: bash .ci/vercel-ai.sh")
-        pytest.skip("needs Node.js and the `ai` package: bash .ci/vercel-ai.sh")
-    return node
-
-
 @pytest.fixture(scope="module")
 def url(tmp_path_factory):
     with serve(tmp_path_factory.mktemp("vercel")) as base:
@@ -125,10 +113,7 @@ def url(tmp_path_factory):
 
 
 def use_chat(url: str, chat_id: str, text: str, decision: str | None = None) -> dict:
-    done = subprocess.run([_node(), str(CLIENT), url, chat_id, text, *([decision] if decision else [])],
-                          env={**os.environ, "NODE_PATH": str(MODULES)}, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    state = json.loads(done.stdout)
+    state = run_node(CLIENT, url, chat_id, text, *([decision] if decision else []), package="ai")
     assert state["status"] == "ready" and state["errors"] == []
     return state
 
