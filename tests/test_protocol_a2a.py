@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import uuid
 
 import httpx
@@ -145,3 +146,27 @@ def test_a_remote_agent_waiting_for_approval_is_an_error_result_and_a_dead_one_a
     assert answer.startswith("Error:") and "waits for input" in answer and "delete_file" in answer
     with pytest.raises(UserError, match="agent card"):
         a2a_agent(f"http://127.0.0.1:{free_port()}")
+
+
+def test_with_a_token_the_card_stays_public_and_names_the_scheme_and_a2a_agent_sends_it(tmp_path):
+    with serve(tmp_path, "agentsilex.testing.demo:agent", "--token", "s3cret-token") as base:
+        card = httpx.get(base + "/.well-known/agent-card.json").json()
+        assert card["securitySchemes"]["bearer"]["httpAuthSecurityScheme"]["scheme"] == "bearer"
+        refused = httpx.post(base + "/a2a", json={"jsonrpc": "2.0", "id": 1, "method": "ListTasks", "params": {}})
+        assert refused.status_code == 401
+        remote = a2a_agent(base, headers={"Authorization": "Bearer s3cret-token"})
+        lead = Agent(name="lead", model=FunctionModel(lead_model), tools=[remote])
+        assert Runner().run(lead, "go").final_output == "The remote agent says: 6 + 7 = **13**"
+
+
+def test_without_the_a2a_extra_the_paths_say_how_to_get_it(tmp_path, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from agentsilex.app.common import Store
+    from agentsilex.testing.demo import agent as demo_agent
+    from agentsilex.web import create_app
+
+    monkeypatch.setitem(sys.modules, "a2a", None)  # as if a2a-sdk were not installed
+    client = TestClient(create_app(demo_agent, store=Store(f"sqlite:///{tmp_path / 'x.db'}")))
+    answer = client.get("/.well-known/agent-card.json")
+    assert answer.status_code == 501 and "agentsilex[a2a]" in answer.json()["message"]

@@ -138,9 +138,11 @@ def reachable_agents(agent: Agent) -> list[Agent]:
     return list(seen.values())
 
 
-def make_runner(session: Any, *, retries: int | None = None) -> Runner:
-    """The Runner both front ends use (retries as given, the defaults otherwise)."""
-    return Runner(session, retry=RetryPolicy(max_retries=retries) if retries is not None else None)
+def make_runner(session: Any, *, retries: int | None = None, conversation: bool = False) -> Runner:
+    """The Runner the front ends use (retries as given, the defaults otherwise); `conversation=True` keeps the
+    conversation's usage with the session (the web app's doors do)."""
+    return Runner(session, retry=RetryPolicy(max_retries=retries) if retries is not None else None,
+                  conversation=conversation)
 
 
 # -- sessions ----------------------------------------------------------------------------------------------

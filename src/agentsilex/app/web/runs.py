@@ -19,10 +19,9 @@ from ...agent import Agent
 from ...errors import ModelError, SessionBusyError, UserError
 from ...features.approval import RunState
 from ...features.parts import text_of
-from ...models.retry import RetryPolicy
 from ...runner import Runner
 from ...session import Session
-from ..common import PENDING_KEY, Store, describe_error, needs_prices, reachable_agents, save_pending
+from ..common import PENDING_KEY, Store, describe_error, make_runner, needs_prices, reachable_agents, save_pending
 
 SESSION_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 MAX_CONTENT = 100_000  # characters of text in one prompt (the web chat's limit)
@@ -136,8 +135,7 @@ class Chat:
     # -- runs ----------------------------------------------------------------------------------------------
     def runner(self, session: Any) -> Runner:
         """The Runner every door uses: the app's retries, and the conversation's usage kept with the session."""
-        retry = RetryPolicy(max_retries=self.retries) if self.retries is not None else None
-        return Runner(session, retry=retry, conversation=True)
+        return make_runner(session, retries=self.retries, conversation=True)
 
     async def begin(self, session: Any, prompt: Any, *, stored: bool = True,
                     abandon_pending: bool = False) -> Run:
