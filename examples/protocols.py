@@ -54,7 +54,8 @@ def sse(response: httpx.Response) -> list[dict]:
 
 
 def agui_client(url: str) -> None:
-    run = {"threadId": "thread-1", "runId": "run-1", "messages": [{"id": "m1", "role": "user", "content": "12 times 7"}]}
+    run = {"threadId": "thread-1", "runId": "run-1",
+           "messages": [{"id": "m1", "role": "user", "content": "12 times 7"}]}
     events = sse(httpx.post(url + "/ag-ui", json=run, timeout=30))
     print("ag-ui:", " ".join(e["type"] for e in events if not e["type"].endswith("CONTENT")))
 

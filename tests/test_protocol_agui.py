@@ -33,6 +33,12 @@ def url(tmp_path_factory):
         yield base
 
 
+def demo_client(tmp_path, name: str = "x.db") -> TestClient:
+    """The app on the demo agent (no delay between words), on a fresh SQLite store."""
+    agent = demo_agent.clone(model=DemoModel(delay=0))
+    return TestClient(create_app(agent, store=Store(f"sqlite:///{tmp_path / name}")))
+
+
 def validated(text: str) -> list:
     """Each SSE frame as the ag-ui model it is, checked by alias only (a snake_case key would not count)."""
     frames = [f for f in text.split("\n\n") if f.strip()]
@@ -109,7 +115,7 @@ def test_handoffs_and_reasoning_are_valid_events(tmp_path):
     assert kinds(events) == ["RUN_STARTED", "REASONING_START", "REASONING_MESSAGE_START", "REASONING_MESSAGE_CONTENT",
                              "REASONING_MESSAGE_END", "REASONING_END", "TEXT_MESSAGE_START", "TEXT_MESSAGE_CONTENT",
                              "TEXT_MESSAGE_END", "RUN_FINISHED"]
-    demo = TestClient(create_app(demo_agent.clone(model=DemoModel(delay=0)), store=Store(f"sqlite:///{tmp_path / 'd.db'}")))
+    demo = demo_client(tmp_path, "d.db")
     handed = validated(demo.post("/ag-ui", json=run_input("p", "a poem about tea")).text)
     custom = next(e for e in handed if e.type.value == "CUSTOM")
     assert custom.name == "agent_handoff" and custom.value["agent"] == "poet"
@@ -124,7 +130,7 @@ def test_handoffs_and_reasoning_are_valid_events(tmp_path):
     ({**run_input("t"), "messages": [{"id": "1", "role": "user", "content": [{"type": "video", "source": {}}]}]}, 400),
 ])
 def test_bad_input_is_a_4xx_whose_body_is_a_run_error_event(tmp_path, body, status):
-    client = TestClient(create_app(demo_agent.clone(model=DemoModel(delay=0)), store=Store(f"sqlite:///{tmp_path / 'x.db'}")))
+    client = demo_client(tmp_path)
     response = client.post("/ag-ui", json=body)
     assert response.status_code == status, response.text
     event = EVENT.validate_python(response.json(), by_alias=True, by_name=False)

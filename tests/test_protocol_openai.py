@@ -46,7 +46,8 @@ def test_a_completion_runs_the_agents_tools_on_the_server(client):
     assert reply.model == "assistant" and reply.usage.total_tokens == reply.usage.prompt_tokens \
         + reply.usage.completion_tokens > 0
     ran = reply.model_extra["agentsilex"]["tool_calls"]
-    assert [(c["name"], json.loads(c["arguments"]), c["content"]) for c in ran] == [("add_numbers", {"a": 5, "b": 3}, "8")]
+    assert [(c["name"], json.loads(c["arguments"]), c["content"]) for c in ran] == \
+        [("add_numbers", {"a": 5, "b": 3}, "8")]
 
 
 def test_a_stream_is_standard_chunks_with_usage_last(client):

@@ -35,6 +35,12 @@ SHAPES = {"start": set(), "start-step": set(), "finish-step": set(), "finish": s
 FINISH_REASONS = {"stop", "length", "content-filter", "tool-calls", "error", "other"}
 
 
+def demo_client(tmp_path, name: str = "x.db") -> TestClient:
+    """The app on the demo agent (no delay between words), on a fresh SQLite store."""
+    agent = demo_agent.clone(model=DemoModel(delay=0))
+    return TestClient(create_app(agent, store=Store(f"sqlite:///{tmp_path / name}")))
+
+
 def chunks(response) -> list[dict]:
     """The stream's chunks, each checked against its documented shape, and the stream's framing."""
     assert response.status_code == 200, response.text
@@ -59,7 +65,7 @@ def ui_request(chat_id: str, text: str) -> dict:
 
 @pytest.fixture
 def app_client(tmp_path):
-    return TestClient(create_app(demo_agent.clone(model=DemoModel(delay=0)), store=Store(f"sqlite:///{tmp_path / 'x.db'}")))
+    return demo_client(tmp_path)
 
 
 def test_text_and_tool_calls_in_documented_chunks_in_order(app_client):

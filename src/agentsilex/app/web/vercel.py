@@ -124,8 +124,7 @@ class _Stream:
                 yield frame
             if self.in_step:
                 yield self._chunk("finish-step")
-            reason = "tool-calls" if result.pending_approvals else "length" if result.finish_reason == "length" else "stop"
-            yield self._chunk("finish", finishReason=reason)
+            yield self._chunk("finish", finishReason=_finish_reason(result))
         except Exception as error:  # the answer has started: report it in the stream
             yield self._chunk("error", errorText=as_api_error(error).message)
         finally:
@@ -188,6 +187,12 @@ class _Stream:
 
     def close(self) -> list[str]:
         return self._close_reasoning() + self._close_text()
+
+
+def _finish_reason(result: Any) -> str:
+    if result.pending_approvals:
+        return "tool-calls"  # it stopped at calls waiting for a decision
+    return "length" if result.finish_reason == "length" else "stop"
 
 
 def _arguments(arguments: str) -> Any:

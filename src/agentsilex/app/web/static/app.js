@@ -163,7 +163,8 @@ class Answer {
         for (const value of spec.enum) input.append(Object.assign(node("option", null, String(value)), { value }));
       } else {
         input = node("input");
-        input.type = spec.type === "boolean" ? "checkbox" : ["integer", "number"].includes(spec.type) ? "number" : "text";
+        const numeric = ["integer", "number"].includes(spec.type);
+        input.type = spec.type === "boolean" ? "checkbox" : numeric ? "number" : "text";
         if (spec.type === "boolean") input.checked = spec.default === true;
         else if (spec.default !== undefined) input.value = spec.default;
       }
@@ -179,7 +180,9 @@ class Answer {
     const decline = Object.assign(node("button", "reject", "Decline"), { type: "button" });
     const reply = async (action) => {
       const content = {};
-      for (const [name, input] of Object.entries(fields)) content[name] = input.type === "checkbox" ? input.checked : input.value;
+      for (const [name, input] of Object.entries(fields)) {
+        content[name] = input.type === "checkbox" ? input.checked : input.value;
+      }
       form.querySelectorAll("button, input, select").forEach((b) => { b.disabled = true; });
       box.querySelector(".label").textContent = action === "accept" ? "Answered" : "Declined";
       try {
