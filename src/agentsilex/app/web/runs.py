@@ -18,7 +18,6 @@ from fastapi.responses import JSONResponse
 from ...agent import Agent
 from ...errors import ModelError, SessionBusyError, UserError
 from ...features.approval import RunState
-from ...features.parts import text_of
 from ...runner import Runner
 from ...session import Session
 from ..common import PENDING_KEY, Store, describe_error, make_runner, needs_prices, reachable_agents, save_pending
@@ -176,7 +175,9 @@ def check_prompt(prompt: Any) -> None:
     """The web chat's size limit, for every door: a prompt's text is at most MAX_CONTENT characters."""
     if isinstance(prompt, RunState):
         return
-    text = prompt if isinstance(prompt, str) else text_of(prompt)
+    text = prompt if isinstance(prompt, str) else " ".join(
+        part if isinstance(part, str) else str(part.get("text", "")) if isinstance(part, dict) else ""
+        for part in (prompt if isinstance(prompt, list) else [prompt]))
     if not text.strip() and isinstance(prompt, str):
         raise ApiError(400, "bad_request", "The message is empty: send the user's text.")
     if len(text) > MAX_CONTENT:
