@@ -134,3 +134,21 @@ def test_bad_options_are_clear_errors():
         MCPServer(ASKING, sampling={"model": "gpt-4o-mini", "max_requests": 0})
     with pytest.raises(UserError, match="sampling="):
         MCPServer(ASKING, sampling=42)
+
+
+def test_agentsilex_run_asks_the_question_at_the_prompt(tmp_path):
+    import subprocess
+
+    (tmp_path / "booker.py").write_text(
+        "import sys\nfrom agentsilex import Agent\nfrom agentsilex.mcp import mcp_tools\n"
+        "from agentsilex.testing import FunctionModel, call\n\n"
+        "def book(messages, tools):\n"
+        "    if messages[-1]['role'] == 'tool':\n        return messages[-1]['content']\n"
+        "    return call('book_table', restaurant='Luigi')\n\n"
+        f"tools = mcp_tools({ASKING!r}, elicitation='ask')\n"
+        "agent = Agent(name='booker', model=FunctionModel(book), tools=tools)\n")
+    done = subprocess.run([sys.executable, "-m", "agentsilex.cli", "run", "booker.py:agent", "book"], cwd=tmp_path,
+                          input="6\ny\n\n", capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "asks: How many people at Luigi?" in done.stdout and "How many people? [integer]" in done.stdout
+    assert "booked Luigi for 6 on the terrace" in done.stdout
