@@ -43,3 +43,6 @@ bash "$(dirname "$0")/mcp_servers.sh"
 
 # Arize Phoenix, a real OTLP receiver for the tracing end-to-end test (in its own venv, in the user cache).
 bash "$(dirname "$0")/phoenix.sh"
+
+# The Vercel AI SDK and AG-UI JavaScript clients (npm), for the protocol tests.
+bash "$(dirname "$0")/js-clients.sh"

@@ -69,6 +69,16 @@ EXPECTED = {
     "mcp_demo.py": ['add({"a": 123, "b": 456}) -> 579', 'multiply({"a": 579, "b": 2}) -> 1158',
                     "chart({}) -> [attached: image; shown in the next message]", "chart attachments: ['image_url']"],
     "mcp_serve.py": ["answer: Summary: The Model Context Protocol connects"],
+    "mcp_asking.py": ["summary by cheap-model: Tea is good.", "sampling spent: 1 of 2 requests",
+                      "asking asks: How many people at Luigi?", "answer: booked Luigi for 4 on the terrace",
+                      "with no one to ask: not booked (decline)"],
+    "protocols.py": ["models: ['assistant']", "openai: 5 + 3 = **8** | tools run on the server: ['add_numbers']",
+                     "openai stream: `get_weather` says:", "ag-ui: RUN_STARTED TOOL_CALL_START TOOL_CALL_ARGS "
+                     "TOOL_CALL_END TOOL_CALL_RESULT TEXT_MESSAGE_START TEXT_MESSAGE_END RUN_FINISHED",
+                     "vercel: 2 + 2 = **4** | tool: add_numbers", "a2a: `get_weather` says:"],
+    "a2a_agent.py": ["tool: researcher | Ask the remote agent 'researcher'",
+                     "Its skills: lookup: Look a topic up in the (tiny) encyclopedia.",
+                     "The researcher says: Summary: A2A lets agents built on different frameworks talk"],
 }
 
 

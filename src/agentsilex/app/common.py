@@ -186,11 +186,11 @@ def reachable_agents(agent: Agent) -> list[Agent]:
     return list(seen.values())
 
 
-def make_runner(session: Any, *, retries: int | None = None) -> Runner:
+def make_runner(session: Any, *, retries: int | None = None, conversation: bool = True) -> Runner:
     """The Runner every front end uses (retries as given, the defaults otherwise). It keeps the conversation's
     usage with the session (`conversation=True`), which `/usage` and the web page show."""
     return Runner(session, retry=RetryPolicy(max_retries=retries) if retries is not None else None,
-                  conversation=True)
+                  conversation=conversation)
 
 
 # -- sessions ----------------------------------------------------------------------------------------------

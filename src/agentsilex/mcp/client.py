@@ -24,8 +24,10 @@ from ..errors import UserError
 from ..tool import Tool
 from . import _background
 from .config import ByName, Transport, approval_policy, open_stderr, parse, seconds, stderr_setting, tool_names
+from .elicitation import Elicitation, current_asker
 from .errors import MCPConnectionError, MCPError, MCPTimeoutError, MCPToolError
 from .results import to_value
+from .sampling import sampling_option
 
 logger = logging.getLogger("agentsilex.mcp")
 _INVALID_NAME_CHARS = re.compile(r"[^a-zA-Z0-9_-]")
@@ -40,19 +42,22 @@ class MCPServer:
     "headers": {...}}` (streamable HTTP; legacy SSE when the path ends in /sse or `"transport": "sse"`), with
     `${VAR}` substituted (see config.py). Options: `name` (for messages), `prefix` (tool names become
     `prefix_name`), `allow`/`deny` (server tool names), `needs_approval` (True, a list of tool names, or
-    fn(context, arguments) -> bool), timeouts in seconds, and `stderr` for a stdio server's error output:
-    "inherit" (this process's stderr, the default), "discard", or a file path to append to.
+    fn(context, arguments) -> bool), timeouts in seconds, `stderr` for a stdio server's error output:
+    "inherit" (this process's stderr, the default), "discard", or a file path to append to, and the server's
+    requests to the client: `sampling` (a model and budget, see sampling.py) and `elicitation` ("ask", or a
+    function; see elicitation.py), both off by default.
     """
 
     def __init__(self, config: dict[str, Any], *, name: str | None = None, prefix: str | None = None,
                  allow: Iterable[str] | None = None, deny: Iterable[str] | None = None,
                  needs_approval: bool | Iterable[str] | Callable[[Any, dict], bool] | None = None,
                  connect_timeout: float | None = None, list_timeout: float | None = None,
-                 call_timeout: float | None = None, stderr: str | None = None) -> None:
+                 call_timeout: float | None = None, stderr: str | None = None, sampling: Any = None,
+                 elicitation: Any = None) -> None:
         self.transport, in_config = parse(config)
         given = {"name": name, "prefix": prefix, "allow": allow, "deny": deny, "needs_approval": needs_approval,
                  "connect_timeout": connect_timeout, "list_timeout": list_timeout, "call_timeout": call_timeout,
-                 "stderr": stderr}
+                 "stderr": stderr, "sampling": sampling, "elicitation": elicitation}
         options = {**in_config, **{key: value for key, value in given.items() if value is not None}}
         self.name: str = options.get("name") or self.transport.describe()
         self.prefix: str | None = options.get("prefix")
@@ -63,6 +68,8 @@ class MCPServer:
         self.list_timeout = seconds(options, "list_timeout", 30.0)
         self.call_timeout = seconds(options, "call_timeout", 60.0)
         self.stderr = stderr_setting(options.get("stderr", "inherit"))
+        self.sampling = sampling_option(options.get("sampling"))
+        self.elicitation = Elicitation(options.get("elicitation"), self.name)
         self.closed = False
         self._session: ClientSession | None = None
         self._stop: asyncio.Event | None = None
@@ -88,10 +95,10 @@ class MCPServer:
 
     def call(self, tool_name: str, arguments: dict[str, Any] | None = None) -> Any:
         """Call a tool by its name on the server; return what the model would read (text or a dict)."""
-        return _background.run_sync(self._call(tool_name, arguments or {}))
+        return _background.run_sync(self._call(tool_name, arguments or {}, current_asker()))
 
     async def call_async(self, tool_name: str, arguments: dict[str, Any] | None = None) -> Any:
-        return await _background.run_async(self._call(tool_name, arguments or {}))
+        return await _background.run_async(self._call(tool_name, arguments or {}, current_asker()))
 
     def close(self) -> None:
         """Close the session and stop the server process; the tools then fail with a clear error."""
@@ -171,7 +178,8 @@ class MCPServer:
         try:
             async with AsyncExitStack() as stack:
                 read, write = await stack.enter_async_context(self._transport_context(stack))
-                session = await stack.enter_async_context(ClientSession(read, write, message_handler=self._on_message))
+                session = await stack.enter_async_context(ClientSession(read, write, message_handler=self._on_message,
+                                                                        **self._callbacks()))
                 await session.initialize()
                 ready.set_result(session)
                 await stop.wait()
@@ -185,6 +193,11 @@ class MCPServer:
             if session is not None and self._session is session:
                 self._session = None
                 _live.discard(self)
+
+    def _callbacks(self) -> dict[str, Any]:
+        """Sampling and elicitation, only when opted in (else the SDK refuses them and advertises neither)."""
+        found: dict[str, Any] = {"sampling_callback": self.sampling} if self.sampling else {}
+        return {**found, "elicitation_callback": self.elicitation} if self.elicitation.enabled else found
 
     def _transport_context(self, stack: AsyncExitStack) -> Any:
         spec = self.transport
@@ -292,13 +305,15 @@ class MCPServer:
         policy = self.needs_approval
         made.needs_approval = policy(server_name, name) if isinstance(policy, ByName) else policy
         setattr(made, "source", f"MCP server {self.name!r}")
+        setattr(made, "asks_people", self.elicitation.enabled and self.elicitation.answers is None)
         return made
 
-    async def _call(self, tool_name: str, arguments: dict[str, Any]) -> Any:
+    async def _call(self, tool_name: str, arguments: dict[str, Any], asker: Any = None) -> Any:
         session = await self._connect()
         try:
-            async with asyncio.timeout(self.call_timeout):
-                result = await session.call_tool(tool_name, arguments)
+            async with asyncio.timeout(self.call_timeout) as scope:
+                with self.elicitation.calling(asker, scope):  # a question from the server goes to `asker`
+                    result = await session.call_tool(tool_name, arguments)
         except TimeoutError:
             responsive = await self._responds(session)
             if not responsive:

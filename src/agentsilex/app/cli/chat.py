@@ -15,7 +15,9 @@ from ...errors import AgentsilexError
 from ...features.content import text_of
 from ..common import (DEFAULT_STORE, PENDING_KEY, Store, describe_error, make_runner, needs_prices, new_session_id,
                       save_pending, usage_line, usage_view)
+from ...questions import answering
 from . import app
+from ._asking import terminal_asker
 from ._terminal import BASE_URL_HELP, MODEL_HELP, Printer, ask_approvals, one_line_errors, prepare_agent
 
 COMMANDS = """[bold]/undo[/]      remove the last turn      [bold]/history[/]  show this session
@@ -86,8 +88,9 @@ class Chat:
             try:
                 stream = self.runner.run_stream(self.agent, prompt)
                 try:
-                    for event in stream:
-                        printer.event(event)
+                    with answering(terminal_asker(self.console, ask)):  # a tool's server may ask a question
+                        for event in stream:
+                            printer.event(event)
                 except KeyboardInterrupt:
                     stream.close()  # the loop answers any open tool call: the session stays valid
                     self.console.print("\n[yellow]stopped[/]")

@@ -13,7 +13,9 @@ from ..common import DEFAULT_STORE, Store, make_runner, needs_prices, result_vie
 from ...result import RunResult
 from ...runner import RunStream
 from ...session import Session
+from ...questions import answering
 from . import app
+from ._asking import terminal_asker
 from ._terminal import BASE_URL_HELP, MODEL_HELP, Printer, ask_approvals, fail, one_line_errors, prepare_agent
 
 
@@ -51,8 +53,9 @@ def run(
 
 def _stream(stream: RunStream, printer: Printer) -> RunResult:
     try:
-        for event in stream:
-            printer.event(event)
+        with answering(terminal_asker(printer.console, input)):  # a tool's server may ask a question
+            for event in stream:
+                printer.event(event)
     except KeyboardInterrupt:
         stream.close()
         printer.console.print("\n[yellow]stopped[/]")

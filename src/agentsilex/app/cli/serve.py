@@ -27,6 +27,8 @@ def serve(
     retries: int | None = typer.Option(None, "--retries", help="Retries of a failing model call (default 3)."),
     example: list[str] = typer.Option([], "--example", "-e", help="A prompt the empty chat offers to try (repeat "
                                       "for more)."),
+    public_url: str | None = typer.Option(None, "--public-url", help="The address clients reach this server at, "
+                                          "for the A2A agent card (default: http://HOST:PORT)."),
 ) -> None:
     """Serve a web chat with the agent: streaming answers, tool cards, approvals, stored sessions."""
     try:
@@ -36,12 +38,15 @@ def serve(
     except ImportError:
         fail("agentsilex serve needs the web extra: pip install -e '.[web]'")
     console = Console(highlight=False, soft_wrap=True)  # no inserted line breaks: pipes get whole lines
+    shown = f"[{host}]" if ":" in host else host
+    if public_url is None and host not in ("0.0.0.0", "::"):  # a wildcard address: the card uses each request's
+        public_url = f"http://{shown}:{port}"
     with one_line_errors(base_url=base_url):
         chosen = prepare_agent(agent, model, base_url)
         if host not in LOOPBACK and not token:
             token = secrets.token_urlsafe(18)
-        web = create_app(chosen, store=Store(store), token=token, retries=retries, examples=example)
-    shown = f"[{host}]" if ":" in host else host
+        web = create_app(chosen, store=Store(store), token=token, retries=retries, examples=example,
+                         public_url=public_url)
     query = f"/?token={token}" if token else "/"
     console.print(f"agentsilex: chat with [bold]{chosen.name}[/] at http://{shown}:{port}{query}  (Ctrl-C stops)",
                   soft_wrap=True)

@@ -9,7 +9,7 @@ API (also at /openapi.json and /docs); errors are `{"error": kind, "message": te
     POST   /api/sessions/{id}/messages        {"content": text}: the run's events as Server-Sent Events
     POST   /api/sessions/{id}/approvals       {"decisions": {call_id: {"approved": bool, "reason": text}}}:
                                               resume the paused run, events as Server-Sent Events
-Each SSE frame is `data: <json>`: the events of `agentsilex.frontend.event_view` (partial_output, tool_call,
+Each SSE frame is `data: <json>`: the events of `agentsilex.app.common.event_view` (partial_output, tool_call,
 tool_response, agent_handoff, final_result), `approval_required` when the run pauses, `error` if it fails.
 A session runs one answer at a time: a second one gets 409 `session_busy`, never interleaved turns.
 """
@@ -17,10 +17,10 @@ A session runs one answer at a time: a second one gets 409 `session_busy`, never
 from __future__ import annotations
 
 import json
-import re
 import secrets
+from contextlib import nullcontext
 from importlib.resources import files
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,13 +29,13 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 from ...agent import Agent
-from ...features.approval import RunState
-from ...errors import ModelError, SessionBusyError, UserError
-from ...features.conversation import Conversation
-from ..common import (PENDING_KEY, Store, describe_error, event_view, make_runner, needs_prices, result_view,
-                      save_pending, usage_view)
+from ...errors import UserError
+from ...questions import Answer, Question, answering
+from ..common import Store, describe_error, event_view, result_view
+from . import protocols
+from .asking import WebAsker, question_view
+from .runs import MAX_CONTENT, SESSION_ID, ApiError, Chat, Run, as_api_error, error_response
 
-SESSION_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 STATIC = files("agentsilex.app.web") / "static"
 
 
@@ -44,7 +44,7 @@ class NewSession(BaseModel):
 
 
 class NewMessage(BaseModel):
-    content: str = Field(min_length=1, max_length=100_000, description="The user's message.")
+    content: str = Field(min_length=1, max_length=MAX_CONTENT, description="The user's message.")
 
 
 class Decision(BaseModel):
@@ -52,25 +52,26 @@ class Decision(BaseModel):
     reason: str = ""
 
 
+class QuestionAnswer(BaseModel):
+    action: Literal["accept", "decline", "cancel"]
+    content: dict[str, Any] | None = None
+
+
 class Decisions(BaseModel):
     decisions: dict[str, Decision] = Field(description="One decision per waiting call id.")
 
 
-class ApiError(Exception):
-    """An error answer: HTTP status, a short kind, and a message that says what to do."""
-
-    def __init__(self, status: int, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.kind, self.message = status, kind, message
-
-
 def create_app(agent: Agent, *, store: Store | None = None, token: str | None = None,
-               retries: int | None = None, examples: list[str] | None = None) -> FastAPI:
+               retries: int | None = None, examples: list[str] | None = None,
+               public_url: str | None = None) -> FastAPI:
     """The web chat for `agent`, its sessions in `store`; with `token`, every API call must carry it.
-    `examples`: prompts the empty page offers to try (`agentsilex serve --example ...`)."""
-    chat = _Chat(agent, store or Store(), retries)
+    `examples`: prompts the empty page offers to try (`agentsilex serve --example ...`). The same app speaks
+    the ecosystem's protocols (docs/protocols.md); `public_url` (such as `http://127.0.0.1:8000`) is the
+    address clients reach it at, for the A2A agent card (default: the address each request came to)."""
+    chat = Chat(agent, store or Store(), retries, public_url)
     app = FastAPI(title=f"agentsilex: {agent.name}", description=agent.description or "Chat with an agentsilex agent.",
                   version="1")
+    app.state.error_shapes = []
     _errors(app)
     if token:
         _require_token(app, token)
@@ -89,10 +90,11 @@ def create_app(agent: Agent, *, store: Store | None = None, token: str | None = 
 
     _session_routes(app, chat)
     _run_routes(app, chat)
+    protocols.mount(app, chat, token=token)
     return app
 
 
-def _session_routes(app: FastAPI, chat: _Chat) -> None:
+def _session_routes(app: FastAPI, chat: Chat) -> None:
     store = chat.store
 
     @app.get("/api/sessions")
@@ -114,119 +116,92 @@ def _session_routes(app: FastAPI, chat: _Chat) -> None:
     @app.get("/api/sessions/{session_id}/messages")
     def history(session_id: str) -> dict:
         session = chat.known(session_id)
-        saved = session.get_state(PENDING_KEY)
-        pending = [vars(p) for p in RunState.from_json(saved).pending] if saved else []
+        state = chat.pending(session)
+        pending = [vars(p) for p in state.pending] if state else []
         return {"id": session_id, "messages": session.get_dialogs(), "pending_approvals": pending,
                 "usage": chat.recorded_usage(session)}
 
 
-def _run_routes(app: FastAPI, chat: _Chat) -> None:
+def _run_routes(app: FastAPI, chat: Chat) -> None:
     @app.post("/api/sessions/{session_id}/messages")
     async def send(session_id: str, body: NewMessage) -> StreamingResponse:
         session = chat.known(session_id)
-        return await chat.start(session, body.content, abandon_pending=True)
+        return _stream(chat, await chat.begin(session, body.content, abandon_pending=True), session_id)
 
     @app.post("/api/sessions/{session_id}/approvals")
     async def approve(session_id: str, body: Decisions) -> StreamingResponse:
         session = chat.known(session_id)
-        saved = session.get_state(PENDING_KEY)
-        if not saved:
+        if chat.pending(session) is None:
             raise ApiError(409, "nothing_pending", f"Session {session_id!r} has no run waiting for approval.")
-        state = RunState.from_json(saved)
-        for call_id, decision in body.decisions.items():
-            state.approve(call_id) if decision.approved else state.reject(call_id, decision.reason)
-        return await chat.start(session, state)
+        decisions = {call_id: (d.approved, d.reason) for call_id, d in body.decisions.items()}
+        return _stream(chat, await chat.begin(session, chat.resume(session, decisions)), session_id)
+
+    @app.post("/api/sessions/{session_id}/answers/{question_id}", status_code=204)
+    async def answer(session_id: str, question_id: str, body: QuestionAnswer) -> Response:  # on the asker's loop
+        asker = chat.askers.get(session_id)
+        if asker is None or not asker.answer(question_id, Answer(body.action, body.content)):
+            raise ApiError(404, "unknown_question", f"No question {question_id!r} waits in session {session_id!r} "
+                           "(answered already, or its run ended).")
+        return Response(status_code=204)
 
 
-class _Chat:
-    """Starts runs and streams them as Server-Sent Events."""
+def _stream(chat: Chat, run: Run, session_id: str) -> StreamingResponse:
+    return StreamingResponse(_frames(chat, run, session_id), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
-    def __init__(self, agent: Agent, store: Store, retries: int | None) -> None:
-        self.agent, self.store, self.retries = agent, store, retries
-        self.priced = needs_prices(agent)
 
-    def recorded_usage(self, session: Any) -> dict:
-        """What the session recorded: every run on it (the Runner keeps it with `conversation=True`)."""
-        return usage_view(Conversation(session).usage, priced=self.priced)
-
-    def known(self, session_id: str) -> Any:
-        if not _valid_id(session_id) or not self.store.exists(session_id):
-            raise ApiError(404, "unknown_session", f"No session {session_id!r}: create it with POST /api/sessions.")
-        return self.store.session(session_id)
-
-    async def start(self, session: Any, prompt: str | RunState, *, abandon_pending: bool = False) -> StreamingResponse:
-        """Take the session (409 if busy) by starting the run, then stream the rest."""
-        stream = make_runner(session, retries=self.retries).run_stream_async(self.agent, prompt)
-        events = stream.__aiter__()
-        try:
-            first = await events.__anext__()
-        except SessionBusyError as error:
-            raise ApiError(409, "session_busy", describe_error(error)) from None
-        except StopAsyncIteration:
-            first = None
-        except Exception as error:
-            await stream.aclose()
-            raise _api_error(error) from None
-        if abandon_pending:  # a new question replaces a run that was waiting for approval
-            session.set_state(PENDING_KEY, None)
-        return StreamingResponse(self._frames(session, stream, events, first), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-
-    async def _frames(self, session: Any, stream: Any, events: AsyncIterator, first: Any) -> AsyncIterator[str]:
-        try:
-            if first is not None:
-                yield _frame(event_view(first, priced=self.priced))
-            async for event in events:
-                yield _frame(event_view(event, priced=self.priced))
-            result = stream.result
-            save_pending(session, result)
-            if result.pending_approvals:
-                yield _frame({"type": "approval_required", **result_view(result, priced=self.priced)})
-        except Exception as error:  # the answer has started (HTTP 200): report the failure in the stream
-            yield _frame({"type": "error", "error": type(error).__name__, "message": describe_error(error)})
-        finally:
-            await stream.aclose()  # a closed tab stops the run; the session stays valid
+async def _frames(chat: Chat, run: Run, session_id: str) -> AsyncIterator[str]:
+    asker = WebAsker() if chat.asking else None  # a tool's server may ask the person a question (asking.py)
+    if asker is not None:
+        chat.askers[session_id] = asker
+    try:
+        with answering(asker) if asker is not None else nullcontext():
+            async for event in (run.events() if asker is None else asker.merged(run.events())):
+                yield _frame(question_view(event) if isinstance(event, Question) else
+                             event_view(event, priced=chat.priced))
+        result = run.result
+        run.keep_pending()
+        if result.pending_approvals:
+            yield _frame({"type": "approval_required", **result_view(result, priced=chat.priced)})
+    except Exception as error:  # the answer has started (HTTP 200): report the failure in the stream
+        yield _frame({"type": "error", "error": type(error).__name__, "message": describe_error(error)})
+    finally:
+        if asker is not None and chat.askers.get(session_id) is asker:
+            del chat.askers[session_id]
+        await run.close()  # a closed tab stops the run; the session stays valid
 
 
 def _frame(data: dict | None) -> str:
     return "" if data is None else f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _valid_id(session_id: str) -> bool:
-    return re.fullmatch(SESSION_ID, session_id) is not None
-
-
-def _api_error(error: Exception) -> ApiError:
-    if isinstance(error, UserError):
-        return ApiError(400, "bad_request", describe_error(error))
-    if isinstance(error, ModelError):
-        return ApiError(502, "model_error", describe_error(error))
-    return ApiError(500, type(error).__name__, describe_error(error))
-
-
 def _errors(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:
-        return JSONResponse({"error": error.kind, "message": error.message}, status_code=error.status)
+        return error_response(request, error.status, error.kind, error.message)
 
     @app.exception_handler(UserError)
     async def user_error(request: Request, error: UserError) -> JSONResponse:
-        return JSONResponse({"error": "bad_request", "message": str(error)}, status_code=400)
+        return error_response(request, 400, "bad_request", str(error))
 
     @app.exception_handler(RequestValidationError)
     async def bad_body(request: Request, error: RequestValidationError) -> JSONResponse:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
-        return JSONResponse({"error": "bad_request", "message": f"Invalid request: {problems}."}, status_code=422)
+        return error_response(request, 422, "bad_request", f"Invalid request: {problems}.")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:  # never a traceback to a client
+        problem = as_api_error(error)
+        return error_response(request, problem.status, problem.kind, problem.message)
 
 
 def _require_token(app: FastAPI, token: str) -> None:
     @app.middleware("http")
     async def check_token(request: Request, call_next: Any) -> Response:
-        if request.url.path.startswith(("/api/", "/openapi.json", "/docs")):
+        if request.url.path.startswith(("/api/", "/openapi.json", "/docs", *protocols.GUARDED)):
             given = request.headers.get("authorization", "").removeprefix("Bearer ").strip() \
                 or request.query_params.get("token", "")
             if not secrets.compare_digest(given.encode(), token.encode()):
-                return JSONResponse({"error": "unauthorized", "message": "This server needs its token: send "
-                                     "'Authorization: Bearer <token>' (the page takes it from ?token=...)."},
-                                    status_code=401)
+                return error_response(request, 401, "unauthorized", "This server needs its token: send "
+                                      "'Authorization: Bearer <token>' (the page takes it from ?token=...).")
         return await call_next(request)

@@ -216,6 +216,56 @@ class Answer {
     this.el.append(box);
   }
 
+  // A tool's server asks the person something (MCP elicitation); the tool call waits for the answer.
+  question(event) {
+    const box = node("div", "approval question");
+    box.append(node("div", "label", `${event.server} asks`), node("div", "question-text", event.message));
+    const form = node("form", "question-form");
+    const fields = {};
+    for (const [name, spec] of Object.entries((event.schema && event.schema.properties) || {})) {
+      const label = node("label", null, (spec.description || spec.title || name) + " ");
+      let input;
+      if (Array.isArray(spec.enum)) {
+        input = node("select");
+        for (const value of spec.enum) input.append(Object.assign(node("option", null, String(value)), { value }));
+      } else {
+        input = node("input");
+        const numeric = ["integer", "number"].includes(spec.type);
+        input.type = spec.type === "boolean" ? "checkbox" : numeric ? "number" : "text";
+        if (spec.type === "boolean") input.checked = spec.default === true;
+        else if (spec.default !== undefined) input.value = spec.default;
+      }
+      input.name = name;
+      fields[name] = input;
+      label.append(input);
+      form.append(label);
+    }
+    if (event.url && /^https?:\/\//.test(event.url)) {  // never a javascript: link
+      form.append(Object.assign(node("a", null, event.url), { href: event.url, target: "_blank", rel: "noopener" }));
+    }
+    const send = Object.assign(node("button", "approve", event.url ? "Done" : "Send"), { type: "submit" });
+    const decline = Object.assign(node("button", "reject", "Decline"), { type: "button" });
+    const reply = async (action) => {
+      const content = {};
+      for (const [name, input] of Object.entries(fields)) {
+        content[name] = input.type === "checkbox" ? input.checked : input.value;
+      }
+      form.querySelectorAll("button, input, select").forEach((b) => { b.disabled = true; });
+      box.querySelector(".label").textContent = action === "accept" ? "Answered" : "Declined";
+      try {
+        await api("POST", `api/sessions/${encodeURIComponent(state.session)}/answers/${encodeURIComponent(event.id)}`,
+                  { action, content: action === "accept" ? content : null });
+      } catch (error) {
+        showError(error.message);
+      }
+    };
+    form.onsubmit = (e) => { e.preventDefault(); reply("accept"); };
+    decline.onclick = () => reply("decline");
+    form.append(send, decline);
+    box.append(form);
+    this.el.append(box);
+  }
+
   event(event) {
     if (event.type === "partial_output") this.addText(event.content);
     else if (event.type === "tool_call") this.toolCall(event.call_id, event.name, event.arguments, event.agent);
@@ -223,6 +273,7 @@ class Answer {
     else if (event.type === "agent_handoff") this.handoff(event.agent_name);
     else if (event.type === "final_result") this.usage(event.usage);
     else if (event.type === "approval_required") this.approvals(event.pending_approvals);
+    else if (event.type === "input_required") this.question(event);
     else if (event.type === "error") this.el.append(node("div", "run-error", event.message));
     scrollDown();
   }
