@@ -1,17 +1,19 @@
 """Errors of the MCP layer. Each is an `AgentsilexError`; during a run, a failing MCP call becomes an
-"Error: ..." tool message for the model like any failing tool, and the run goes on."""
+"Error: ..." tool message for the model like any failing tool, and the run goes on. Their text is redacted
+(`agentsilex.redaction`): a server's URL credentials, a key in its headers or environment never show."""
 
 from __future__ import annotations
 
 from ..errors import AgentsilexError
+from ..redaction import redact
 
 
 class MCPError(AgentsilexError):
     """An MCP server could not do what was asked; `.server` names it."""
 
     def __init__(self, message: str, *, server: str) -> None:
-        super().__init__(message)
-        self.server = server
+        super().__init__(redact(message))
+        self.server = redact(server)
 
 
 class MCPConnectionError(MCPError):
@@ -25,3 +27,16 @@ class MCPTimeoutError(MCPError):
 
 class MCPToolError(MCPError):
     """The server ran the tool and reported a failure (`isError`, or a JSON-RPC error for the call)."""
+
+
+class MCPProtocolError(MCPError):
+    """The server answered with something that is not valid MCP (a malformed tool list or result)."""
+
+
+class MCPApprovalRequired(MCPError):
+    """Served over MCP, a call that needs human approval did not run: the client could not ask a person, the
+    person declined, or a served agent paused for approval (`.pending` lists its waiting calls)."""
+
+    def __init__(self, message: str, *, server: str, pending: list | None = None) -> None:
+        super().__init__(message, server=server)
+        self.pending = list(pending or [])
