@@ -16,7 +16,7 @@ _TRANSPORTS = {"stdio": "stdio", "http": "http", "streamable-http": "http", "str
                "streamableHttp": "http", "sse": "sse"}
 # agentsilex options that may also sit in a config entry (so each server of a file can have its own).
 OPTION_KEYS = {"name", "prefix", "allow", "deny", "needs_approval", "connect_timeout", "list_timeout",
-               "call_timeout"}
+               "call_timeout", "max_result_chars", "max_description_chars"}
 # Keys other MCP clients write into the same files; harmless here.
 _FOREIGN_KEYS = {"description", "autoApprove", "alwaysAllow", "disabled", "timeout"}
 

@@ -5,6 +5,7 @@ JSON; `FunctionCall.result` keeps the dict). Otherwise each content block become
 text resources with their URI, and images, audio or binary resources as a short line saying what they are
 (a tool message is text for every provider, so raw base64 would only cost tokens). An `isError` result
 raises `MCPToolError`, which the run turns into an "Error: ..." tool message like any failing tool.
+Whatever the server sent, at most `max_chars` characters of it go on (limits.py), with a note when cut.
 """
 
 from __future__ import annotations
@@ -14,15 +15,17 @@ from typing import Any
 from mcp import types
 
 from .errors import MCPToolError
+from .limits import cut, cut_value
 
 
-def to_value(result: types.CallToolResult, *, server: str) -> Any:
+def to_value(result: types.CallToolResult, *, server: str, tool: str, max_chars: int) -> Any:
+    what = f"the result of tool {tool!r} from MCP server {server!r}"
     if result.is_error:
         text = render(result.content) or "the server reported an error and gave no details"
-        raise MCPToolError(text, server=server)
+        raise MCPToolError(cut(text, max_chars, what, "max_result_chars"), server=server)
     if result.structured_content is not None:
-        return result.structured_content
-    return render(result.content)
+        return cut_value(result.structured_content, max_chars, what)
+    return cut(render(result.content), max_chars, what, "max_result_chars")
 
 
 def render(blocks: list[Any]) -> str:
