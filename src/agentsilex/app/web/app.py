@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from importlib.resources import files
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Iterable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -31,6 +30,7 @@ from pydantic import BaseModel, Field
 from ...agent import Agent
 from ...features.approval import RunState
 from ...errors import ModelError, SessionBusyError, UserError
+from .doors import Doors, trusted_hosts
 from ..common import PENDING_KEY, Store, describe_error, event_view, make_runner, needs_prices, result_view, save_pending
 
 SESSION_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -63,13 +63,15 @@ class ApiError(Exception):
 
 
 def create_app(agent: Agent, *, store: Store | None = None, token: str | None = None,
-               retries: int | None = None) -> FastAPI:
-    """The web chat for `agent`, its sessions in `store`; with `token`, every API call must carry it."""
+               retries: int | None = None, host: str | None = None, allowed_hosts: Iterable[str] = ()) -> FastAPI:
+    """The web chat for `agent`, its sessions in `store`; with `token`, every API call must carry it.
+
+    Requests must address a trusted host (loopback, `host` -- the address served on -- and `allowed_hosts`),
+    else 421: see doors.py, which guards every route, including routes mounted on this app later."""
     chat = _Chat(agent, store or Store(), retries)
     app = FastAPI(title=f"agentsilex: {agent.name}", description="Chat with an agentsilex agent.", version="1")
     _errors(app)
-    if token:
-        _require_token(app, token)
+    app.add_middleware(Doors, hosts=trusted_hosts(host, allowed_hosts), token=token or None)
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
@@ -207,16 +209,3 @@ def _errors(app: FastAPI) -> None:
     async def bad_body(request: Request, error: RequestValidationError) -> JSONResponse:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
         return JSONResponse({"error": "bad_request", "message": f"Invalid request: {problems}."}, status_code=422)
-
-
-def _require_token(app: FastAPI, token: str) -> None:
-    @app.middleware("http")
-    async def check_token(request: Request, call_next: Any) -> Response:
-        if request.url.path.startswith(("/api/", "/openapi.json", "/docs")):
-            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip() \
-                or request.query_params.get("token", "")
-            if not secrets.compare_digest(given.encode(), token.encode()):
-                return JSONResponse({"error": "unauthorized", "message": "This server needs its token: send "
-                                     "'Authorization: Bearer <token>' (the page takes it from ?token=...)."},
-                                    status_code=401)
-        return await call_next(request)
