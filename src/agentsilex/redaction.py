@@ -40,22 +40,6 @@ def remember(*values: object, **options: object) -> None:
         _known.update(value for value in found if isinstance(value, str) and len(value) >= 8)
 
 
-def remember_url(url: str | None) -> None:
-    """Redact the password (and a user name that is a token) of a URL's `user:password@` from now on, wherever
-    they show up -- also alone, without the URL around them (an HTTP client's message, a traceback)."""
-    if not url or "@" not in url:
-        return
-    from urllib.parse import unquote, urlsplit
-
-    try:
-        parts = urlsplit(url)
-        found = [parts.password, parts.username if parts.password is None else None]
-    except ValueError:  # not a URL that parses (an invalid port): nothing to take from it
-        return
-    values = [value for value in found if value]
-    remember(*values, *(unquote(value) for value in values))
-
-
 def secrets() -> list[str]:
     """Every secret value known now, longest first (so a key is removed whole before any part of it)."""
     found = {value for name, value in os.environ.items() if _SECRET_NAME.search(name) and len(value) >= 8}

@@ -13,6 +13,7 @@ import logging
 import re
 from contextlib import AsyncExitStack
 from typing import Any, Callable, Iterable
+from urllib.parse import unquote, urlsplit
 
 from mcp import ClientSession, StdioServerParameters, types
 from mcp.client.sse import sse_client
@@ -22,7 +23,7 @@ from mcp.shared.exceptions import MCPError as SDKError
 from pydantic import ValidationError
 
 from ..errors import UserError
-from ..redaction import redact, remember, remember_url
+from ..redaction import redact, remember
 from ..tool import Tool
 from . import _background, limits
 from .config import ByName, Transport, approval_policy, parse, seconds, tool_names
@@ -355,7 +356,8 @@ def _connection_closed(session: ClientSession) -> bool:
 
 def _remember_secrets(transport: Transport) -> None:
     """Redact the credentials a config gives a server (URL, headers, environment) wherever they show up."""
-    remember_url(transport.url)
+    password = urlsplit(transport.url).password
+    remember(password, unquote(password or ""))
     given = [value for key, value in transport.headers.items()
              if key.lower() in ("authorization", "proxy-authorization", "cookie")]
     remember(*given, *(value.split()[-1] for value in given if value.split()), **transport.headers)  # "Bearer x": x

@@ -5,8 +5,11 @@ error body (OpenAI's, or FastAPI's {"detail": ...} from llama.cpp and vLLM)."""
 from __future__ import annotations
 
 import json
+from base64 import b64encode
+from urllib.parse import unquote, urlsplit
 
 from ..redaction import redact as remove_secrets
+from ..redaction import remember
 from .base import ModelRequest
 
 _NO_ANSWER = {"APIConnectionError", "RemoteProtocolError", "ConnectError", "ReadError", "ServerDisconnectedError",
@@ -29,6 +32,19 @@ def read_timeout(request: ModelRequest, stream: bool, sync: bool) -> float | Non
 def redact(text: str, api_key: str | None = None) -> str:
     """An error message without secrets (see agentsilex.redaction), cut to a readable length."""
     return remove_secrets(text, api_key)[:2000]
+
+
+def split_credentials(url: str | None) -> tuple[str | None, str | None]:
+    """`http://user:pw@host/v1` -> ("http://host/v1", "Basic <user:pw>"): the URL kept (and shown) has no
+    credentials; they go in the Authorization header, in sync and async calls alike (aiohttp refuses them in
+    the URL next to that header). The password is redacted from then on, wherever it shows up."""
+    parts = urlsplit(url or "")
+    if "@" not in parts.netloc:
+        return url, None
+    user, password = unquote(parts.username or ""), unquote(parts.password or "")
+    remember(password, parts.password)
+    bare = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+    return bare, f"Basic {b64encode(f'{user}:{password}'.encode()).decode()}"
 
 
 def chain_names(exc: BaseException) -> set[str]:
