@@ -8,8 +8,7 @@ import json
 from base64 import b64encode
 from urllib.parse import unquote, urlsplit
 
-from ..redaction import redact as remove_secrets
-from ..redaction import remember
+from ..redaction import redact as remove_secrets, remember
 from .base import ModelRequest
 
 _NO_ANSWER = {"APIConnectionError", "RemoteProtocolError", "ConnectError", "ReadError", "ServerDisconnectedError",
@@ -35,9 +34,8 @@ def redact(text: str, api_key: str | None = None) -> str:
 
 
 def split_credentials(url: str | None) -> tuple[str | None, str | None]:
-    """`http://user:pw@host/v1` -> ("http://host/v1", "Basic <user:pw>"): the URL kept (and shown) has no
-    credentials; they go in the Authorization header, in sync and async calls alike (aiohttp refuses them in
-    the URL next to that header). The password is redacted from then on, wherever it shows up."""
+    """`http://user:pw@host/v1` -> ("http://host/v1", "Basic <user:pw>"): the URL kept and shown has no credentials;
+    they go in the Authorization header (aiohttp refuses them in the URL next to it), and are redacted from now on."""
     parts = urlsplit(url or "")
     if "@" not in parts.netloc:
         return url, None

@@ -45,8 +45,7 @@ class OpenAIHTTPModel:
                                                   or "https://api.openai.com/v1").rstrip("/"))
         self._api_key = api_key or env.get("OPENAI_API_KEY") or ""
         remember(self._api_key)
-        # No key, no Authorization header: keyless local servers are normal ("Bearer " alone is an illegal value).
-        # Credentials in the URL win (a gateway with HTTP Basic auth), as httpx would apply them.
+        # URL credentials win, as httpx would apply them; no key, no header ("Bearer " alone is an illegal value).
         auth = {"Authorization": basic or f"Bearer {self._api_key}"} if basic or self._api_key else {}
         self._headers = {**_account_headers(organization, project), **auth, **(headers or {})}
         # What LiteLLM changes for OpenAI's reasoning models (read from its table; see docs/engine.md).

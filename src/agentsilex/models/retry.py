@@ -55,6 +55,10 @@ def attempt_plan(models: Sequence[Any], policy: RetryPolicy,
             error = yield model, delay
             next_delay = policy.delay(retry, error, rand)
             if next_delay is None:
+                if error.retryable and retry < policy.max_retries and (wait := error.retry_after) is not None:
+                    error.args = (f"{error} -- the server asked to wait {wait:g} s (Retry-After), longer than "
+                                  f"RetryPolicy(max_delay={policy.max_delay:g}) allows, so it was not retried: try "
+                                  f"again in {wait:g} s, raise max_delay, or add fallback_models.", *error.args[1:])
                 failures.append(error)
                 break
             retry, delay = retry + 1, next_delay
