@@ -64,6 +64,14 @@ EXPECTED = {
                      "stored with: ['reasoning_content', 'reasoning_provider', 'thinking_blocks', 'tool_calls']"],
     "mcp_demo.py": ['add({"a": 123, "b": 456}) -> 579', 'multiply({"a": 579, "b": 2}) -> 1158'],
     "mcp_serve.py": ["answer: Summary: The Model Context Protocol connects"],
+    "mcp_serve_approval.py": ["asked: Allow the tool 'delete_file' to run with these arguments?",
+                              "delete_file{'path': '/tmp/old.log'}: deleted /tmp/old.log",
+                              "delete_file{'path': '/srv/app.db'}: ERROR MCPApprovalRequired: Tool 'delete_file' did "
+                              "not run: the approval request was rejected",
+                              "janitor{'input': 'tidy up'}: ERROR MCPApprovalRequired: Agent 'janitor' paused for "
+                              "human approval",
+                              "delete_file{'path': '/tmp/old.log'}: ERROR MCPApprovalRequired: Tool 'delete_file' "
+                              "needs human approval (needs_approval) and did not run"],
 }
 
 
