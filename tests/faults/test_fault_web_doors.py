@@ -16,6 +16,7 @@ pytest.importorskip("fastapi")
 import httpx  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
+from starlette.websockets import WebSocket, WebSocketDisconnect  # noqa: E402
 
 from agentsilex.frontend import Store  # noqa: E402
 from agentsilex.testing.demo import DemoModel  # noqa: E402
@@ -165,3 +166,26 @@ def test_serving_beyond_loopback_generates_and_prints_a_token(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_websockets_mounted_later_get_the_same_checks(store):
+
+    app = app_with_late_routes(store, token="t0ken-0123456789")
+
+    @app.websocket("/live")
+    async def live(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_json({"sessions": store.list()})
+        try:
+            await websocket.receive_text()  # until the client goes
+        except WebSocketDisconnect:
+            pass
+
+    client = TestClient(app)
+    for headers in ({"host": "evil.example", "authorization": "Bearer t0ken-0123456789"}, {}):
+        with pytest.raises(WebSocketDisconnect) as closed:
+            with client.websocket_connect("/live", headers=headers) as socket_:
+                socket_.receive_json()
+        assert closed.value.code == 1008
+    with client.websocket_connect("/live?token=t0ken-0123456789") as socket_:
+        assert socket_.receive_json()["sessions"][0]["id"] == "chat"
