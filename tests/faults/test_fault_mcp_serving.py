@@ -23,6 +23,7 @@ from agentsilex.mcp import MCPServer  # noqa: E402
 from agentsilex.testing import ScriptedModel, call  # noqa: E402
 
 PASSWORD = "pl41nw0rdsecret"
+SIGNING_KEY = "plainsigningvalue"
 
 
 @pytest.fixture
@@ -31,13 +32,14 @@ def log(tmp_path, monkeypatch):
     path.write_text("")
     monkeypatch.setenv("GUARDED_LOG", str(path))
     monkeypatch.setenv("SERVED_DB_PASSWORD", PASSWORD)
+    monkeypatch.setenv("SERVED_SIGNING_KEY", SIGNING_KEY)
     return path
 
 
 def _params() -> StdioServerParameters:
     import os
 
-    env = {key: os.environ[key] for key in ("GUARDED_LOG", "SERVED_DB_PASSWORD", "PATH")}
+    env = {key: os.environ[key] for key in ("GUARDED_LOG", "SERVED_DB_PASSWORD", "SERVED_SIGNING_KEY", "PATH")}
     return StdioServerParameters(command=sys.executable, args=["-m", "agentsilex.mcp", "serve", "guarded:targets"],
                                  cwd=str(SERVERS), env=env)
 
@@ -131,7 +133,7 @@ def test_served_errors_and_the_servers_log_are_redacted(log):
         errlog.seek(0)
         server_log = errlog.read()
     assert result.is_error and text(result).startswith("RuntimeError: login failed for admin")
-    for secret in (PASSWORD, "hunter2hunter2"):
+    for secret in (PASSWORD, "hunter2hunter2", SIGNING_KEY):  # *_PASSWORD, URL credentials, *_KEY
         assert secret not in text(result) and secret not in server_log
     assert "connect_db" in server_log  # the operator still learns what failed
 
@@ -140,11 +142,13 @@ def test_an_agent_calling_a_served_tool_that_needs_approval_gets_a_tool_error(lo
     import os
 
     config = {"command": sys.executable, "args": ["-m", "agentsilex.mcp", "serve", "guarded:targets"],
-              "cwd": str(SERVERS), "env": {key: os.environ[key] for key in ("GUARDED_LOG", "SERVED_DB_PASSWORD")}}
+              "cwd": str(SERVERS), "env": {key: os.environ[key] for key in ("GUARDED_LOG", "SERVED_DB_PASSWORD",
+                                                                             "SERVED_SIGNING_KEY")}}
     with MCPServer(config, name="guarded", allow=["delete_file", "connect_db"]) as server:
         model = ScriptedModel([[call("delete_file", path="/important.db"), call("connect_db")], "could not"])
         result, _ = run_in_mode(Runner(), Agent(name="boss", model=model, tools=server.tools()), "clean", mode)
     deleted, connected = [record.content for record in result.function_calls]
     assert deleted.startswith("Error: tool 'delete_file' raised MCPToolError: MCPApprovalRequired")
-    assert PASSWORD not in connected and "hunter2hunter2" not in connected and "login failed" in connected
+    assert PASSWORD not in connected and "hunter2hunter2" not in connected and SIGNING_KEY not in connected
+    assert "login failed" in connected
     assert log.read_text() == ""

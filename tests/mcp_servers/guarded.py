@@ -52,7 +52,7 @@ def echo(text: str) -> str:
 def connect_db() -> str:
     """Fails with the database password in its message, as careless code does."""
     raise RuntimeError(f"login failed for admin with password {os.environ['SERVED_DB_PASSWORD']} at "
-                       "postgresql://admin:hunter2hunter2@db.internal/app")
+                       f"postgresql://admin:hunter2hunter2@db.internal/app (signed {os.environ['SERVED_SIGNING_KEY']})")
 
 
 def janitor_model(messages: list[dict], tools: list[dict]):
