@@ -45,7 +45,7 @@ if __name__ == "__main__":
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     store = f"sqlite:///{tempfile.mkdtemp()}/researcher.db"
-    server = subprocess.Popen([sys.executable, "-m", "agentsilex.cli", "serve", f"{__file__}:researcher",
+    server = subprocess.Popen([sys.executable, "-m", "agentsilex.app.cli", "serve", f"{__file__}:researcher",
                                "--port", str(port), "--store", store], stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

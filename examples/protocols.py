@@ -24,7 +24,7 @@ def start_server() -> tuple[subprocess.Popen, str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     store = f"sqlite:///{tempfile.mkdtemp()}/sessions.db"  # the conversations every door shares
-    server = subprocess.Popen([sys.executable, "-m", "agentsilex.cli", "serve", "agentsilex.testing.demo:agent",
+    server = subprocess.Popen([sys.executable, "-m", "agentsilex.app.cli", "serve", "agentsilex.testing.demo:agent",
                                "--port", str(port), "--store", store], stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):

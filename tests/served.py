@@ -25,7 +25,7 @@ def serve(folder: Path, agent: str = "agentsilex.testing.demo:agent", *args: str
     """Run `agentsilex serve AGENT` (a fresh SQLite store in `folder`); yield its base URL, no trailing slash."""
     port = free_port()
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    process = subprocess.Popen([sys.executable, "-m", "agentsilex.cli", "serve", agent, "--port", str(port),
+    process = subprocess.Popen([sys.executable, "-m", "agentsilex.app.cli", "serve", agent, "--port", str(port),
                                 "--store", f"sqlite:///{folder / 'served.db'}", *args], cwd=folder, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"

@@ -233,7 +233,7 @@ def test_chat_usage_after_approvals_equals_what_the_session_recorded(cli, db):
 
 def test_usage_lines_show_cached_reasoning_and_estimated_tokens():
     from agentsilex import RunUsage, Usage
-    from agentsilex.frontend import usage_line, usage_view
+    from agentsilex.app.common import usage_line, usage_view
 
     usage = RunUsage()
     usage.add_request(Usage(1, 1204, 80, cached_input_tokens=1024, cache_write_tokens=100, reasoning_tokens=64),

@@ -79,6 +79,14 @@ EXPECTED = {
     "a2a_agent.py": ["tool: researcher | Ask the remote agent 'researcher'",
                      "Its skills: lookup: Look a topic up in the (tiny) encyclopedia.",
                      "The researcher says: Summary: A2A lets agents built on different frameworks talk"],
+    "mcp_serve_approval.py": ["asked: Allow the tool 'delete_file' to run with these arguments?",
+                              "delete_file{'path': '/tmp/old.log'}: deleted /tmp/old.log",
+                              "delete_file{'path': '/srv/app.db'}: ERROR MCPApprovalRequired: Tool 'delete_file' did "
+                              "not run: the approval request was rejected",
+                              "janitor{'input': 'tidy up'}: ERROR MCPApprovalRequired: Agent 'janitor' paused for "
+                              "human approval",
+                              "delete_file{'path': '/tmp/old.log'}: ERROR MCPApprovalRequired: Tool 'delete_file' "
+                              "needs human approval (needs_approval) and did not run"],
 }
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from agentsilex import Agent, UserError
-from agentsilex.frontend import load_agent, load_object
+from agentsilex.app.common import load_agent, load_object
 
 BIN = Path(sys.executable).parent
 TOOLS = '''
@@ -109,7 +109,7 @@ def test_every_command_accepts_the_same_specs(project, spec, folder):
     assert done.returncode == 0 and "4 + 4 = **8**" in done.stdout, done.stderr
     done = run([str(BIN / "agentsilex"), "eval", spec, str(project / "sums.json")], cwd)
     assert done.returncode == 0 and "PASSED: 1/1 cases" in done.stdout, done.stdout + done.stderr
-    probe = ("import sys; from agentsilex.app.web import create_app; from agentsilex.frontend import load_agent;"
+    probe = ("import sys; from agentsilex.app.web import create_app; from agentsilex.app.common import load_agent;"
              "from fastapi.testclient import TestClient;"
              "print(TestClient(create_app(load_agent(sys.argv[1]))).get('/api/info').json()['agent'])")
     done = run([sys.executable, "-c", probe, spec], cwd)
@@ -129,7 +129,7 @@ def test_serve_loads_through_the_same_loader(project, monkeypatch):
     import uvicorn
     from typer.testing import CliRunner
 
-    from agentsilex.cli import app
+    from agentsilex.app.cli import app
 
     served = []
     monkeypatch.setattr(uvicorn, "run", lambda web, **options: served.append(web))

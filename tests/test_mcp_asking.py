@@ -147,7 +147,7 @@ def test_agentsilex_run_asks_the_question_at_the_prompt(tmp_path):
         "    return call('book_table', restaurant='Luigi')\n\n"
         f"tools = mcp_tools({ASKING!r}, elicitation='ask')\n"
         "agent = Agent(name='booker', model=FunctionModel(book), tools=tools)\n")
-    done = subprocess.run([sys.executable, "-m", "agentsilex.cli", "run", "booker.py:agent", "book"], cwd=tmp_path,
+    done = subprocess.run([sys.executable, "-m", "agentsilex.app.cli", "run", "booker.py:agent", "book"], cwd=tmp_path,
                           input="6\ny\n\n", capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "asks: How many people at Luigi?" in done.stdout and "How many people? [integer]" in done.stdout

@@ -20,7 +20,7 @@ require_mcp()
 from typer.testing import CliRunner  # noqa: E402
 
 from agentsilex import Agent, Runner, Session, UserError  # noqa: E402
-from agentsilex.cli import app  # noqa: E402
+from agentsilex.app.cli import app  # noqa: E402
 from agentsilex.mcp import MCPServer  # noqa: E402
 from agentsilex.mcp.config import DEFAULT_PASS_ENV, parse  # noqa: E402
 from agentsilex.mcp.registry import inventory  # noqa: E402

@@ -164,7 +164,7 @@ def test_without_the_a2a_extra_the_paths_say_how_to_get_it(tmp_path, monkeypatch
 
     from agentsilex.app.common import Store
     from agentsilex.testing.demo import agent as demo_agent
-    from agentsilex.web import create_app
+    from agentsilex.app.web import create_app
 
     monkeypatch.setitem(sys.modules, "a2a", None)  # as if a2a-sdk were not installed
     client = TestClient(create_app(demo_agent, store=Store(f"sqlite:///{tmp_path / 'x.db'}")))

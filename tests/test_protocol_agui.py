@@ -20,7 +20,7 @@ from agentsilex.app.common import Store  # noqa: E402
 from agentsilex.testing import ScriptedModel  # noqa: E402
 from agentsilex.testing.demo import DemoModel  # noqa: E402
 from agentsilex.testing.demo import agent as demo_agent  # noqa: E402
-from agentsilex.web import create_app  # noqa: E402
+from agentsilex.app.web import create_app  # noqa: E402
 from served import serve  # noqa: E402
 
 EVENT = TypeAdapter(ag_ui.Event)

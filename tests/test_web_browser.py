@@ -58,7 +58,7 @@ def serving(folder: Path, *args: str):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    process = subprocess.Popen([sys.executable, "-m", "agentsilex.cli", "serve", *args, "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "agentsilex.app.cli", "serve", *args, "--port", str(port)],
                                cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 60

@@ -1,7 +1,7 @@
 """Secrets out of error messages, tool errors, events and reprs: removed by value and by pattern.
 
 By value: every key this process was given (`remember`, which the model classes call with their api_key)
-and every provider credential in the environment (names ending in API_KEY, _TOKEN, _SECRET, _PASSWORD...).
+and every credential in the environment (names ending in _KEY, _TOKEN, _SECRET, _PASSWORD, _CREDENTIALS...).
 By pattern: the shapes providers give their keys (sk-..., AIza..., gsk_..., xai-..., hf_..., long hex,
 Bearer tokens, user:password@ in URLs), for keys this process never saw (a provider echoing another one).
 """
@@ -26,7 +26,7 @@ _PATTERNS = re.compile(r"""
   | (?<=[Bb]earer\ )[A-Za-z0-9._~+/=\-]{8,}       # Authorization: Bearer <token>
   | (?<=://)[^/\s:@]+:[^/\s@]+(?=@)               # user:password@ in URLs
 """, re.VERBOSE)
-_SECRET_NAME = re.compile(r"(API_?KEY|_TOKEN|_SECRET|SECRET_ACCESS_KEY|_PASSWORD|_CREDENTIALS?)$", re.IGNORECASE)
+_SECRET_NAME = re.compile(r"(API_?KEY|_KEY|_TOKEN|_SECRET|_PASSWORD|_PASSWD|_CREDENTIALS?)$", re.IGNORECASE)
 _known: set[str] = set()
 _lock = threading.Lock()
 

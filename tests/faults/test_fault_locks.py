@@ -93,6 +93,7 @@ class _LoseLockAtTheEnd(RunHooks):
             import redis
 
             self.store._client = redis.Redis(port=1)  # Redis went away: the release cannot reach it
+            self.store.retry_for = 0.3
 
 
 @pytest.mark.parametrize("kind", ["redis", "postgres"])
@@ -106,7 +107,7 @@ def test_a_stored_run_never_fails_because_the_unlock_failed(store_factory, kind,
 def test_redis_outage_is_a_session_unavailable_error(mode):
     from agentsilex.stores import RedisSession
 
-    store = RedisSession("s1", url="redis://127.0.0.1:1/0")
+    store = RedisSession("s1", url="redis://127.0.0.1:1/0", retry_for=0.3)  # gone for good: typed after 0.3 s
     for action in (store.get_dialogs, lambda: store.add_new_messages({"role": "user", "content": "x"}), store.clean):
         with pytest.raises(SessionUnavailableError, match="Cannot reach Redis"):
             action()

@@ -23,6 +23,7 @@ from ..features.handoffs import handoffs_of
 from ..errors import AgentsilexError, ModelAuthError, ModelError, SessionBusyError, UserError
 from ..events import Event
 from ..models.retry import RetryPolicy
+from ..redaction import redact_url
 from ..features.content import text_of
 from ..result import RunResult
 from ..runner import Runner
@@ -342,7 +343,7 @@ def describe_error(error: BaseException, *, base_url: str | None = None) -> str:
     if isinstance(error, SessionBusyError):
         return f"Session busy: {text}"
     if isinstance(error, ModelError) and _unreachable(error):
-        where = base_url or os.environ.get("OPENAI_BASE_URL") or "the model's server"
+        where = redact_url(base_url or os.environ.get("OPENAI_BASE_URL")) or "the model's server"
         return (f"Cannot reach {where} for model {error.model!r}: is the server running, and is the base URL "
                 "(--base-url or OPENAI_BASE_URL) right?")
     if isinstance(error, AgentsilexError):

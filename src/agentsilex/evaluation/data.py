@@ -61,16 +61,25 @@ class EvalSet(BaseModel):
     @classmethod
     def load(cls, path: str | os.PathLike) -> EvalSet:
         """Read an evaluation set; a missing or malformed file is a UserError saying what is wrong."""
+        where = os.fspath(path)
         try:
             with open(path, encoding="utf-8") as handle:
                 text = handle.read()
         except FileNotFoundError:
-            raise UserError(f"No evaluation set at {os.fspath(path)!r}.") from None
+            raise UserError(f"No evaluation set at {where!r}.") from None
+        except IsADirectoryError:
+            raise UserError(f"{where!r} is a folder; give the evaluation set's JSON file.") from None
+        except UnicodeDecodeError as exc:
+            raise UserError(f"{where!r} is not UTF-8 text (byte {exc.start}); an evaluation set is a JSON file, "
+                            "saved as UTF-8.") from None
+        except OSError as exc:
+            raise UserError(f"Cannot read the evaluation set {where!r}: {exc.strerror or exc}.") from None
         try:
             return cls.model_validate_json(text)
         except ValidationError as exc:
-            raise UserError(f"{os.fspath(path)!r} is not a valid evaluation set ({exc.error_count()} problems):\n"
-                            f"{exc}") from None
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'the file'}: {e['msg']}" for e in exc.errors()[:5])
+            raise UserError(f"{where!r} is not a valid evaluation set ({exc.error_count()} problems: {problems})."
+                            ) from None
 
     def dump(self, path: str | os.PathLike) -> None:
         """Write the set as indented JSON."""

@@ -39,7 +39,7 @@ class AgentEvaluator:
         self.runner_options = runner_options
 
     def evaluate(self, eval_set: EvalSet) -> EvalSetResult:
-        """Run and score every case; the set passes when every case passes."""
+        """Run and score every case; the set passes when every case passes (and it has at least one)."""
         if not isinstance(eval_set, EvalSet):
             raise UserError(f"evaluate() takes an EvalSet (EvalSet.load(path)), got {type(eval_set).__name__}.")
         started = time.perf_counter()
@@ -52,7 +52,8 @@ class AgentEvaluator:
                 if self.progress is not None:
                     self.progress(done, total, result)
         passed_cases = sum(r.passed for r in results)
-        return EvalSetResult(passed=passed_cases == total, total_cases=total, passed_cases=passed_cases,
+        # An empty set proves nothing: it never passes (a CI gate on it would pass whatever the agent does).
+        return EvalSetResult(passed=bool(total) and passed_cases == total, total_cases=total, passed_cases=passed_cases,
                              case_results=results, metric_summaries=summarize(results),
                              duration_seconds=time.perf_counter() - started)
 

@@ -14,12 +14,14 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("agentsilex.mcp needs the MCP SDK: pip install -e '.[mcp]'") from exc
 
+from . import limits
 from .client import MCPServer
-from .errors import MCPConnectionError, MCPError, MCPTimeoutError, MCPToolError
+from .errors import (MCPApprovalRequired, MCPConnectionError, MCPError, MCPProtocolError, MCPTimeoutError,
+                     MCPToolError)
 from .registry import close_all, mcp_tool_from_config, mcp_tools, mcp_tools_from_config
 from .sampling import Sampling
 from .server import build_mcp_server, serve_mcp
 
 __all__ = ["mcp_tools", "mcp_tools_from_config", "mcp_tool_from_config", "MCPServer", "close_all",
            "serve_mcp", "build_mcp_server", "MCPError", "MCPConnectionError", "MCPTimeoutError", "MCPToolError",
-           "Sampling"]
+           "MCPProtocolError", "MCPApprovalRequired", "limits", "Sampling"]

@@ -19,13 +19,16 @@ from mcp.client.sse import sse_client
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError as SDKError
+from pydantic import ValidationError
 
 from ..errors import UserError
+from ..redaction import redact
 from ..tool import Tool
-from . import _background
-from .config import ByName, Transport, approval_policy, open_stderr, parse, seconds, stderr_setting, tool_names
+from . import _background, limits
+from .config import ByName, approval_policy, open_stderr, parse, remember_secrets, seconds, stderr_setting, tool_names
 from .elicitation import Elicitation, current_asker
-from .errors import MCPConnectionError, MCPError, MCPTimeoutError, MCPToolError
+from .errors import (MCPConnectionError, MCPError, MCPProtocolError, MCPTimeoutError, MCPToolError, describe,
+                     malformed)
 from .results import to_value
 from .sampling import sampling_option
 
@@ -43,23 +46,26 @@ class MCPServer:
     `${VAR}` substituted (see config.py). Options: `name` (for messages), `prefix` (tool names become
     `prefix_name`), `allow`/`deny` (server tool names), `needs_approval` (True, a list of tool names, or
     fn(context, arguments) -> bool), timeouts in seconds, `stderr` for a stdio server's error output:
-    "inherit" (this process's stderr, the default), "discard", or a file path to append to, and the server's
-    requests to the client: `sampling` (a model and budget, see sampling.py) and `elicitation` ("ask", or a
-    function; see elicitation.py), both off by default.
+    "inherit" (this process's stderr, the default), "discard", or a file path to append to,
+    `max_result_chars` / `max_description_chars` (what a tool result or description may hold: limits.py), and
+    the server's requests to the client: `sampling` (a model and budget, see sampling.py) and `elicitation`
+    ("ask", or a function; see elicitation.py), both off by default.
     """
 
     def __init__(self, config: dict[str, Any], *, name: str | None = None, prefix: str | None = None,
                  allow: Iterable[str] | None = None, deny: Iterable[str] | None = None,
                  needs_approval: bool | Iterable[str] | Callable[[Any, dict], bool] | None = None,
                  connect_timeout: float | None = None, list_timeout: float | None = None,
-                 call_timeout: float | None = None, stderr: str | None = None, sampling: Any = None,
-                 elicitation: Any = None) -> None:
+                 call_timeout: float | None = None, stderr: str | None = None, max_result_chars: int | None = None,
+                 max_description_chars: int | None = None, sampling: Any = None, elicitation: Any = None) -> None:
         self.transport, in_config = parse(config)
+        remember_secrets(self.transport)
         given = {"name": name, "prefix": prefix, "allow": allow, "deny": deny, "needs_approval": needs_approval,
                  "connect_timeout": connect_timeout, "list_timeout": list_timeout, "call_timeout": call_timeout,
-                 "stderr": stderr, "sampling": sampling, "elicitation": elicitation}
+                 "stderr": stderr, "max_result_chars": max_result_chars, "max_description_chars": max_description_chars,
+                 "sampling": sampling, "elicitation": elicitation}
         options = {**in_config, **{key: value for key, value in given.items() if value is not None}}
-        self.name: str = options.get("name") or self.transport.describe()
+        self.name: str = options.get("name") or redact(self.transport.describe())
         self.prefix: str | None = options.get("prefix")
         self.allow = tool_names(options.get("allow"), "allow")
         self.deny = tool_names(options.get("deny"), "deny") or set()
@@ -68,6 +74,8 @@ class MCPServer:
         self.list_timeout = seconds(options, "list_timeout", 30.0)
         self.call_timeout = seconds(options, "call_timeout", 60.0)
         self.stderr = stderr_setting(options.get("stderr", "inherit"))
+        # None follows the global limit (limits.py) as it is when a result or a listing arrives.
+        self.max_result_chars, self.max_description_chars = limits.given(options)
         self.sampling = sampling_option(options.get("sampling"))
         self.elicitation = Elicitation(options.get("elicitation"), self.name)
         self.closed = False
@@ -186,7 +194,7 @@ class MCPServer:
         except BaseException as exc:
             if not ready.done():
                 ready.set_exception(MCPConnectionError(f"Could not connect to MCP server {self.name!r}: "
-                                                       f"{_describe(exc)}.", server=self.name))
+                                                       f"{describe(exc)}.", server=self.name))
             elif not isinstance(exc, (asyncio.CancelledError, Exception)):
                 raise
         finally:
@@ -234,14 +242,14 @@ class MCPServer:
             if self._tools and (self._refreshing is None or self._refreshing.done()):
                 self._refreshing = asyncio.create_task(self._refresh_quietly())
         elif isinstance(message, Exception):
-            logger.debug("MCP server %r transport error: %s", self.name, message)
+            logger.debug("MCP server %r transport error: %s", self.name, redact(str(message)))
 
     async def _refresh_quietly(self) -> None:
         try:
             await self._list_tools()
         except Exception as exc:  # the next tools() call lists again and reports it
             logger.warning("MCP server %r: refreshing its tools after tools/list_changed failed: %s",
-                           self.name, exc)
+                           self.name, redact(str(exc)))
 
     # ---- tools -----------------------------------------------------------------------------------------
     async def _list_tools(self) -> list[Tool]:
@@ -265,8 +273,11 @@ class MCPServer:
                                   f"{self.list_timeout:g} s.", server=self.name) from None
         except (SDKError, OSError) as exc:
             self._stale = True
-            raise MCPConnectionError(f"MCP server {self.name!r} could not list its tools: {_describe(exc)}.",
+            raise MCPConnectionError(f"MCP server {self.name!r} could not list its tools: {describe(exc)}.",
                                      server=self.name) from None
+        except ValidationError as exc:
+            self._stale = True
+            raise malformed(self.name, "its tool list", exc) from None
         self._tools = self._build(listed)
         return list(self._tools.values())
 
@@ -285,11 +296,16 @@ class MCPServer:
                                 "deny one of them.")
             existing = self._tools.get(name)
             if existing is not None:  # updated in place, so agents holding this Tool see the new schema
-                existing.description, existing.parameters = item.description or "", item.input_schema
+                existing.description, existing.parameters = self._description(item), item.input_schema
                 built[name] = existing
             else:
                 built[name] = self._make_tool(name, item)
         return built
+
+    def _description(self, item: types.Tool) -> str:
+        maximum = limits.limit(self.max_description_chars, "max_description_chars")
+        return limits.cut(item.description or "", maximum, f"the description of tool {item.name!r} from MCP "
+                          f"server {self.name!r}", "max_description_chars")
 
     def _tool_name(self, server_name: str) -> str:
         name = f"{self.prefix}_{server_name}" if self.prefix else server_name
@@ -301,7 +317,11 @@ class MCPServer:
         async def call_mcp_tool(**arguments: Any) -> Any:
             return await self.call_async(server_name, arguments)
 
-        made = Tool.from_schema(name, item.description or "", item.input_schema, call_mcp_tool)
+        try:
+            made = Tool.from_schema(name, self._description(item), item.input_schema, call_mcp_tool)
+        except UserError as exc:  # a name or schema no provider would take: the server's fault, not the user's
+            raise MCPProtocolError(f"MCP server {self.name!r} lists a tool agentsilex cannot offer to a model: "
+                                   f"{exc} Leave it out with deny=[{item.name!r}].", server=self.name) from None
         policy = self.needs_approval
         made.needs_approval = policy(server_name, name) if isinstance(policy, ByName) else policy
         setattr(made, "source", f"MCP server {self.name!r}")
@@ -331,7 +351,10 @@ class MCPServer:
                                          "next call restarts the server.", server=self.name) from None
             raise MCPToolError(f"MCP server {self.name!r} refused the call to {tool_name!r}: {exc.message}",
                                server=self.name) from None
-        return to_value(result, server=self.name)
+        except ValidationError as exc:
+            raise malformed(self.name, f"the result of {tool_name!r}", exc) from None
+        return to_value(result, server=self.name, tool=tool_name,
+                        max_chars=limits.limit(self.max_result_chars, "max_result_chars"))
 
     async def _responds(self, session: ClientSession) -> bool:
         try:
@@ -346,16 +369,6 @@ def _connection_closed(session: ClientSession) -> bool:
     """Whether the SDK saw the connection end (an idle server that died): then reconnect before sending.
     Reads a private flag of the SDK's dispatcher; without it a dead connection is found by the next call."""
     return bool(getattr(getattr(session, "_dispatcher", None), "_closed", False))
-
-
-def _describe(exc: BaseException) -> str:
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    if isinstance(exc, FileNotFoundError):
-        return f"command not found ({exc.filename or exc})"
-    if isinstance(exc, SDKError) and exc.code == types.CONNECTION_CLOSED:
-        return "the server closed the connection during start-up (see its stderr above)"
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 class _http_with_client:

@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import unquote, urlsplit
 
 from ..errors import UserError
+from ..redaction import remember
 
 _STDIO_KEYS = {"command", "args", "env", "pass_env", "cwd", "encoding", "encoding_error_handler"}
 _HTTP_KEYS = {"url", "headers"}
@@ -31,7 +33,7 @@ _TRANSPORTS = {"stdio": "stdio", "http": "http", "streamable-http": "http", "str
                "streamableHttp": "http", "sse": "sse"}
 # agentsilex options that may also sit in a config entry (so each server of a file can have its own).
 OPTION_KEYS = {"name", "prefix", "allow", "deny", "needs_approval", "connect_timeout", "list_timeout",
-               "call_timeout", "stderr", "sampling", "elicitation"}
+               "call_timeout", "stderr", "sampling", "elicitation", "max_result_chars", "max_description_chars"}
 # Keys other MCP clients write into the same files; harmless here.
 _FOREIGN_KEYS = {"description", "autoApprove", "alwaysAllow", "disabled", "timeout"}
 # Passed on to every stdio server: what `npx`, `uvx` and the servers themselves need behind a proxy or a private
@@ -92,6 +94,16 @@ def parse(config: dict[str, Any]) -> tuple[Transport, dict[str, Any]]:
         raise UserError(f"MCP server headers must map strings to strings, got {headers!r}.")
     headers = {key: expand(value, f"headers[{key!r}]") for key, value in headers.items()}
     return Transport(kind, url=url, headers=headers, label=written), options
+
+
+def remember_secrets(transport: Transport) -> None:
+    """Redact the credentials a config gives a server (URL, headers, environment) wherever they show up."""
+    password = urlsplit(transport.url).password
+    remember(password, unquote(password or ""))
+    given = [value for key, value in transport.headers.items()
+             if key.lower() in ("authorization", "proxy-authorization", "cookie")]
+    remember(*given, *(value.split()[-1] for value in given if value.split()), **transport.headers)  # "Bearer x": x
+    remember(**(transport.env or {}))
 
 
 def _stdio(config: dict[str, Any]) -> Transport:

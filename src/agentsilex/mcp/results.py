@@ -7,7 +7,8 @@ value is then a list of text and part dicts, which the run sends as for any tool
 message names them, one user message after the step shows them; see docs/content-and-reasoning.md). What no
 provider takes as a part (other binary data, a part past `content.MAX_INLINE_BYTES`) is a short line saying
 what it is. An `is_error` result raises `MCPToolError`, which the run turns into an "Error: ..." tool message
-like any failing tool.
+like any failing tool. Whatever text the server sent, at most `max_chars` characters of it go on (limits.py),
+with a note when cut; parts are bounded by `content.MAX_INLINE_BYTES` instead.
 """
 
 from __future__ import annotations
@@ -18,26 +19,50 @@ from mcp import types
 
 from ..features import content
 from .errors import MCPToolError
+from .limits import cut, cut_value
 
 _AUDIO_FORMATS = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/wave": "wav", "audio/mpeg": "mp3",
                   "audio/mp3": "mp3"}
 
 
-def to_value(result: types.CallToolResult, *, server: str) -> Any:
+def to_value(result: types.CallToolResult, *, server: str, tool: str, max_chars: int) -> Any:
+    what = f"the result of tool {tool!r} from MCP server {server!r}"
     if result.is_error:
         text = render(result.content) or "the server reported an error and gave no details"
-        raise MCPToolError(text, server=server)
+        raise MCPToolError(cut(text, max_chars, what, "max_result_chars"), server=server)
     if result.structured_content is not None:
-        return result.structured_content
+        return cut_value(result.structured_content, max_chars, what)
     items = [_item(block) for block in result.content]
     if all(isinstance(item, str) for item in items):
-        return "\n".join(items)
-    return items
+        return cut("\n".join(items), max_chars, what, "max_result_chars")
+    return _cut_texts(items, max_chars, what)
 
 
 def render(blocks: list[Any]) -> str:
     """The blocks as text only (an error's message)."""
     return "\n".join(_text(block) for block in blocks)
+
+
+def _cut_texts(items: list[Any], maximum: int, what: str) -> list[Any]:
+    """Text and parts: the text items together hold at most `maximum` characters, cut with one note as `cut`
+    would; the parts stay as they are (content.MAX_INLINE_BYTES bounds each)."""
+    total = sum(len(item) for item in items if isinstance(item, str))
+    if total <= maximum:
+        return items
+    kept: list[Any] = []
+    left = maximum
+    for item in items:
+        if isinstance(item, str):
+            if left < 0:
+                continue  # past the note: the rest of the text is dropped
+            if len(item) > left:
+                item = (f"{item[:left]}\n[agentsilex cut {what} here: {total:,} characters of text, over "
+                        f"max_result_chars={maximum:,}; the remaining {total - maximum:,} were dropped]")
+                left = -1
+            else:
+                left -= len(item)
+        kept.append(item)
+    return kept
 
 
 def _item(block: Any) -> str | dict:

@@ -9,11 +9,14 @@ from __future__ import annotations
 import email.utils
 import json
 import time
+from base64 import b64encode
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from ..errors import ModelError
-from ..redaction import redact as remove_secrets
+from ..redaction import redact as remove_secrets, remember
 from .base import ModelRequest
+
 
 class ModelAuthError(ModelError):
     """The provider rejected the credentials (HTTP 401/403); never retried."""
@@ -58,6 +61,18 @@ def read_timeout(request: ModelRequest, stream: bool, sync: bool) -> float | Non
 def redact(text: str, api_key: str | None = None) -> str:
     """An error message without secrets (see agentsilex.redaction), cut to a readable length."""
     return remove_secrets(text, api_key)[:2000]
+
+
+def split_credentials(url: str | None) -> tuple[str | None, str | None]:
+    """`http://user:pw@host/v1` -> ("http://host/v1", "Basic <user:pw>"): the URL kept and shown has no credentials;
+    they go in the Authorization header (aiohttp refuses them in the URL next to it), and are redacted from now on."""
+    parts = urlsplit(url or "")
+    if "@" not in parts.netloc:
+        return url, None
+    user, password = unquote(parts.username or ""), unquote(parts.password or "")
+    remember(password, parts.password)
+    bare = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+    return bare, f"Basic {b64encode(f'{user}:{password}'.encode()).decode()}"
 
 
 def chain_names(exc: BaseException) -> set[str]:
@@ -124,3 +139,13 @@ def parse_retry_after(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def too_long_to_wait(error: ModelError, policy: Any) -> None:
+    """Not retried: the server's Retry-After is past `policy.max_delay`. The error then names the wait and what to
+    do, so the run ends at once with a hint rather than waiting minutes (RetryPolicy.delay calls this)."""
+    wait = error.retry_after
+    error.args = (f"{error} -- the server asked to wait {wait:g} s (Retry-After), longer than RetryPolicy(max_delay="
+                  f"{policy.max_delay:g}) allows, so it was not retried: try again in {wait:g} s, raise max_delay, or "
+                  "add fallback_models.", *error.args[1:])
+    return None

@@ -14,7 +14,7 @@ from ..messages import assistant, tool_call
 from ..redaction import redact_url, remember
 from . import reasoning
 from .base import ModelRequest, ModelResponse
-from .http import chain_names, no_answer_in, read_timeout, redact
+from .http import chain_names, no_answer_in, read_timeout, redact, split_credentials
 from .stream import usage_from_openai
 from .http import error_for_status, parse_retry_after
 
@@ -43,7 +43,7 @@ class LiteLLMModel:
     def __init__(self, model: str, *, base_url: str | None = None, api_key: str | None = None,
                  **provider_kwargs: Any) -> None:
         self.name = model
-        self.base_url = base_url
+        self.base_url, self._basic_auth = split_credentials(base_url)  # user:pw@ in the URL: sent as a header
         self._api_key = api_key
         self.provider_kwargs = provider_kwargs
         self._response_format: bool | None = None
@@ -82,6 +82,8 @@ class LiteLLMModel:
             kwargs["metadata"] = dict(kwargs["metadata"])
         if self.base_url:
             kwargs["api_base"] = self.base_url
+        if self._basic_auth:  # LiteLLM's async client refuses credentials in the URL next to its own header
+            kwargs["extra_headers"] = {**(kwargs.get("extra_headers") or {}), "Authorization": self._basic_auth}
         if self._api_key:
             kwargs["api_key"] = self._api_key
         if stream:
@@ -158,7 +160,7 @@ class LiteLLMModel:
         hint = {401: "check the provider's API key", 403: "check the key's permissions",
                 404: "check the model name", 429: "slow down or raise your rate limit"}.get(status or 0, "")
         if connection:
-            name, hint = "connection error", f"check that the server {self.base_url or ''} is running and reachable"
+            name, hint = "connection error", f"check that the server {redact_url(self.base_url) or ''} is running and reachable"
         message = f"Model {self.name!r} failed: {name}" + (f" (HTTP {status})" if status else "") + f": {text}"
         error = error_for_status(message + (f" -- {hint}." if hint else ""), status=status, model=self.name,
                                  retry_after=_retry_after(exc), context_window=name == "ContextWindowExceededError",

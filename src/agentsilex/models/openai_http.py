@@ -24,7 +24,7 @@ from ..redaction import redact_url, remember
 from ..messages import assistant, tool_call
 from . import reasoning
 from .base import ModelRequest, ModelResponse
-from .http import error_text, read_timeout, redact
+from .http import error_text, read_timeout, redact, split_credentials
 from .stream import estimate_usage, usage_from_openai
 from .catalog import is_reasoning_model, model_info, system_as_user
 from .http import error_for_status, parse_retry_after
@@ -41,12 +41,12 @@ class OpenAIHTTPModel:
         self.name = model
         self.wire_model = model.removeprefix("openai/")
         env = os.environ
-        self.base_url = (base_url or env.get("OPENAI_BASE_URL") or env.get("OPENAI_API_BASE")
-                         or "https://api.openai.com/v1").rstrip("/")
+        self.base_url, basic = split_credentials((base_url or env.get("OPENAI_BASE_URL") or env.get("OPENAI_API_BASE")
+                                                  or "https://api.openai.com/v1").rstrip("/"))
         self._api_key = api_key or env.get("OPENAI_API_KEY") or ""
         remember(self._api_key)
-        # No key, no Authorization header: keyless local servers are normal ("Bearer " alone is an illegal value).
-        auth = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+        # URL credentials win, as httpx would apply them; no key, no header ("Bearer " alone is an illegal value).
+        auth = {"Authorization": basic or f"Bearer {self._api_key}"} if basic or self._api_key else {}
         self._headers = {**_account_headers(organization, project), **auth, **(headers or {})}
         # What LiteLLM changes for OpenAI's reasoning models (read from its table; see docs/engine.md).
         self._reasoning, self._system_as_user = is_reasoning_model(model), system_as_user(model)
@@ -240,8 +240,9 @@ class OpenAIHTTPModel:
                                      "model is just slow.", model=self.name, retryable=True)
         if isinstance(exc, (httpx.TransportError, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError,
                             ConnectionError)):  # refused, reset, or cut off in the middle of the answer
-            return error_for_status(f"{text} -- a connection error: check that the server at {self.base_url} is "
-                                    "running and reachable.", status=None, model=self.name, connection=True)
+            where = redact_url(self.base_url)
+            return error_for_status(f"{text} -- a connection error: check that the server at {where} is running "
+                                    "and reachable.", status=None, model=self.name, connection=True)
         return error_for_status(text, status=None, model=self.name, transient=isinstance(exc, aiohttp.ClientError))
 
 
@@ -370,7 +371,7 @@ def _check(model: OpenAIHTTPModel, status: int, headers: Any, body: bytes) -> No
     hint = {401: "check the provider's API key", 403: "check the key's permissions",
             404: "check the model name and base_url", 429: "slow down or raise your rate limit"}.get(status)
     if status == 404 and not model.base_url.endswith("/v1"):
-        hint = f"check the base_url: OpenAI-compatible servers answer under /v1 (try {model.base_url}/v1)"
+        hint = f"check the base_url: OpenAI-compatible servers answer under /v1 (try {redact_url(model.base_url)}/v1)"
     text = f"Model {model.name!r} failed (HTTP {status}): {redact(message, model._api_key)}" + (
         f" -- {hint}." if hint else "")
     raise error_for_status(text, status=status, model=model.name,

@@ -34,9 +34,11 @@ class RetryPolicy:
         """Seconds to wait before retry number `retry` (0-based), or None when `error` must not be retried."""
         if not error.retryable or retry >= self.max_retries:
             return None
-        if error.retry_after is not None:
-            # The server said when; waiting less only earns another 429. Past our cap, give up (or fall back).
-            return error.retry_after if error.retry_after <= self.max_delay else None
+        if error.retry_after is not None:  # the server said when; waiting less only earns another 429
+            if error.retry_after > self.max_delay:  # past our cap: give up (or fall back), the error saying why
+                from .http import too_long_to_wait
+                return too_long_to_wait(error, self)
+            return error.retry_after
         backoff = min(self.max_delay, self.initial_delay * self.multiplier ** retry)
         return min(self.max_delay, backoff * (1 - self.jitter + 2 * self.jitter * rand()))
 

@@ -1,5 +1,5 @@
 """`SQLAlchemySession`: sessions in any SQL database SQLAlchemy speaks; tested on PostgreSQL, for many machines.
-Needs `pip install agentsilex[sql]` (SQLAlchemy and psycopg).
+Needs `pip install -e '.[sql]'` (SQLAlchemy and psycopg).
 
     session = SQLAlchemySession("chat-42", url="postgresql+psycopg://user:pw@db/agents")
 

@@ -54,12 +54,20 @@ class _Database:
     def __init__(self, path: str) -> None:
         self.path = path
         self.lock = threading.RLock()
+        if os.path.isdir(path):
+            raise SessionError(f"{path!r} is a folder, not a SQLite file: pass a file path in it, such as "
+                               f"{os.path.join(path, 'sessions.db')!r}.")
         self.identity = _create_private(path)
         # Autocommit mode: every write below opens its own explicit transaction.
         self.connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self.connection.execute("PRAGMA journal_mode=WAL")
-        self.connection.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
-        self.connection.executescript(_SCHEMA)
+        try:
+            with _mapped(path):  # the first reads and writes: where a wrong, damaged or read-only file shows
+                self.connection.execute("PRAGMA journal_mode=WAL")
+                self.connection.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
+                self.connection.executescript(_SCHEMA)
+        except BaseException:
+            self.connection.close()
+            raise
         self.local_locks: dict[str, threading.Lock] = {}  # for ":memory:" databases, which have no file
         self.caches = _Caches()
 
@@ -260,10 +268,22 @@ def _mapped(path: str) -> Iterator[None]:
         if code == "SQLITE_FULL" or "full" in str(exc):
             raise SessionError(f"The disk holding {path!r} is full; nothing of this write was stored. Free some "
                                "space and run again.") from None
-        if code.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_CORRUPT", "SQLITE_NOTADB")):
-            raise SessionError(f"SQLite cannot use {path!r} ({code}): check the file and its folder exist, are "
-                               "writable and hold an agentsilex database.") from None
+        advice = next((text for prefix, text in _ADVICE.items() if code.startswith(prefix)), None)
+        if advice is not None:
+            raise SessionError(f"The SQLite file {path!r} {advice} ({code}).") from None
         raise
+
+
+_ADVICE = {  # what an unusable file means, by SQLite's error code (a prefix: SQLITE_READONLY_DIRECTORY, ...)
+    "SQLITE_NOTADB": "is not a SQLite database (some other file?): pass another path, or move that file away",
+    "SQLITE_CORRUPT": "is damaged (truncated or overwritten): restore it from a backup, or move it away and start "
+                      "a new one",
+    "SQLITE_READONLY": "cannot be written: it or its folder is read-only (SQLite also writes -wal and -shm files "
+                       "beside it); make both writable",
+    "SQLITE_CANTOPEN": "cannot be opened: check that it and its folder exist and are writable (SQLite also writes "
+                       "-wal and -shm files beside it)",
+    "SQLITE_IOERR": "could not be read or written (an I/O error): check the disk and the file",
+}
 
 
 def _file_lock(db_path: str, session_id: str, timeout: float) -> Callable[[], None]:

@@ -53,6 +53,9 @@ def eval_command(
     except (UserError, ImportError, SyntaxError) as exc:  # a bad option, or an agent file that does not import
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except OSError as exc:  # a report path that is a folder, a full disk, ...
+        typer.echo(f"error: cannot write {exc.filename!r}: {exc.strerror or exc}.", err=True)
+        raise typer.Exit(2) from None
     raise typer.Exit(0 if passed else 1)
 
 
@@ -66,6 +69,10 @@ def _evaluate(target: str, evalset: Path, thresholds: list[str], metrics: list[s
 
     agent = load_agent(target)
     eval_set = EvalSet.load(evalset)
+    if not eval_set.cases:
+        typer.echo(f"error: {str(evalset)!r} has no cases, so nothing was evaluated: FAILED. Add cases (or build "
+                   "them from stored conversations with --from-session).", err=True)
+        return False
     evaluators = build_evaluators(thresholds, metrics, similarity, trajectory, judge, judge_samples)
     console = Console(stderr=True)
     with Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

@@ -11,13 +11,13 @@ from ..common import DEFAULT_STORE, Store
 from . import app
 from ._terminal import BASE_URL_HELP, MODEL_HELP, fail, one_line_errors, prepare_agent
 
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-
 
 @app.command()
 def serve(
     agent: str = typer.Argument(..., help="The agent: module:agent or path/to/file.py:agent."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; anything but loopback needs a token."),
+    allow_host: list[str] = typer.Option([], "--allow-host", help="Also answer requests addressed to this host "
+                                         "name (repeat; loopback and --host always are). Others get 421."),
     port: int = typer.Option(8000, "--port", "-p", help="Port to listen on."),
     token: str | None = typer.Option(None, "--token", envvar="AGENTSILEX_TOKEN",
                                      help="Require this token for the API (generated when --host is not loopback)."),
@@ -35,6 +35,7 @@ def serve(
         import uvicorn
 
         from ..web import create_app
+        from ..web.doors import is_loopback
     except ImportError:
         fail("agentsilex serve needs the web extra: pip install -e '.[web]'")
     console = Console(highlight=False, soft_wrap=True)  # no inserted line breaks: pipes get whole lines
@@ -43,11 +44,14 @@ def serve(
         public_url = f"http://{shown}:{port}"
     with one_line_errors(base_url=base_url):
         chosen = prepare_agent(agent, model, base_url)
-        if host not in LOOPBACK and not token:
+        if not is_loopback(host) and not token:
             token = secrets.token_urlsafe(18)
         web = create_app(chosen, store=Store(store), token=token, retries=retries, examples=example,
-                         public_url=public_url)
+                         public_url=public_url, host=host, allowed_hosts=allow_host)
     query = f"/?token={token}" if token else "/"
     console.print(f"agentsilex: chat with [bold]{chosen.name}[/] at http://{shown}:{port}{query}  (Ctrl-C stops)",
                   soft_wrap=True)
+    if host in ("0.0.0.0", "::") and not allow_host and not public_url:  # a browser elsewhere uses a name (or address) of this machine
+        console.print(f"note: only requests addressed to loopback or {host} are answered (421 otherwise); to open it "
+                      "from another machine, add --allow-host with the name or address it will use.")
     uvicorn.run(web, host=host, port=port, log_level="warning")

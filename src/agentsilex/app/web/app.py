@@ -17,10 +17,10 @@ A session runs one answer at a time: a second one gets 409 `session_busy`, never
 from __future__ import annotations
 
 import json
-import secrets
 from contextlib import nullcontext
 from importlib.resources import files
-from typing import Any, AsyncIterator, Literal
+from typing import Any, AsyncIterator, Iterable, Literal
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -34,7 +34,8 @@ from ...questions import Answer, Question, answering
 from ..common import Store, describe_error, event_view, result_view
 from . import protocols
 from .asking import WebAsker, question_view
-from .runs import MAX_CONTENT, SESSION_ID, ApiError, Chat, Run, as_api_error, error_response
+from .doors import Doors, trusted_hosts
+from .runs import MAX_CONTENT, SESSION_ID, ApiError, Chat, Run, as_api_error, error_body, error_response
 
 STATIC = files("agentsilex.app.web") / "static"
 
@@ -62,19 +63,24 @@ class Decisions(BaseModel):
 
 
 def create_app(agent: Agent, *, store: Store | None = None, token: str | None = None,
-               retries: int | None = None, examples: list[str] | None = None,
-               public_url: str | None = None) -> FastAPI:
+               retries: int | None = None, examples: list[str] | None = None, public_url: str | None = None,
+               host: str | None = None, allowed_hosts: Iterable[str] = ()) -> FastAPI:
     """The web chat for `agent`, its sessions in `store`; with `token`, every API call must carry it.
     `examples`: prompts the empty page offers to try (`agentsilex serve --example ...`). The same app speaks
     the ecosystem's protocols (docs/protocols.md); `public_url` (such as `http://127.0.0.1:8000`) is the
-    address clients reach it at, for the A2A agent card (default: the address each request came to)."""
+    address clients reach it at, for the A2A agent card (default: the address each request came to).
+
+    Requests must address a trusted host (loopback, `host` -- the address served on --, `allowed_hosts` and
+    the host of `public_url`), else 421: see doors.py, which guards every route, including routes mounted on
+    this app later, and answers in the shape of the protocol a request spoke."""
     chat = Chat(agent, store or Store(), retries, public_url)
     app = FastAPI(title=f"agentsilex: {agent.name}", description=agent.description or "Chat with an agentsilex agent.",
                   version="1")
     app.state.error_shapes = []
+    trusted = trusted_hosts(host, [*allowed_hosts, *([urlsplit(public_url).hostname or ""] if public_url else [])])
+    app.add_middleware(Doors, hosts=trusted, token=token or None, public=protocols.PUBLIC,
+                       error_body=lambda path, *error: error_body(app.state.error_shapes, path, *error))
     _errors(app)
-    if token:
-        _require_token(app, token)
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
@@ -193,15 +199,3 @@ def _errors(app: FastAPI) -> None:
     async def unexpected(request: Request, error: Exception) -> JSONResponse:  # never a traceback to a client
         problem = as_api_error(error)
         return error_response(request, problem.status, problem.kind, problem.message)
-
-
-def _require_token(app: FastAPI, token: str) -> None:
-    @app.middleware("http")
-    async def check_token(request: Request, call_next: Any) -> Response:
-        if request.url.path.startswith(("/api/", "/openapi.json", "/docs", *protocols.GUARDED)):
-            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip() \
-                or request.query_params.get("token", "")
-            if not secrets.compare_digest(given.encode(), token.encode()):
-                return error_response(request, 401, "unauthorized", "This server needs its token: send "
-                                      "'Authorization: Bearer <token>' (the page takes it from ?token=...).")
-        return await call_next(request)

@@ -13,9 +13,9 @@ from fastapi.responses import JSONResponse
 
 from .runs import Chat
 
-# Paths the app's token guards besides the JSON API (/api/vercel is under it); the A2A card stays public, since
-# a client reads it to learn how to authenticate.
-GUARDED = ("/v1/", "/ag-ui", "/a2a")
+# The app's token guards every path but the page (doors.py) and this one: the A2A card stays public, since a
+# client reads it to learn how to authenticate.
+PUBLIC = ("/.well-known/agent-card.json",)
 
 
 def mount(app: FastAPI, chat: Chat, *, token: str | None = None) -> None:

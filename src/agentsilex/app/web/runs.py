@@ -45,11 +45,17 @@ def web_error(status: int, kind: str, message: str) -> dict:
     return {"error": kind, "message": message}
 
 
+def error_body(shapes: list[tuple[str, ErrorShape]], path: str, status: int, kind: str, message: str) -> dict:
+    """An error in the shape of the protocol a request to `path` spoke (`shapes`: path prefix -> shape), else
+    the JSON API's. The front door (doors.py) uses it too, so a refused OpenAI client reads an OpenAI error."""
+    shape = next((fn for prefix, fn in shapes if path.startswith(prefix)), web_error)
+    return shape(status, kind, message)
+
+
 def error_response(request: Request, status: int, kind: str, message: str) -> JSONResponse:
     """An error in the shape of the protocol the request spoke (by its path), else the JSON API's."""
     shapes: list[tuple[str, ErrorShape]] = getattr(request.app.state, "error_shapes", [])
-    shape = next((fn for prefix, fn in shapes if request.url.path.startswith(prefix)), web_error)
-    return JSONResponse(shape(status, kind, message), status_code=status)
+    return JSONResponse(error_body(shapes, request.url.path, status, kind, message), status_code=status)
 
 
 def as_api_error(error: Exception) -> ApiError:
