@@ -109,6 +109,8 @@ class Conversation:
             return None
         state = RunState.from_json(text)
         approval.verify(state, approval.resolve_key(self.approval_key))
+        if state.session != approval.binding(self.session):
+            return None  # paused on the conversation this one was forked or copied from: it resumes only there
         dialogs = self.session.get_dialogs()
         last = next((m.get("content") for m in reversed(dialogs) if m.get("role") == "user"), None)
         if state.message in dialogs or (last is not None and last != state.input):
