@@ -124,3 +124,12 @@ def parse_retry_after(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def check_inline_total(messages: list[dict]) -> None:
+    """Refuse, before sending, a request whose images, audio and files weigh more than the per-request limit (the
+    limits live in features/content.py, loaded only when a message holds parts)."""
+    if any(type(message.get("content")) is list for message in messages):
+        from ..features.content import check_request
+
+        check_request(messages)
