@@ -83,18 +83,18 @@ class Runner:
 
             check_options(self)
 
-    def run(self, agent: Any, prompt: Any) -> RunResult:
+    def run(self, agent: Any, prompt: Any = None) -> RunResult:
         """Run to the final answer and return the result."""
         stream = RunStream(self._loop(agent, prompt), stream_model=False, limits=self.execution)
         for _ in stream:
             pass
         return stream.result
 
-    def run_stream(self, agent: Any, prompt: Any) -> RunStream:
+    def run_stream(self, agent: Any, prompt: Any = None) -> RunStream:
         """Iterate over events as they happen; `.result` is available when the iteration ends."""
         return RunStream(self._loop(agent, prompt), stream_model=True, limits=self.execution)
 
-    async def run_async(self, agent: Any, prompt: Any) -> RunResult:
+    async def run_async(self, agent: Any, prompt: Any = None) -> RunResult:
         """`run`, for asyncio code."""
         from .engine.drivers_async import AsyncRunStream
 
@@ -103,7 +103,7 @@ class Runner:
             pass
         return stream.result
 
-    def run_stream_async(self, agent: Any, prompt: Any) -> AsyncRunStream:
+    def run_stream_async(self, agent: Any, prompt: Any = None) -> AsyncRunStream:
         """`run_stream`, for asyncio code: `async for event in runner.run_stream_async(...)`."""
         from .engine.drivers_async import AsyncRunStream
 
