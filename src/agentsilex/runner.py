@@ -98,7 +98,8 @@ class Runner:
         """`run`, for asyncio code."""
         from .engine.drivers_async import AsyncRunStream
 
-        stream = AsyncRunStream(self._loop(agent, prompt), stream_model=False, limits=self.execution)
+        stream = AsyncRunStream(lambda: self._loop(agent, prompt), stream_model=False, limits=self.execution,
+                                session=self.session)  # built off the event loop when the session is a store
         async for _ in stream:
             pass
         return stream.result
@@ -107,7 +108,8 @@ class Runner:
         """`run_stream`, for asyncio code: `async for event in runner.run_stream_async(...)`."""
         from .engine.drivers_async import AsyncRunStream
 
-        return AsyncRunStream(self._loop(agent, prompt), stream_model=True, limits=self.execution)
+        return AsyncRunStream(lambda: self._loop(agent, prompt), stream_model=True, limits=self.execution,
+                              session=self.session)
 
     def _loop(self, agent: Any, prompt: Any) -> Any:
         if not hasattr(agent, "render_instructions"):
