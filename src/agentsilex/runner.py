@@ -98,8 +98,7 @@ class Runner:
         """`run`, for asyncio code."""
         from .engine.drivers_async import AsyncRunStream
 
-        stream = AsyncRunStream(lambda: self._loop(agent, prompt), stream_model=False, limits=self.execution,
-                                session=self.session)  # built off the event loop when the session is a store
+        stream = AsyncRunStream(lambda: self._loop(agent, prompt), self.session, stream_model=False, limits=self.execution)
         async for _ in stream:
             pass
         return stream.result
@@ -108,8 +107,7 @@ class Runner:
         """`run_stream`, for asyncio code: `async for event in runner.run_stream_async(...)`."""
         from .engine.drivers_async import AsyncRunStream
 
-        return AsyncRunStream(lambda: self._loop(agent, prompt), stream_model=True, limits=self.execution,
-                              session=self.session)
+        return AsyncRunStream(lambda: self._loop(agent, prompt), self.session, stream_model=True, limits=self.execution)
 
     def _loop(self, agent: Any, prompt: Any) -> Any:
         if not hasattr(agent, "render_instructions"):

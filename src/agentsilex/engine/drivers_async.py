@@ -25,8 +25,9 @@ from .tool_calls import Limits, raise_interrupt, timeout_of
 class AsyncRunStream(_Stream):
     """The async driver: the same protocol as RunStream, awaiting instead of blocking."""
 
-    def __init__(self, loop: Generator | Callable[[], Generator], *, stream_model: bool, limits: Limits | None = None,
-                 session: Any = None) -> None:
+    def __init__(self, loop: Generator | Callable[[], Generator], session: Any = None, *, stream_model: bool,
+                 limits: Limits | None = None) -> None:
+        """`loop`, or a function building it: on a store it is built, advanced and closed off the event loop."""
         if callable(loop) and not has_capabilities(session):
             loop = loop()  # no store: the loop is built here and advanced on the event loop, as always
         super().__init__(loop, stream_model=stream_model, limits=limits)
