@@ -123,3 +123,13 @@ def test_a_state_saved_before_the_binding_is_refused_clearly(mode):
     with pytest.raises(UserError, match="older agentsilex \\(format 2\\).*cannot be resumed safely"):
         run_in_mode(Runner(session), _agent(["done"]), old.approve_all(), mode)
     assert ran == []
+
+
+@pytest.mark.parametrize("kind", ["sqlite"])
+def test_a_session_id_of_any_script_is_bound_too(store_factory, kind, mode):
+    original = store_factory("café-☕")
+    saved = _pause(mode, original)
+    with pytest.raises(UserError, match="paused on session 'café-☕', not on this one \\(session 'чай'\\)"):
+        run_in_mode(Runner(store_factory("чай")), _agent(["done"]), RunState.from_json(saved).approve_all(), mode)
+    result, _ = run_in_mode(Runner(original), _agent(["done"]), RunState.from_json(saved).approve_all(), mode)
+    assert result.final_output == "done" and ran == ["read notes.txt"]

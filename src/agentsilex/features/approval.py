@@ -317,7 +317,7 @@ def binding(session: Any, create: bool = False) -> str:
 def check_session(state: RunState, session: Any) -> None:
     """Refuse to resume on another conversation than the one that paused (a copy of its history included)."""
     here = binding(session)
-    if hmac.compare_digest(state.session, here):
+    if hmac.compare_digest(state.session.encode("utf-8"), here.encode("utf-8")):  # any session id: bytes
         return
     where = state.session.partition(":")
     paused = f"session {where[2]!r}" if where[0] == "store" else "an in-memory Session"
