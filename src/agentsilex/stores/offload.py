@@ -6,8 +6,9 @@ wait for seconds), and inside `run_async` they would freeze the event loop -- an
 the connections, which then never finish: a deadlock, not a slowdown (issue 21). So the async driver
 (engine/drivers_async.py) builds, advances and closes the loop of a run on a store here: each step in a worker
 thread, one step at a time, in the run's own context (contextvars), while the event loop awaits it. Model calls
-and tools still run on the event loop, as before. Waiting for the writer lock happens in that thread too, so an
-async run on a store waits for a busy session up to its `lock_timeout`, as a sync run does.
+and tools still run on the event loop, as before. The writer lock keeps the async rule (session.py): tried once,
+never waited for -- a busy session is SessionBusyError at once, so a web app can answer 409 -- and so no worker
+thread ever sits waiting for a lock that a run needing a thread holds.
 
 The gate. A store that holds a pooled connection per running run (SQLAlchemySession: its writer lock) says how
 many runs it can serve at once (`run_gate()`: what the runs share, how many, how long to wait for a slot). A run
@@ -29,6 +30,7 @@ import weakref
 from typing import Any, Callable, Generator
 
 from ..concurrency import ToolThreads
+from ..session import ASYNC_STEP
 from .base import SessionUnavailableError
 
 MAX_STEP_THREADS = 256  # runs' steps in worker threads at once, in this process (threads are reused)
@@ -80,7 +82,7 @@ class StoreSteps:
         self._raise_cancelled()
 
     async def _call(self, function: Callable[..., Any], *arguments: Any) -> Any:
-        job = _threads.submit(functools.partial(self.context.run, function, *arguments))
+        job = _threads.submit(functools.partial(_in_step, self.context, function, *arguments))
         future = asyncio.wrap_future(job.future)
         while True:
             try:
@@ -101,6 +103,14 @@ class StoreSteps:
         if self.slot is not None:
             self.slot.release()
             self.slot = None
+
+
+def _in_step(context: contextvars.Context, function: Callable[..., Any], *arguments: Any) -> Any:
+    ASYNC_STEP.on = True  # the writer lock is tried once, as on the event loop (session.acquire_writer)
+    try:
+        return context.run(function, *arguments)
+    finally:
+        ASYNC_STEP.on = False
 
 
 def _step(loop: Generator, reply: Any, error: BaseException | None) -> tuple[bool, Any]:
