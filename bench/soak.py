@@ -96,13 +96,16 @@ def make_session(store: str, folder: str, session_id: str):
     if _engine is None:  # each running session holds a connection for its advisory lock: size the pool for them
         import sqlalchemy
 
+        pool = dict(pool_size=40, max_overflow=0, pool_timeout=60) if POOL is None else dict(  # --pool N: N + N
+            pool_size=POOL, max_overflow=POOL, pool_timeout=120)  # async runs wait their turn at the gate
         _engine = sqlalchemy.create_engine(os.environ.get(
             "AGENTSILEX_TEST_POSTGRES_URL", "postgresql+psycopg://agentsilex:agentsilex@127.0.0.1:5432/agentsilex_test"),
-            pool_size=40, max_overflow=0, pool_timeout=60)
+            **pool)
     return SQLAlchemySession(session_id, engine=_engine)
 
 
 _engine = None
+POOL = None  # --pool: a small pool (pool_size = max_overflow = POOL) for many concurrent async runs
 
 
 def agent_for(model, session_id: str) -> Agent:
@@ -205,6 +208,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1000, help="concurrent async runs")
     parser.add_argument("--sync-runs", type=int, default=100, help="sync runs, on 50 threads")
     parser.add_argument("--store", choices=["sqlite", "redis", "postgres"], default="sqlite")
+    parser.add_argument("--pool", type=int, default=None, help="postgres: pool_size = max_overflow = POOL (a small "
+                        "pool under many async runs; default: one connection per run, 40)")
     parser.add_argument("--path", choices=["native", "litellm"], default="native")
     parser.add_argument("--rate", type=float, default=0.2)
     parser.add_argument("--timeout", type=float, default=5.0, help="model timeouts; stalls last 2x this")
@@ -213,6 +218,8 @@ def main() -> None:
                         help="call the Runner directly, or go through the web chat's API or MCP serving "
                              "(bench/soak_doors.py; --runs concurrent clients, --sync-runs ignored)")
     args = parser.parse_args()
+    global POOL
+    POOL = args.pool
     if args.through != "runner":
         from soak_doors import main as through_a_door
 
@@ -240,6 +247,7 @@ def main() -> None:
     kinds = collections.Counter(kind.split(":")[0] if kind.startswith("UNTYPED") else kind
                                 for kind, _, _ in outcomes.values())
     report = {"runs": len(outcomes), "store": args.store, "path": args.path, "seconds": round(elapsed, 1),
+              **({"pool": f"{POOL} + {POOL}"} if POOL is not None and args.store == "postgres" else {}),
               "requests": policy.requests, "faults_injected": dict(sorted(policy.faults.items())),
               "faults_total": sum(policy.faults.values()), "outcomes": dict(sorted(kinds.items())),
               "problems": dict(problems)}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from agentsilex import Agent, Runner, RunState, Session, tool
+from agentsilex import Agent, Image, Runner, RunState, Session, tool
 from agentsilex.errors import ModelTimeoutError, UserError
 from agentsilex.models.retry import RetryPolicy
 from agentsilex.testing import LoopbackServer, Malformed, ScriptedModel, Stall, call
@@ -51,6 +51,22 @@ def main() -> None:
         runner.run(agent, RunState.from_json(json.dumps(data)).approve_all())
     except UserError as exc:
         print("4. UserError:", str(exc).split(":")[0])
+
+    # 5. An approval is bound to the conversation that paused: a copy of its history is another conversation.
+    session = Session()
+    agent = Agent(name="ops", model=ScriptedModel([call("read_file", path="notes.txt"), "done"]), tools=[read_file])
+    paused = Runner(session, approval_key="an application key kept in a secret store").run(agent, "read my notes")
+    copy = Session(list(session.dialogs))
+    try:
+        Runner(copy, approval_key="an application key kept in a secret store").run(agent, paused.state.approve_all())
+    except UserError as exc:
+        print("5. UserError:", str(exc).split(":")[0])
+
+    # 6. Content is checked before it is read: a device (or a FIFO) is refused at once, never read.
+    try:
+        Image.from_path("/dev/zero")
+    except UserError as exc:
+        print("6. UserError:", str(exc).split(",")[0])
 
 
 if __name__ == "__main__":

@@ -104,7 +104,8 @@ RESUME_SCRIPT = textwrap.dedent('''
     import asyncio, json, sys
     sys.path.insert(0, sys.argv[5])
     from conftest import run_in_mode
-    from agentsilex import Agent, RunState, Runner, Session, tool
+    from agentsilex import Agent, RunState, Runner, tool
+    from agentsilex.stores import SQLiteSession
     from agentsilex.testing import ScriptedModel
 
     log_path = sys.argv[4]
@@ -117,37 +118,35 @@ RESUME_SCRIPT = textwrap.dedent('''
         return f"deleted {path}"
 
     session_path, state_path, mode = sys.argv[1:4]
-    with open(session_path) as f:
-        session = Session(dialogs=json.load(f))
+    session = SQLiteSession("desk", session_path)  # the session that paused, in another process
     with open(state_path) as f:
         state = RunState.from_json(f.read())
     state.approve("call_1").reject("call_2", "not that one")
     agent = Agent(name="ops", model=ScriptedModel(["Done."]), tools=[delete_file])
     result, _ = run_in_mode(Runner(session), agent, state, mode)
-    with open(session_path, "w") as f:
-        json.dump(session.dialogs, f)
     print(json.dumps({"final_output": result.final_output, "requests": result.total_usage.requests}))
 ''')
 
 
 def test_pause_json_new_process_approve_and_reject(mode, tmp_path, monkeypatch):
+    from agentsilex.stores import SQLiteSession
+
     monkeypatch.setenv("AGENTSILEX_APPROVAL_KEY", "a-key-shared-by-both-processes")  # the new process inherits it
     model = ScriptedModel([[call("delete_file", path="a.txt", call_id="call_1"),
                             call("delete_file", path="b.txt", call_id="call_2")]])
-    session = Session()
+    session = SQLiteSession("desk", tmp_path / "sessions.db")
     paused, _ = run_in_mode(Runner(session), Agent(name="ops", model=model, tools=[delete_file]), "clean", mode)
-    (tmp_path / "session.json").write_text(json.dumps(session.dialogs))
     (tmp_path / "state.json").write_text(paused.state.to_json())
     script = tmp_path / "resume.py"
     script.write_text(RESUME_SCRIPT)
     log = tmp_path / "deleted.log"
     tests_dir = os.path.dirname(__file__)
-    done = subprocess.run([sys.executable, str(script), str(tmp_path / "session.json"), str(tmp_path / "state.json"),
+    done = subprocess.run([sys.executable, str(script), str(tmp_path / "sessions.db"), str(tmp_path / "state.json"),
                            mode, str(log), tests_dir], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {"final_output": "Done.", "requests": 2}
     assert log.read_text() == "a.txt\n"
-    dialogs = json.loads((tmp_path / "session.json").read_text())
+    dialogs = SQLiteSession("desk", tmp_path / "sessions.db").get_dialogs()
     assert_valid(dialogs)
     assert [m["role"] for m in dialogs] == ["user", "assistant", "tool", "tool", "assistant"]
     assert dialogs[2]["content"] == "deleted a.txt" and "refused" in dialogs[3]["content"]

@@ -89,7 +89,7 @@ def test_second_run_gets_session_busy_after_bounded_wait(store_factory, kind):
     Runner(second).run(Agent(name="two", model=ScriptedModel(["now"])), "again")  # free again
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "postgres"])
 def test_two_tasks_on_one_session_do_not_interleave(store_factory, kind):
     @tool
     async def wait_for_go() -> str:
@@ -104,9 +104,12 @@ def test_two_tasks_on_one_session_do_not_interleave(store_factory, kind):
         runner = Runner(store)
         first = asyncio.create_task(runner.run_async(agent, "first"))
         await asyncio.sleep(0.01)  # the first task now holds the session, waiting in its tool
-        # Waiting inside the event loop would block the task holding the lock, so the second fails at once.
+        # Waiting inside the event loop would block the task holding the lock, so the second fails at once; a
+        # store's steps run in worker threads (stores/offload.py), under the same rule.
+        began = time.monotonic()
         with pytest.raises(SessionBusyError):
             await runner.run_async(Agent(name="b", model=ScriptedModel(["two"])), "second")
+        assert time.monotonic() - began < 0.15  # not the store's lock_timeout (0.2 s)
         return await first
 
     assert asyncio.run(main()).final_output == "one"

@@ -12,7 +12,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "agentsilex"
 RUN_BUDGET = 2600  # lines of every agentsilex module a fresh import plus a plain run with one tool call loads
 ENGINE_BUDGET = 1850  # the engine: engine/ (loop, request, capability protocol, drivers), runner, agent, tool, session,
-# the model contract. STYLE.md aims at ~1,500; measured 1,818 with the async driver (139 of them), see the README.
+# the model contract. STYLE.md aims at ~1,500; measured 1,841 with the async driver (161 of them), see the README.
 MODULE_BUDGET = 400  # lines in any one module
 FUNCTION_BUDGET = 50  # lines in any one function
 

@@ -5,8 +5,8 @@ from typing import Any
 
 from ._lazy import lazy_names
 from .agent import Agent
-from .engine.capability import (AlreadyAnswered, AwaitApproval, Capability, Emit, FinalAnswer, HandOff, ModelCall, Outcome,
-                                Retry, RunIt, RunTools, Step)
+from .engine.capability import (AlreadyAnswered, AwaitApproval, Emit, FinalAnswer, HandOff, ModelCall, Outcome, Retry,
+                                RunIt, RunTools, Step)
 from .engine.tool_calls import Timeouts
 from .errors import (AgentsilexError, MaxTurnsExceeded, ModelBehaviorError, ModelError, ModelTimeoutError, RunStopped,
                      SessionBusyError, SessionError, ToolArgumentsError, ToolError, UnknownToolError, UserError)
@@ -46,7 +46,7 @@ _LAZY = {"features.content": ("Image", "Audio", "File"), "features.approval": ("
          "features.handoffs": ("Handoff", "handoff", "HandoffLoopError"), "features.hooks": ("RunHooks",),
          "features.agents_as_tools": ("MaxAgentDepthExceeded",), "features.output": ("OutputSpec",),
          "features.memory": ("KeepLastTurns", "TokenBudget", "TrimToolOutputs", "Compaction", "ContextBudgetError"),
-         "engine.drivers_async": ("AsyncRunStream",), "wrapping": ("intercept",),
+         "engine.drivers_async": ("AsyncRunStream",), "wrapping": ("intercept", "Capability"),
          "stores.codec": ("SessionCorruptedError",),
          "models.http": ("ModelAuthError", "ModelBadRequestError", "ResponseFormatNotSupportedError",
                          "ModelConnectionError", "ContextWindowExceededError"),

@@ -165,4 +165,6 @@ def _check(agent: Agent) -> None:
 
 
 def _is_model(model: Any) -> bool:
-    return (isinstance(model, str) and bool(model.strip())) or (not isinstance(model, str) and hasattr(model, "complete"))
+    if isinstance(model, str):
+        return bool(model.strip())
+    return hasattr(model, "complete")

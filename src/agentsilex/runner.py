@@ -83,31 +83,33 @@ class Runner:
 
             check_options(self)
 
-    def run(self, agent: Any, prompt: Any) -> RunResult:
+    def run(self, agent: Any, prompt: Any = None) -> RunResult:
         """Run to the final answer and return the result."""
         stream = RunStream(self._loop(agent, prompt), stream_model=False, limits=self.execution)
         for _ in stream:
             pass
         return stream.result
 
-    def run_stream(self, agent: Any, prompt: Any) -> RunStream:
+    def run_stream(self, agent: Any, prompt: Any = None) -> RunStream:
         """Iterate over events as they happen; `.result` is available when the iteration ends."""
         return RunStream(self._loop(agent, prompt), stream_model=True, limits=self.execution)
 
-    async def run_async(self, agent: Any, prompt: Any) -> RunResult:
+    async def run_async(self, agent: Any, prompt: Any = None) -> RunResult:
         """`run`, for asyncio code."""
         from .engine.drivers_async import AsyncRunStream
 
-        stream = AsyncRunStream(self._loop(agent, prompt), stream_model=False, limits=self.execution)
+        stream = AsyncRunStream(lambda: self._loop(agent, prompt), self.session, stream_model=False,
+                                limits=self.execution)
         async for _ in stream:
             pass
         return stream.result
 
-    def run_stream_async(self, agent: Any, prompt: Any) -> AsyncRunStream:
+    def run_stream_async(self, agent: Any, prompt: Any = None) -> AsyncRunStream:
         """`run_stream`, for asyncio code: `async for event in runner.run_stream_async(...)`."""
         from .engine.drivers_async import AsyncRunStream
 
-        return AsyncRunStream(self._loop(agent, prompt), stream_model=True, limits=self.execution)
+        return AsyncRunStream(lambda: self._loop(agent, prompt), self.session, stream_model=True,
+                              limits=self.execution)
 
     def _loop(self, agent: Any, prompt: Any) -> Any:
         if not hasattr(agent, "render_instructions"):

@@ -91,6 +91,7 @@ def set_state(session: Any, key: str, value: Any) -> None:
 # `await asyncio.sleep(...)`.
 _local_locks: weakref.WeakKeyDictionary[Any, threading.Lock] = weakref.WeakKeyDictionary()
 _local_guard = threading.Lock()
+ASYNC_STEP = threading.local()  # .on: this thread runs a step of an async run for its event loop (stores/offload.py)
 
 
 def hold_writer_lock(session: Any, loop: Generator[Any, Any, Any]) -> Generator[Any, Any, Any]:
@@ -141,7 +142,7 @@ def _in_event_loop() -> bool:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return False
+        return getattr(ASYNC_STEP, "on", False)  # an async run's step, off its event loop: the same rule
     return True
 
 

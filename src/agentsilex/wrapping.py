@@ -1,6 +1,7 @@
-"""Helpers for writing capabilities: `intercept` forwards a run's requests and answers for a wrap, and shows them
-to you; `split_history` and `calls_of` serve a prepare (the history without the system prompt; the model calls of
-a prepare that needs a model first, as a summary does).
+"""Helpers for writing capabilities: the optional `Capability` base class (the protocol is stated in
+engine/capability.py); `intercept` forwards a run's requests and answers for a wrap, and shows them to you;
+`split_history` and `calls_of` serve a prepare (the history without the system prompt; the model calls of a
+prepare that needs a model first, as a summary does).
 
     class CountCalls(Capability):
         def wrap(self, loop):
@@ -13,6 +14,22 @@ receives: the run's generator, with the run about to start as `.run`.
 from __future__ import annotations
 
 from typing import Any, Callable, Generator
+
+
+class Capability:
+    """A feature of a run; override any of the four plug points (the defaults do nothing)."""
+
+    def prepare(self, request: Any, step: Any) -> Any:
+        return request
+
+    def decide(self, call: dict, step: Any) -> Any:
+        return None
+
+    def guard(self, step: Any) -> None:
+        return None
+
+    def wrap(self, loop: Generator) -> Generator:
+        return loop
 
 
 class Loop:

@@ -1,6 +1,7 @@
 """The four plug points a feature may use, the step they see, and the typed decisions of a tool step.
 
-A capability is any object with some of these methods; each is optional (subclass `Capability` or not):
+A capability is any object with some of these methods; each is optional (subclass `agentsilex.Capability`, whose
+methods do nothing, or not; it lives in wrapping.py with the other helpers for writing one):
 
     prepare(request, step) -> request       change what is sent. Runs inside build_request, in list order, and is
                                             the only place a request may change. It may instead return a generator
@@ -24,7 +25,7 @@ order; wraps nest so that the first is innermost (nearest the loop) and the last
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Generator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 if TYPE_CHECKING:  # annotations only: this module is a leaf
     from ..events import Event
@@ -85,22 +86,6 @@ class Outcome:
 
     value: Any = None
     error: BaseException | None = None
-
-
-class Capability:
-    """A feature of a run; override any of the four plug points (the defaults do nothing)."""
-
-    def prepare(self, request: Any, step: Step) -> Any:
-        return request
-
-    def decide(self, call: dict, step: Step) -> Decision | None:
-        return None
-
-    def guard(self, step: Step) -> None:
-        return None
-
-    def wrap(self, loop: Generator) -> Generator:
-        return loop
 
 
 class Retry(Exception):
@@ -187,6 +172,8 @@ Decision = RunIt | AlreadyAnswered | AwaitApproval | HandOff | FinalAnswer
 def plug_points(capabilities: list[Any]) -> dict[str, list[Callable]]:
     """Each plug point's bound methods, in list order, for the capabilities that implement it."""
     found: dict[str, list[Callable]] = {"prepare": [], "decide": [], "guard": [], "wrap": []}
+    if capabilities:
+        from ..wrapping import Capability  # its do-nothing methods are not plug points
     for capability in capabilities:
         for name, methods in found.items():
             method = getattr(capability, name, None)

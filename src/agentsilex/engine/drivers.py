@@ -4,7 +4,8 @@ A driver answers each request the loop yields: `Emit` (an event: yield it), `Mod
 (tool_calls.py), or any other request that knows how to run itself with a driver (`run_sync(driver)` /
 `run_async(driver)`: a Batch of agents side by side, features/parallel.py). A failure is thrown back into the
 loop, which decides what it means. `RunStream` (here) blocks; `AsyncRunStream` (drivers_async.py, loaded by the
-first async run) awaits; both are iterators of events with the RunResult on `.result` at the end. `run`, `run_stream`, `run_async` and `run_stream_async` are views of these.
+first async run) awaits; both are iterators of events with the RunResult on `.result` at the end. `run`,
+`run_stream`, `run_async` and `run_stream_async` are views of these.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ class RunStream(_Stream):
                     if isinstance(request, Emit):
                         yield request.event
                     elif isinstance(request, ModelCall):
-                        reply = yield from call_model_sync(request, self.limits, self.stream_model and not request.quiet)
+                        streamed = self.stream_model and not request.quiet
+                        reply = yield from call_model_sync(request, self.limits, streamed)
                     elif isinstance(request, RunTools):
                         reply = run_tools_sync(request.calls, self.limits, request.deadline)
                     else:

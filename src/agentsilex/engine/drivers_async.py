@@ -1,27 +1,37 @@
 """The async driver: the same protocol as the sync one (drivers.py), awaiting instead of blocking, and its model call.
 
 Loaded by the first `run_async` or `run_stream_async`. Every wait of a model call is bounded here with
-`asyncio.timeout` as well (the model's own timeouts apply too).
+`asyncio.timeout` as well (the model's own timeouts apply too). On a store, the loop (which calls the store) is
+built, advanced and closed in a worker thread behind the store's gate, never on the event loop (stores/offload.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 from contextlib import aclosing
-from typing import Any, AsyncGenerator, AsyncIterator, Generator
+from typing import Any, AsyncGenerator, AsyncIterator, Callable, Generator
 
 from ..errors import ModelError, ModelTimeoutError
 from ..events import Event
 from ..models import ModelResponse
 from ..models.retry import attempt_plan
+from ..session import has_capabilities
 from .capability import Emit, ModelCall, Outcome, RunTools, ToolRun
 from .drivers import _Stream
-from .model_call import answered, checked, past, request_for
+from .model_call import answered, past, request_for
 from .tool_calls import Limits, raise_interrupt, timeout_of
 
 
 class AsyncRunStream(_Stream):
     """The async driver: the same protocol as RunStream, awaiting instead of blocking."""
+
+    def __init__(self, loop: Generator | Callable[[], Generator], session: Any = None, *, stream_model: bool,
+                 limits: Limits | None = None) -> None:
+        """`loop`, or a function building it: on a store it is built, advanced and closed off the event loop."""
+        if callable(loop) and not has_capabilities(session):
+            loop = loop()  # no store: the loop is built here and advanced on the event loop, as always
+        super().__init__(loop, stream_model=stream_model, limits=limits)
+        self.session = session
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._events
@@ -39,13 +49,22 @@ class AsyncRunStream(_Stream):
         """Stop the run now (e.g. after breaking out of the loop); the session stays valid."""
         await self._events.aclose()
 
-    async def _drive(self, loop: Generator) -> AsyncGenerator[Event, None]:
+    async def _drive(self, loop: Any) -> AsyncGenerator[Event, None]:
         reply: Any = None
         error: BaseException | None = None
+        steps = None
+        if callable(loop):  # a store: its blocking calls in a worker thread, behind its gate
+            from ..stores.offload import StoreSteps
+
+            steps = await StoreSteps.open(self.session, loop)
         try:
             while True:
                 try:
-                    request = loop.throw(error) if error is not None else loop.send(reply)
+                    if steps is None:
+                        request = loop.throw(error) if error is not None else loop.send(reply)
+                    elif (request := await steps.advance(reply, error)) is steps:  # the loop returned
+                        self._result = steps.result
+                        return
                 except StopIteration as done:
                     self._result = done.value
                     return
@@ -70,9 +89,12 @@ class AsyncRunStream(_Stream):
                 except BaseException as exc:
                     error = exc
         finally:
-            loop.close()
+            if steps is None:
+                loop.close()
             for resource in self.resources.values():
                 await resource.close()
+            if steps is not None:
+                await steps.close()
 
 
 async def call_model_async(call: ModelCall, limits: Any, stream: bool) -> AsyncGenerator[Event | ModelResponse, None]:
@@ -88,7 +110,7 @@ async def call_model_async(call: ModelCall, limits: Any, stream: bool) -> AsyncG
             if not stream:
                 async with asyncio.timeout(request.timeout):
                     response = await model.complete_async(request)
-                yield answered(checked(response, model), model)
+                yield answered(response, model)
                 return
             from ..models.stream import StreamAccumulator
 
@@ -109,7 +131,7 @@ async def call_model_async(call: ModelCall, limits: Any, stream: bool) -> AsyncG
             finally:
                 if hasattr(chunks, "aclose"):
                     await chunks.aclose()  # hang up now: no background reader left behind
-            yield answered(checked(accumulator.complete(model), model), model)
+            yield answered(accumulator.complete(model), model)
             return
         except TimeoutError:
             error: ModelError = _timeout_error(model, request, emitted)

@@ -1,8 +1,8 @@
 """One model call for the drivers: timeouts, retries and fallbacks around a Model, streaming or not.
 
-The retry decisions live in `models.retry.attempt_plan`; here the sync call (and its async twin in
-drivers_async.py) only sleep, call and time out. A stream is retried only while nothing from it has reached the consumer: once a chunk was handed out,
-replaying the request could show the user a second, different answer. Every wait is capped at the call's
+The retry decisions live in `models.retry.attempt_plan`; here the sync call (and its async twin in drivers_async.py)
+only sleep, call and time out. A stream is retried only while nothing from it has reached the consumer: once a chunk was
+handed out, replaying the request could show the user a second, different answer. Every wait is capped at the call's
 deadline, on a copy of the request (the request as built and seen by the hooks is never edited).
 """
 
@@ -33,7 +33,7 @@ def call_model_sync(call: ModelCall, limits: Any, stream: bool) -> Generator[Eve
         try:
             request = request_for(call, model)
             if not stream:
-                return answered(checked(model.complete(request), model), model)
+                return answered(model.complete(request), model)
             from ..models.stream import StreamAccumulator  # only when streaming
 
             accumulator = StreamAccumulator(call.agent.name if call.agent else "", request)
@@ -45,7 +45,7 @@ def call_model_sync(call: ModelCall, limits: Any, stream: bool) -> Generator[Eve
                     yield from events
             finally:
                 getattr(chunks, "close", lambda: None)()  # hang up now, not when garbage-collected
-            return answered(checked(accumulator.complete(model), model), model)
+            return answered(accumulator.complete(model), model)
         except ModelError as exc:
             if emitted or past(call):
                 raise
@@ -75,21 +75,19 @@ def request_for(call: ModelCall, model: Any) -> Any:
 
 
 def answered(response: ModelResponse, model: Any) -> ModelResponse:
-    """The reply, its reasoning marked with the provider that wrote it (models/reasoning.py)."""
-    if not carries_reasoning([response.message]):
-        return response
-    from ..models import reasoning
+    """Every reply passes here before the loop sees it: each tool call gets an id of its own (a model may repeat or
+    leave one out), and its reasoning is marked with the provider that wrote it (models/reasoning.py)."""
+    message = response.message
+    ids = [call.get("id") for call in message.get("tool_calls") or []]
+    if not all(ids) or len(set(ids)) != len(ids):
+        from ..models.stream import with_unique_call_ids
 
-    marked = reasoning.mark(response.message, model)
-    return response if marked is response.message else replace(response, message=marked)
+        message = with_unique_call_ids(message)
+    if carries_reasoning([message]):
+        from ..models import reasoning
 
-
-def checked(response: ModelResponse, model: Any) -> ModelResponse:
-    """Every model reply passes here before the loop sees it: each tool call gets an id of its own."""
-    calls = response.message.get("tool_calls") or []
-    ids = [call.get("id") for call in calls]
-    if all(ids) and len(set(ids)) == len(ids):
-        return response
+        message = reasoning.mark(message, model)
+    return response if message is response.message else replace(response, message=message)
     from ..models.stream import with_unique_call_ids  # a model repeated (or left out) an id
 
     response.message = with_unique_call_ids(response.message)

@@ -52,7 +52,8 @@ class Limits:
     def __post_init__(self) -> None:
         if isinstance(self.max_parallel_tools, bool) or not isinstance(self.max_parallel_tools, int) \
                 or self.max_parallel_tools < 1:
-            raise UserError(f"max_parallel_tools must be a whole number of at least 1, got {self.max_parallel_tools!r}.")
+            raise UserError(f"max_parallel_tools must be a whole number of at least 1, "
+                            f"got {self.max_parallel_tools!r}.")
         Timeouts(self.model_timeout, self.stream_idle_timeout, self.connect_timeout, self.tool_timeout)
         if not isinstance(self.retry, RetryPolicy):
             raise UserError(f"retry must be a RetryPolicy, got {type(self.retry).__name__}.")

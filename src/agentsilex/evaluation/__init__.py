@@ -10,11 +10,13 @@ The API and JSON format are agentsilex 1.0's. ROUGE needs the `evaluation` extra
 only when a ROUGE metric scores its first answer).
 """
 
-from .data import DialogTurn, EvalCase, EvalCaseResult, EvalSet, EvalSetResult, MetricResult, MetricSummary, MetricTurnResult, ToolUsage
+from .data import (DialogTurn, EvalCase, EvalCaseResult, EvalSet, EvalSetResult, MetricResult, MetricSummary,
+                   MetricTurnResult, ToolUsage)
 from .evaluator import AgentEvaluator
 from .from_session import case_from_messages, case_from_session, open_session
 from .judge import JudgeVerdict, LLMJudgeEvaluator, RubricBasedEvaluator
-from .metrics import BaseMetricEvaluator, FunctionEvaluator, ResponseMatchEvaluator, SimilarityMetric, ToolTrajectoryEvaluator, TrajectoryMatch
+from .metrics import (BaseMetricEvaluator, FunctionEvaluator, ResponseMatchEvaluator, SimilarityMetric,
+                      ToolTrajectoryEvaluator, TrajectoryMatch)
 from .report import format_table, to_html, to_json
 
 __all__ = [

@@ -22,6 +22,13 @@ their names and arguments, the agent, the usage and limits spent. Decisions save
 too. An unsigned or edited state is refused before anything runs. Each paused step resumes at most once:
 its approved calls are claimed (in this process, and in the session's store, shared by its copies and
 forks) before any of them runs.
+
+The seal also binds the conversation and the tools. A state resumes only on the session that paused it: a
+store's session is named by its `session_id`; an in-memory Session by a random token kept with its state, so a
+copy of its history in another Session object is another conversation. And an approved call runs only while
+its tool is the one the human saw: each pending tool is named by a fingerprint of its name and JSON schema.
+A state saved before this binding (format 2) is refused with a clear error: nothing says which conversation it
+belongs to, so it cannot be bound safely after the fact.
 """
 
 from __future__ import annotations
@@ -35,14 +42,16 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Generator
 
-from ..engine.capability import AlreadyAnswered, AwaitApproval, Capability, RunIt, Step
+from ..engine.capability import AlreadyAnswered, AwaitApproval, RunIt, Step
 from ..errors import ToolError, UserError
 from ..result import RunUsage, answer
-from ..session import get_state, set_state
+from ..session import get_state, has_capabilities, set_state
+from ..wrapping import Capability
 
-VERSION = 2
+VERSION = 3  # 3: bound to its session and tools; 2 is read (to show its calls) but never resumed
 KEY_VARIABLE = "AGENTSILEX_APPROVAL_KEY"
 PAUSED = "agentsilex.paused"  # kept with the session: the run waiting for approval (RunState JSON)
+TOKEN = "agentsilex.session"  # kept with an in-memory session: names the conversation a paused state belongs to
 _process_key = secrets.token_bytes(32)
 _claimed: set[str] = set()  # approved calls resumed in this process: "<nonce>:<call id>"
 _resumed: set[str] = set()  # the nonces of the states resumed in this process
@@ -91,25 +100,32 @@ class Approval(Capability):
             step = run.step
             state = RunState(run.agent.name, result.input, step.message, list(result.pending_approvals),
                              result.total_usage, list(run.chain), dict(run.state.get("spent", _NOTHING_SPENT)),
-                             offered=None if step.offered is None else list(step.offered))
+                             offered=None if step.offered is None else list(step.offered),
+                             session=binding(run.session, create=True),
+                             tools={p.tool_name: definition(step.agent, p.tool_name, run.context)
+                                    for p in result.pending_approvals})
             result.state = sign(state, self.key)
             set_state(run.session, PAUSED, state.to_json())  # to resume in any process
         return result
 
     def _resume(self, run: Any, state: RunState) -> None:
-        """Check the state (signed, decided, not resumed before, still the conversation's last step), claim its
-        approved calls, and set the run up to answer the paused step first."""
+        """Check the state (signed, decided, not resumed before, its conversation and still its last step, its
+        tools unchanged), claim its approved calls, and set the run up to answer the paused step first."""
         with _claimed_lock:  # first: a resumed run updates the state's usage in place, so its seal no longer fits
             if state.nonce in _resumed:
                 raise _already()
         verify(state, self.key)
+        check_session(state, run.session)
         check_resumable(state, run.session.get_dialogs())
         _check_not_moved_on(state, run.session)
-        claim(state, run.session)
-        if state.agent != run.agent.name:
+        agent = run.agent
+        if state.agent != agent.name:
             from .handoffs import find_agent  # the agent that paused, reached through handoffs
 
-            run.agent = run.result.last_agent = find_agent(run.agent, state.agent)
+            agent = find_agent(run.agent, state.agent)
+        check_tools(state, agent, run.context)
+        claim(state, run.session)  # last: a state refused above can still be resumed where it belongs
+        run.agent = run.result.last_agent = agent
         run.chain, run.first = list(state.chain), False
         run.result.input, run.result.usage_before_pause = state.input, state.usage
         run.state["spent"] = dict(state.spent)  # a resumed run is the same run: its limits count what was spent
@@ -153,6 +169,9 @@ class RunState:
     seal: str = ""  # HMAC of everything above but the decisions, with the application's approval key
     decisions_seal: str = ""  # HMAC of the decisions saved in the JSON (only when they were signed)
     offered: list[str] | None = None  # the tool names the paused step was offered (the others never run)
+    session: str = ""  # the conversation it paused on: "store:<session_id>" or "memory:<token>" (see binding)
+    tools: dict[str, str] = field(default_factory=dict)  # each pending tool's name -> its definition's fingerprint
+    version: int = VERSION  # the format it was saved in (an older one is refused at resume)
     _key: bytes | None = field(default=None, repr=False, compare=False)
     _loaded_decisions: dict[str, dict] = field(default_factory=dict, repr=False, compare=False)
 
@@ -199,19 +218,21 @@ class RunState:
         """Load a saved state; it is checked against the approval key when it is resumed."""
         try:
             data = json.loads(text)
-            if data.get("version") != VERSION:
+            if data.get("version") not in (2, VERSION):
                 raise ValueError(f"version {data.get('version')!r}, expected {VERSION}")
             state = cls(data["agent"], data["input"], data["message"],
                         [PendingApproval(**p) for p in data["pending"]], RunUsage.from_dict(data["usage"]),
                         data["chain"], data["spent"], dict(data["decisions"]), data["nonce"], data["seal"],
-                        data.get("decisions_seal", ""), data.get("offered"))
+                        data.get("decisions_seal", ""), data.get("offered"), data.get("session", ""),
+                        dict(data.get("tools", {})), data["version"])
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise UserError(f"Not a saved RunState ({exc}); pass the text of result.state.to_json().") from exc
         state._loaded_decisions = dict(state.decisions)
         return state
 
     def _signed_part(self) -> dict[str, Any]:
-        return {"version": VERSION, "nonce": self.nonce, "agent": self.agent, "input": self.input,
+        bound = {"session": self.session, "tools": self.tools} if self.version >= 3 else {}
+        return {"version": self.version, **bound, "nonce": self.nonce, "agent": self.agent, "input": self.input,
                 "message": self.message, "pending": [vars(p) for p in self.pending], "usage": self.usage.to_dict(),
                 "chain": self.chain, "spent": self.spent,
                 **({"offered": self.offered} if self.offered is not None else {})}
@@ -267,6 +288,10 @@ def verify(state: RunState, key: bytes) -> None:
     unsigned = ("This RunState does not match its signature: it was edited after the pause, is unsigned, or was "
                 "signed with another approval key. It cannot be resumed. To resume in another process, give both "
                 f"the same Runner(approval_key=...) or ${KEY_VARIABLE}.")
+    if state.version != VERSION:
+        raise UserError(f"This RunState was saved by an older agentsilex (format {state.version}), before a paused "
+                        "run was bound to its conversation and tools, so it cannot be resumed safely: its calls "
+                        "never ran. Ask again (a new prompt drops it), and resume the new pause instead.")
     if not state.seal or not hmac.compare_digest(state.seal, _mac(key, state._signed_part())):
         raise UserError(unsigned)
     loaded = state._loaded_decisions
@@ -276,6 +301,55 @@ def verify(state: RunState, key: bytes) -> None:
                         "to_json(approval_key=...).")
     if any(not isinstance(value, (int, float)) or value < 0 for value in state.spent.values()):
         raise UserError("This RunState's spent budget is not valid; it cannot be resumed.")
+
+
+def binding(session: Any, create: bool = False) -> str:
+    """Which conversation `session` is: a store's session id, else the random token kept with the session's state
+    (made at its first pause when `create`): a copy of the history in another object has none, or another."""
+    if has_capabilities(session):
+        return f"store:{session.session_id}"
+    token = get_state(session, TOKEN)
+    if token is None and create:
+        token = secrets.token_hex(16)
+        set_state(session, TOKEN, token)
+    return f"memory:{token}" if token else ""
+
+
+def check_session(state: RunState, session: Any) -> None:
+    """Refuse to resume on another conversation than the one that paused (a copy of its history included)."""
+    here = binding(session)
+    if hmac.compare_digest(state.session.encode("utf-8"), here.encode("utf-8")):  # any session id: bytes
+        return
+    where = state.session.partition(":")
+    paused = f"session {where[2]!r}" if where[0] == "store" else "an in-memory Session"
+    this = f"session {here.partition(':')[2]!r}" if here.startswith("store:") else "another session object"
+    raise UserError(f"This RunState paused on {paused}, not on this one ({this}): an approval is bound to the "
+                    "conversation that paused, and a copy of its history is another conversation. Nothing ran. "
+                    "Resume it with a Runner on the session that paused it.")
+
+
+def definition(agent: Any, name: str, context: Any) -> str:
+    """A fingerprint of the definition of `agent`'s tool `name` as the model and the human saw it (its name and
+    JSON schema), or "gone"."""
+    try:
+        tool = agent.find_tool(name, context)
+    except ToolError:
+        return "gone"
+    text = json.dumps([tool.name, tool.parameters], sort_keys=True, separators=(",", ":"), default=repr)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def check_tools(state: RunState, agent: Any, context: Any) -> None:
+    """Refuse to run an approved call whose tool is gone or changed (name or JSON schema) since the pause."""
+    for item in state.pending:
+        if state.decisions.get(item.call_id, {}).get("approved") is not True:
+            continue  # a refused call never runs: its tool may change
+        now = definition(agent, item.tool_name, context)
+        if not hmac.compare_digest(now, state.tools.get(item.tool_name, "")):
+            change = "is gone" if now == "gone" else "changed (its name or JSON schema)"
+            raise UserError(f"Tool {item.tool_name!r} {change} since this run paused, so the approval of call "
+                            f"{item.call_id} no longer applies: nothing ran. Ask again, so a human approves the "
+                            "call the tool takes now.")
 
 
 def claim(state: RunState, session: Any) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..engine.capability import Capability, Step
+from ..engine.capability import Step
+from ..wrapping import Capability
 
 
 class CacheMarkers(Capability):

@@ -6,14 +6,22 @@ A prompt is a `str`, or a list of parts: `{"type": "text", "text": ...}`, `{"typ
 `{"type": "file", "file": {"filename": ..., "file_data": <data: URI>}}` (or `{"file_id": ...}`), mixed with
 plain strings and the `Image`/`Audio`/`File` helpers. Tool messages must be text for most providers, so a
 tool that returns parts answers with text (naming what is attached), and the step's parts follow in one user
-message after its tool results. Sessions store parts as JSON; each inline payload may hold at most
-`MAX_INLINE_BYTES` (20 MiB, OpenAI's largest image; set it to change the guard), else `UserError`.
+message after its tool results. Sessions store parts as JSON.
+
+The size limits, here and only here (set them to change the guards; `UserError` past them): one inline payload
+holds at most `MAX_INLINE_BYTES` (20 MiB, OpenAI's largest image), whatever its shape (a dict, a plain `data:`
+string, anything else: every string in it is measured); one request carries at most `MAX_REQUEST_INLINE_BYTES`
+(50 MiB, OpenAI's total for a request) of inline payloads, checked by the HTTP models before they send
+(models/http.py) and by a prompt of parts before anything is stored. `from_path` reads only a regular file,
+checks its size before reading and reads at most the limit + 1 bytes: a device or a FIFO fails at once.
 """
 
 from __future__ import annotations
 
 import base64
 import mimetypes
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +30,7 @@ from ..errors import UserError
 from ..result import FunctionCall, answer
 
 MAX_INLINE_BYTES = 20 * 1024 * 1024
+MAX_REQUEST_INLINE_BYTES = 50 * 1024 * 1024
 PART_TYPES = {"text": "text", "image_url": "image_url", "input_audio": "input_audio", "file": "file"}
 Prompt = Any  # a str, a helper, or a list mixing str, helpers and part dicts
 
@@ -42,12 +51,35 @@ def is_helper(item: Any) -> bool:
 
 
 def check_part(part: dict) -> None:
-    """Refuse an inline payload past MAX_INLINE_BYTES (base64 text is 4/3 of its bytes)."""
-    payload = part[PART_TYPES[part["type"]]]
+    """Refuse an inline payload past MAX_INLINE_BYTES, whatever its shape."""
+    if part["type"] != "text":
+        size = inline_bytes(part[PART_TYPES[part["type"]]])
+        if size > 768:  # a URL, a file id: nothing to weigh
+            check_size(size, part["type"])
+
+
+def inline_bytes(payload: Any) -> int:
+    """The bytes a payload carries: every string in it, as base64 (3 bytes per 4 characters), at any depth."""
+    if isinstance(payload, str):
+        return len(payload) * 3 // 4
     if isinstance(payload, dict):
-        inline = payload.get("url") or payload.get("data") or payload.get("file_data") or ""
-        if isinstance(inline, str) and len(inline) > 1024:
-            check_size(len(inline) * 3 // 4, part["type"])
+        return sum(inline_bytes(value) for value in payload.values())
+    if isinstance(payload, (list, tuple)):
+        return sum(inline_bytes(value) for value in payload)
+    return 0
+
+
+def check_request(messages: list[dict], what: str = "This request") -> None:
+    """Refuse `messages` whose non-text parts carry more than MAX_REQUEST_INLINE_BYTES in all."""
+    sizes = [inline_bytes(part) for message in messages if isinstance(message.get("content"), list)
+             for part in message["content"] if not (isinstance(part, dict) and part.get("type") == "text")]
+    total = sum(sizes)
+    if total > MAX_REQUEST_INLINE_BYTES:
+        raise UserError(f"{what} carries {total:,} bytes of inline content in {len(sizes)} parts (images, audio, "
+                        f"files); the limit per request is {MAX_REQUEST_INLINE_BYTES:,} (agentsilex.features.content"
+                        ".MAX_REQUEST_INLINE_BYTES). Nothing was sent. Send fewer or smaller parts, pass URLs or "
+                        "provider file ids, trim the history (Runner(memory=...)), or raise the limit if your "
+                        "provider accepts it.")
 
 
 def to_part(item: Any) -> dict:
@@ -67,7 +99,9 @@ def normalize_prompt(prompt: Prompt) -> str | list[dict]:
     if is_helper(prompt) or is_part(prompt):
         return [to_part(prompt)]
     if isinstance(prompt, (list, tuple)) and prompt:
-        return [to_part(item) for item in prompt]
+        parts = [to_part(item) for item in prompt]
+        check_request([{"role": "user", "content": parts}], "This prompt")  # before anything is stored
+        return parts
     raise UserError(f"prompt must be a str, a non-empty list of content parts, Image/Audio/File, or a RunState; "
                     f"got {type(prompt).__name__}.")
 
@@ -118,10 +152,29 @@ def data_uri(data: bytes, mime_type: str) -> str:
 
 
 def _read(path: str | Path) -> bytes:
+    """A regular file's bytes, checked before reading: its size first, then at most the limit + 1 bytes read (a
+    file growing meanwhile). Opened without blocking, so a FIFO swapped in after the check cannot hang the read."""
     try:
-        return Path(path).read_bytes()
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise _not_a_file(path, os.stat(path).st_mode)
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        with open(descriptor, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise _not_a_file(path, info.st_mode)
+            check_size(info.st_size, str(path))
+            data = handle.read(MAX_INLINE_BYTES + 1)
     except OSError as exc:
         raise UserError(f"Cannot read {str(path)!r} for a content part: {exc}.") from exc
+    check_size(len(data), str(path))
+    return data
+
+
+def _not_a_file(path: str | Path, mode: int) -> UserError:
+    kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a file")
+    return UserError(f"Cannot read {str(path)!r} for a content part: it is {kind}, not a regular file, so nothing "
+                     "was read. Pass a regular file, or read the bytes yourself and use from_bytes(...).")
 
 
 def _guess(path: str | Path, default: str) -> str:

@@ -23,12 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..engine.capability import Capability, ModelCall
+from ..engine.capability import ModelCall
 from ..errors import UserError
 from ..models import Usage
 from ..models.catalog import request_cost
 from ..session import get_state, set_state
-from ..wrapping import intercept
+from ..wrapping import Capability, intercept
 from . import approval, handoffs
 from .approval import PAUSED, PendingApproval, RunState
 from .handoffs import AGENT
@@ -109,6 +109,8 @@ class Conversation:
             return None
         state = RunState.from_json(text)
         approval.verify(state, approval.resolve_key(self.approval_key))
+        if state.session != approval.binding(self.session):
+            return None  # paused on the conversation this one was forked or copied from: it resumes only there
         dialogs = self.session.get_dialogs()
         last = next((m.get("content") for m in reversed(dialogs) if m.get("role") == "user"), None)
         if state.message in dialogs or (last is not None and last != state.input):

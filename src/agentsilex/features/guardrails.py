@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..engine.capability import Capability, Step
+from ..engine.capability import Step
 from ..errors import RunStopped
+from ..wrapping import Capability
 
 
 class GuardrailTripped(RunStopped):

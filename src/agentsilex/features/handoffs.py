@@ -11,14 +11,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..engine.capability import AlreadyAnswered, Capability, Emit, HandOff, Step
-from ..wrapping import split_history
+from ..engine.capability import AlreadyAnswered, Emit, HandOff, Step
 from ..errors import RunStopped, UserError
 from ..events import AgentHandoffEvent
 from ..history import repair_history
 from ..result import answer
 from ..session import get_state, set_state
-from ..wrapping import intercept
+from ..wrapping import Capability, intercept, split_history
 
 PREFIX = "transfer_to_"
 AGENT = "agentsilex.agent"  # kept with the session: the agent that answers next (see next_agent)

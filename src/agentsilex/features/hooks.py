@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Generator
 
-from ..engine.capability import Capability, Emit, ModelCall, Step
+from ..engine.capability import Emit, ModelCall, Step
 from ..events import AgentHandoffEvent, ToolResponseEvent
-from ..wrapping import intercept
+from ..wrapping import Capability, intercept
 
 
 class RunHooks:

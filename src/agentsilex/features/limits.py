@@ -14,11 +14,11 @@ import time
 from dataclasses import dataclass
 from typing import Any, Generator
 
-from ..engine.capability import AlreadyAnswered, Capability, ModelCall, RunTools, Step
+from ..engine.capability import AlreadyAnswered, ModelCall, RunTools, Step
 from ..errors import ModelBehaviorError, RunStopped, UserError
 from ..models.catalog import request_cost
 from ..result import RequestUsage, RunUsage, answer
-from ..wrapping import intercept
+from ..wrapping import Capability, intercept
 
 REPEAT_ACTIONS = ("raise", "note")
 __all__ = ["RunLimits", "ConversationLimits", "RunGuards", "RequestUsage", "RunUsage"]
@@ -120,7 +120,8 @@ class RunGuards(Capability):
         self.at = None if self.seconds is None else time.monotonic() + self.seconds
         spent = self.top.state.get("spent")
         if spent:  # a resumed run is the same run: it counts what was spent before the pause
-            self.tokens, self.tool_calls, self.cost = int(spent["tokens"]), int(spent["tool_calls"]), float(spent["cost"])
+            self.tokens, self.tool_calls = int(spent["tokens"]), int(spent["tool_calls"])
+            self.cost = float(spent["cost"])
         self._keep()
         return (yield from intercept(loop, self._before, self._after))
 

@@ -2,15 +2,15 @@
 
     Runner(session, memory=[TrimToolOutputs(keep_recent=4), TokenBudget(100_000, model="gpt-4o")])
 
-Every way to edit what is sent is a history processor, applied by one capability (`HistoryProcessors`, the first
-prepare of build_request, engine/request.py), in order: the seed's `before_llm_call_callbacks` (each gets the
-session and may edit the stored history; what is sent is then read again), the memory strategies, and
-`Runner(history_processors=[fn(messages, context) -> messages])`. A strategy is any callable
-`strategy(messages, session) -> messages`, a history processor that also sees the session, to keep state with it. It gets a copy of the
+Every way to edit what is sent is a history processor, applied by one capability (`HistoryProcessors`, the first prepare
+of build_request, engine/request.py), in order: the seed's `before_llm_call_callbacks` (each gets the session and may
+edit the stored history; what is sent is then read again), the memory strategies, and
+`Runner(history_processors=[fn(messages, context) -> messages])`. A strategy is any callable `strategy(messages,
+session) -> messages`, a history processor that also sees the session, to keep state with it. It gets a copy of the
 (repaired) history and returns what is sent; the stored history stays complete. Only two things ever rewrite stored
-history, and only when you ask for them: `Compaction(..., rewrite=True)`, and seed-style
-`before_llm_call_callbacks` such as `callbacks.keep_most_recent_2_turns`, which edit the session itself.
-Every shipped strategy cuts only between whole blocks, so a tool call never loses its result.
+history, and only when you ask for them: `Compaction(..., rewrite=True)`, and seed-style `before_llm_call_callbacks`
+such as `callbacks.keep_most_recent_2_turns`, which edit the session itself. Every shipped strategy cuts only between
+whole blocks, so a tool call never loses its result.
 """
 
 from __future__ import annotations
@@ -19,16 +19,16 @@ import hashlib
 import json
 from typing import Any, Callable, Generator
 
-from ..engine.capability import Capability, ModelCall, Step
+from ..engine.capability import ModelCall, Step
 from ..engine.request import history_for
-from ..wrapping import split_history
 from ..errors import ModelBehaviorError, UserError
 from ..history import repair_history
-from ..turns import blocks, keep_last_turns, turn_starts
 from ..messages import system, user
 from ..models import ModelRequest, ModelResponse, ModelSettings, resolve_model
 from ..session import get_state, set_state
+from ..turns import blocks, keep_last_turns, turn_starts
 from ..utils import format_message
+from ..wrapping import Capability, split_history
 
 
 class ContextBudgetError(UserError):

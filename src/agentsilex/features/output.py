@@ -24,10 +24,10 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from .. import messages
-from ..engine.capability import AlreadyAnswered, Capability, FinalAnswer, ModelCall, Retry, Step
+from ..engine.capability import AlreadyAnswered, FinalAnswer, ModelCall, Retry, Step
 from ..errors import ModelBehaviorError, ResponseFormatNotSupportedError, UserError
 from ..result import answer
-from ..wrapping import intercept
+from ..wrapping import Capability, intercept
 
 ANSWER_TOOL = "final_answer"
 MODES = ("native", "tool", "prompted")

@@ -133,7 +133,8 @@ def _collect(item: _Finished, requests: list[Any], finished: dict[int, Outcome],
         running.pop(id(item.request), None)
 
 
-def _finished_answers(requests: list[Any], finished: dict[int, Outcome], running: dict[int, Any]) -> list[Outcome | None]:
+def _finished_answers(requests: list[Any], finished: dict[int, Outcome],
+                      running: dict[int, Any]) -> list[Outcome | None]:
     for key in finished:
         running.pop(key, None)
     return [finished.get(id(request)) for request in requests]

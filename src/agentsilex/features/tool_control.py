@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any, Generator
 
-from ..engine.capability import AlreadyAnswered, Capability, Emit, HandOff, RunIt, Step
+from ..engine.capability import AlreadyAnswered, Emit, HandOff, RunIt, Step
 from ..errors import ToolError
 from ..events import ToolResponseEvent
-from ..wrapping import intercept
+from ..wrapping import Capability, intercept
 
 
 class StopOnFirstTool(Capability):

@@ -108,8 +108,9 @@ class Model(Protocol):
     tool calls repeat an id gets unique ids before the loop reads it (engine/model_call.py `checked`).
 
     **Timeouts.** `request.timeout` (seconds to the reply, or to the first chunk), `request.idle_timeout`
-    (between chunks) and `request.connect_timeout` are part of the request (defaults 300, 60, 10 s). A model that does blocking I/O must enforce them itself: the
-    sync drivers cannot interrupt a blocking read. The async drivers also enforce them around each await.
+    (between chunks) and `request.connect_timeout` are part of the request (defaults 300, 60, 10 s). A model that
+    does blocking I/O must enforce them itself: the sync drivers cannot interrupt a blocking read. The async drivers
+    also enforce them around each await.
 
     **Errors.** Raise `agentsilex.errors.ModelError` (or a child: `ModelTimeoutError`, `ModelAuthError`,
     `ModelBadRequestError`, ...) with `retryable=True` for failures worth retrying; the drivers retry, back

@@ -1,9 +1,10 @@
 """LiteLLM's bundled model table, read without importing LiteLLM: what it says about a model, and prices.
 
-The table is the JSON file that ships inside the litellm package (`model_prices_and_context_window_backup.json`,
-about 5,000 models). Reading it here keeps a new OpenAI model name a data change, not a code change (routing
-in `models.routing` asks it), and keeps LiteLLM (seconds to import, ~200 MB) off the native path. The file is read once, on first use; an entry is
-parsed only when asked for (parsing all of it costs ~0.1-0.2 s and ~20 MB, a lookup costs microseconds).
+The table is the JSON file that ships inside the litellm package (`model_prices_and_context_window_backup.json`, about
+5,000 models). Reading it here keeps a new OpenAI model name a data change, not a code change (routing in
+`models.routing` asks it), and keeps LiteLLM (seconds to import, ~200 MB) off the native path. The file is read once, on
+first use; an entry is parsed only when asked for (parsing all of it costs ~0.1-0.2 s and ~20 MB, a lookup costs
+microseconds).
 """
 
 from __future__ import annotations
@@ -113,7 +114,8 @@ def request_cost(model: str, input_tokens: int, output_tokens: int, cached_input
     if cost is None or not (cached_input_tokens or cache_write_tokens):
         return cost
     base = (prices or {}).get("input_cost_per_token") or 0.0
-    read, write = (prices or {}).get("cache_read_input_token_cost"), (prices or {}).get("cache_creation_input_token_cost")
+    prices = prices or {}
+    read, write = prices.get("cache_read_input_token_cost"), prices.get("cache_creation_input_token_cost")
     return (cost + (0.0 if read is None else cached_input_tokens * (read - base))
             + (0.0 if write is None else cache_write_tokens * (write - base)))
 

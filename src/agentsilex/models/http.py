@@ -149,3 +149,12 @@ def too_long_to_wait(error: ModelError, policy: Any) -> None:
                   f"{policy.max_delay:g}) allows, so it was not retried: try again in {wait:g} s, raise max_delay, or "
                   "add fallback_models.", *error.args[1:])
     return None
+
+
+def check_inline_total(messages: list[dict]) -> None:
+    """Refuse, before sending, a request whose images, audio and files weigh more than the per-request limit (the
+    limits live in features/content.py, loaded only when a message holds parts)."""
+    if any(type(message.get("content")) is list for message in messages):
+        from ..features.content import check_request
+
+        check_request(messages)

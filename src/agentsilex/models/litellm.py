@@ -9,12 +9,12 @@ from typing import Any, AsyncIterator, Iterator
 
 import httpx
 
-from ..errors import ModelError, ModelTimeoutError
+from ..errors import ModelError, ModelTimeoutError, UserError
 from ..messages import assistant, tool_call
 from ..redaction import redact_url, remember
 from . import reasoning
 from .base import ModelRequest, ModelResponse
-from .http import chain_names, no_answer_in, read_timeout, redact, split_credentials
+from .http import check_inline_total, chain_names, no_answer_in, read_timeout, redact, split_credentials
 from .stream import usage_from_openai
 from .http import error_for_status, parse_retry_after
 
@@ -71,6 +71,7 @@ class LiteLLMModel:
         return self.supports_response_format
 
     def _kwargs(self, request: ModelRequest, stream: bool, sync: bool = True) -> dict[str, Any]:
+        check_inline_total(request.messages)
         kwargs: dict[str, Any] = {"model": self.name, "messages": request.messages,
                                   "max_retries": 0,  # retries happen in one layer: ours
                                   **self.provider_kwargs, **request.settings.to_kwargs()}
@@ -140,8 +141,8 @@ class LiteLLMModel:
         if error is not None:
             raise error
 
-    def _error(self, exc: Exception) -> ModelError:
-        if isinstance(exc, ModelError):
+    def _error(self, exc: Exception) -> ModelError | UserError:
+        if isinstance(exc, (ModelError, UserError)):  # UserError: refused before sending (check_inline_total)
             return exc
         status = getattr(exc, "status_code", None)
         status = status if isinstance(status, int) else None

@@ -19,12 +19,12 @@ import threading
 import weakref
 from typing import Any, AsyncIterator, Iterator
 
-from ..errors import ModelError, ModelTimeoutError
+from ..errors import ModelError, ModelTimeoutError, UserError
 from ..redaction import redact_url, remember
 from ..messages import assistant, tool_call
 from . import reasoning
 from .base import ModelRequest, ModelResponse
-from .http import error_text, read_timeout, redact, split_credentials
+from .http import check_inline_total, error_text, read_timeout, redact, split_credentials
 from .stream import estimate_usage, usage_from_openai
 from .catalog import is_reasoning_model, model_info, system_as_user
 from .http import error_for_status, parse_retry_after
@@ -127,6 +127,7 @@ class OpenAIHTTPModel:
         _close_pools(self._clients, self._by_loop)
 
     def _body(self, request: ModelRequest, stream: bool) -> dict[str, Any]:
+        check_inline_total(request.messages)
         body: dict[str, Any] = {"model": self.wire_model, "messages": request.messages, **self.params,
                                 **request.settings.to_kwargs()}
         if self._reasoning and "max_tokens" in body:  # as LiteLLM does: these models reject max_tokens
@@ -164,7 +165,7 @@ class OpenAIHTTPModel:
                                             timeout=self._timeout(request, False))
             _check(self, response.status_code, response.headers, response.content)
             return _to_response(_json_body(self, response.content), self, request)
-        except ModelError:
+        except (ModelError, UserError):  # UserError: refused before sending (check_inline_total)
             raise
         except Exception as exc:
             error = self._error(exc)
@@ -177,7 +178,7 @@ class OpenAIHTTPModel:
                 data = await response.read()
                 _check(self, response.status, response.headers, data)
             return _to_response(_json_body(self, data), self, request)
-        except ModelError:
+        except (ModelError, UserError):  # UserError: refused before sending (check_inline_total)
             raise
         except Exception as exc:
             error = self._error(exc)
@@ -200,7 +201,7 @@ class OpenAIHTTPModel:
                     if chunk is not None:
                         yield chunk
                 check.ended()
-        except ModelError:
+        except (ModelError, UserError):  # UserError: refused before sending (check_inline_total)
             raise
         except Exception as exc:
             error = self._error(exc)
@@ -224,7 +225,7 @@ class OpenAIHTTPModel:
                     if chunk is not None:
                         yield chunk
                 check.ended()
-        except ModelError:
+        except (ModelError, UserError):  # UserError: refused before sending (check_inline_total)
             raise
         except Exception as exc:
             error = self._error(exc)

@@ -77,7 +77,9 @@ class StoreCapabilities(Protocol):
 
         While held, every append must check the lock is still this writer's (else SessionLockLostError,
         nothing stored); the release must never raise. A store may add `claim_once(token) -> bool`, a
-        store-wide at-most-once record (approvals use it so an approved call runs once across copies)."""
+        store-wide at-most-once record (approvals use it so an approved call runs once across copies), and
+        `run_gate() -> (what runs share, how many at once, seconds to wait for a slot) | None` if each running
+        run holds one of a bounded number of connections (async runs then take turns: stores/offload.py)."""
         ...
 
     def get_state(self, key: str) -> Any:

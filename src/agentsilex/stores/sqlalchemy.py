@@ -256,6 +256,17 @@ class SQLAlchemySession(PersistentSession):
                 pass
         return release
 
+    def run_gate(self) -> tuple[Any, int, float] | None:
+        """How many async runs this engine's pool serves at once (stores/offload.py): each running run holds a
+        connection for its writer lock and now and then needs a second one for a short read, so the pool's
+        capacity (pool_size + max_overflow) less one; a run waits for a slot up to the pool's timeout."""
+        pool = self.engine.pool
+        size, overflow = getattr(pool, "size", None), getattr(pool, "_max_overflow", None)  # QueuePool's own bound
+        if not callable(size) or not isinstance(overflow, int) or overflow < 0:
+            return None  # a pool without a bound (NullPool, unlimited overflow): no gate
+        timeout = pool.timeout() if callable(getattr(pool, "timeout", None)) else 30.0
+        return pool, max(1, size() + overflow - 1), float(timeout)
+
     def _errors(self) -> Any:
         return _outage(self.session_id)
 

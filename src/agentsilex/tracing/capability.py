@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any, AsyncIterator, Generator, Iterator
 
-from ..engine.capability import Capability, Emit, ModelCall, RunTools
+from ..engine.capability import Emit, ModelCall, RunTools
 from ..errors import ModelError
 from ..events import AgentHandoffEvent, ApprovalRequestedEvent, ToolResponseEvent
-from ..wrapping import intercept
+from ..wrapping import Capability, intercept
 from .spans import ChatSpan, RunTrace, event
 
 

@@ -11,8 +11,8 @@ import logging
 import time
 from typing import Any, Generator
 
-from ..engine.capability import Capability, ModelCall
-from ..wrapping import intercept
+from ..engine.capability import ModelCall
+from ..wrapping import Capability, intercept
 
 logger = logging.getLogger("agentsilex")
 

@@ -67,19 +67,22 @@ def start_span(name: str, parent: Any, attributes: dict[str, Any], kind: str = "
                              attributes={k: v for k, v in attributes.items() if v is not None})
 
 
-def end_span(span: Any, error: BaseException | None = None) -> None:
+def end_span(span: Any, error: BaseException | None = None, content: bool = False) -> None:
     if error is not None:
-        record_error(span, error)
+        record_error(span, error, content)
     span.end()
 
 
-def record_error(span: Any, error: BaseException) -> None:
+def record_error(span: Any, error: BaseException, content: bool = False) -> None:
+    """The error's type always; its message (redacted of keys) only with content capture on: a tool's exception
+    text may quote what it worked on (an email, an account number), which is content like its arguments."""
     from opentelemetry.trace import Status, StatusCode
 
     span.set_attribute("error.type", _error_type(error))
+    text = _safe_text(str(error))[:500] if content else None
     span.add_event("exception", {"exception.type": type(error).__qualname__,
-                                 "exception.message": _safe_text(str(error))[:500]})
-    span.set_status(Status(StatusCode.ERROR, _safe_text(str(error))[:500]))
+                                 **({"exception.message": text} if text is not None else {})})
+    span.set_status(Status(StatusCode.ERROR, text if text is not None else type(error).__qualname__))
 
 
 def _error_type(error: BaseException) -> str:
@@ -213,7 +216,7 @@ class ChatSpan:
         if error is not None:
             attributes["error.type"] = _error_type(error)
         _record_duration(attributes, duration)
-        end_span(span, error)
+        end_span(span, error, self.content)
 
 
 def _record_tokens(attributes: dict[str, Any], usage: Any) -> None:
@@ -268,7 +271,7 @@ def tool_span(parent: Any, tool: Any, call_id: str, arguments: Any, conversation
 def tool_result(span: Any, value: Any = None, error: BaseException | None = None, content: bool = False) -> None:
     if error is None and content:
         span.set_attribute("gen_ai.tool.call.result", _json(value)[:10000])
-    end_span(span, error)
+    end_span(span, error, content)
 
 
 # ----- one run's spans (tracing/capability.py keeps one per run when tracing is on) -----
@@ -315,6 +318,6 @@ class RunTrace:
         self.tool_done(span, value, error)
 
     def end(self, error: BaseException | None = None) -> None:
-        end_span(self.agent, error)
+        end_span(self.agent, error, self.content)
         if self.top:
-            end_span(self.root, error)
+            end_span(self.root, error, self.content)
