@@ -78,3 +78,40 @@ def test_a_durable_run_gives_the_same_result_as_a_plain_run(setup):
         "tool_call", "tool_response", "final_result"]
     assert seen[-1].result.final_output == result.final_output
     assert len(setup.server.requests) == 2
+
+
+async def _until(found: Any, timeout: float = 30.0) -> Any:
+    """Poll `found()` until it returns something truthy."""
+    for _ in range(int(timeout / 0.05)):
+        value = found()
+        if value:
+            return value
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out waiting")
+
+
+def test_a_worker_killed_in_the_middle_of_a_tool_loses_nothing_and_repeats_nothing(setup):
+    setup.workers.start(2)
+
+    async def main() -> Any:
+        client = await setup.client()
+        handle = await start_run(client, setup.agent, "two steps", session_id="k1", task_queue=setup.queue)
+        started = await _until(lambda: [line for line in lines() if line[1] == "start"])
+        setup.workers.kill(int(started[0][0]))  # SIGKILL, in the middle of the slow tool
+        return await asyncio.wait_for(handle.result(), 60)
+
+    result = asyncio.run(main())
+    log = lines()
+    notes = [line for line in log if line[1] == "note"]
+    starts = [line for line in log if line[1] == "start"]
+    done = [line for line in log if line[1] == "done"]
+    assert len(notes) == 1  # the tool that completed before the kill never runs again
+    assert len(starts) == 2 and starts[0][2] == starts[1][2] and starts[0][0] != starts[1][0]  # same key, B
+    assert len(done) == 1 and done[0][2] == starts[0][2] and done[0][0] == starts[1][0]
+    assert len(setup.server.requests) == 3  # one model request per step: note, slow, answer
+    stored = setup.session("k1").get_dialogs()
+    from agentsilex.history import pairs_intact
+
+    assert pairs_intact(stored) and stored == result.new_messages
+    assert [m["role"] for m in stored] == ["user", "assistant", "tool", "assistant", "tool", "assistant"]
+    assert result.final_output == "done: two steps"
