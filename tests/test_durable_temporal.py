@@ -115,3 +115,81 @@ def test_a_worker_killed_in_the_middle_of_a_tool_loses_nothing_and_repeats_nothi
     assert pairs_intact(stored) and stored == result.new_messages
     assert [m["role"] for m in stored] == ["user", "assistant", "tool", "assistant", "tool", "assistant"]
     assert result.final_output == "done: two steps"
+
+
+def test_a_worker_killed_during_a_streamed_reply_stores_no_half_answer(setup):
+    from durable.support import LONG_ANSWER
+
+    victim = setup.workers.start(1)[0]
+
+    async def main() -> Any:
+        client = await setup.client()
+        handle = await start_run(client, setup.agent, "stall please", session_id="st1", task_queue=setup.queue)
+        seen: list = []
+
+        async def watch() -> None:
+            async for event in handle.events():
+                seen.append(event)
+
+        watching = asyncio.ensure_future(watch())
+        await _until(lambda: [e for e in seen if e.type == "partial_output"])  # half the answer reached the watcher
+        half = setup.session("st1").get_dialogs()
+        setup.workers.start(1)
+        setup.workers.kill(victim.pid)
+        result = await asyncio.wait_for(handle.result(), 60)
+        await asyncio.wait_for(watching, 10)
+        return result, half, seen
+
+    result, half, seen = asyncio.run(main())
+    assert [m["role"] for m in half] == ["user"]  # while streaming, nothing of the reply is stored
+    stored = setup.session("st1").get_dialogs()
+    assert stored == [{"role": "user", "content": "stall please"}, {"role": "assistant", "content": LONG_ANSWER}]
+    assert result.final_output == LONG_ANSWER and len(setup.server.requests) == 2  # the lost attempt, the retry
+    assert seen[-1].type == "final_result" and seen[-1].final_output == LONG_ANSWER
+
+
+def test_a_run_waiting_for_approval_survives_every_worker_stopping(setup):
+    setup.workers.start(1)
+
+    async def pause() -> Any:
+        client = await setup.client()
+        handle = await start_run(client, setup.agent, "pay the bill", session_id="ap1", task_queue=setup.queue)
+        seen = [event async for event in handle.events(stop_at_pause=True)]
+        return handle.id, seen
+
+    workflow_id, seen = asyncio.run(pause())
+    assert [e.type for e in seen if e.type == "approval_requested"] == ["approval_requested"]
+    setup.workers.stop()  # no process holds the run now
+    assert not [line for line in lines() if line[1] == "wire"]
+
+    async def resume() -> Any:
+        from agentsilex.durable.temporal import get_run
+
+        client = await setup.client()  # a new client, as another process would
+        handle = await get_run(client, "ap1")
+        assert handle.id == workflow_id
+        await handle.approve(seen[-1].call_id)
+        setup.workers.start(1)
+        return await asyncio.wait_for(handle.result(), 60)
+
+    result = asyncio.run(resume())
+    assert result.final_output == "done: pay the bill" and result.function_calls[0].content == "wired 5"
+    assert len([line for line in lines() if line[1] == "wire"]) == 1
+    stored = setup.session("ap1").get_dialogs()
+    assert [m["role"] for m in stored] == ["user", "assistant", "tool", "assistant"]
+
+
+def test_a_rejected_call_never_runs_and_the_model_is_told(setup):
+    setup.workers.start(1)
+
+    async def main() -> Any:
+        client = await setup.client()
+        handle = await start_run(client, setup.agent, "pay now", session_id="rj1", task_queue=setup.queue)
+        async for event in handle.events(stop_at_pause=True):
+            if event.type == "approval_requested":
+                await handle.reject(event.call_id, "not today")
+        return await asyncio.wait_for(handle.result(), 60)
+
+    result = asyncio.run(main())
+    assert "refused" in result.function_calls[0].content and "not today" in result.function_calls[0].content
+    assert not [line for line in lines() if line[1] == "wire"]

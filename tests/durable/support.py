@@ -18,6 +18,10 @@ from typing import Any
 import pytest
 
 from agentsilex.testing import call
+from agentsilex.testing.script import Stall
+
+STALLED: set[str] = set()  # prompts whose first reply stalled mid-stream (the second one streams whole)
+LONG_ANSWER = "A long answer, streamed in many small pieces, " * 8
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 WORKER = Path(__file__).resolve().parent / "worker.py"
@@ -116,6 +120,11 @@ def brain(messages: list[dict], tools: list[dict]) -> Any:
     task, done = messages[last_user]["content"], sum(m["role"] == "tool" for m in messages[last_user:])
     if not isinstance(task, str):
         return "I see the attachment."
+    if task.startswith("stall"):
+        if task in STALLED:
+            return LONG_ANSWER
+        STALLED.add(task)
+        return Stall(seconds=60, reply=LONG_ANSWER, after=6)
     plan = {"two steps": [call("note", text="a"), call("slow", text="b")], "pay": [call("wire", amount=5)],
             "note": [call("note", text=task)], "big": [call("big", size=200_000)]}
     steps = next((steps for name, steps in plan.items() if task.startswith(name)), [])

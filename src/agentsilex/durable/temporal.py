@@ -74,7 +74,7 @@ async def start_run(client: Client, agent: Any, prompt: Any, *, session_id: str,
     spec["prompt"] = await asyncio.to_thread(codec.offload, spec["prompt"], _keeper(session))
     try:
         handle = await client.start_workflow(WORKFLOW, spec, id=workflow_id or workflow_id_for(session_id),
-                                             task_queue=task_queue)
+                                             task_queue=task_queue, memo={"agentsilex_run_id": run_id})
     except WorkflowAlreadyStartedError:
         raise SessionBusyError(f"Session {session_id!r} has a durable run already (waiting for approval, or still "
                                "running): wait for it with get_run(client, session_id), or decide its approvals.",
@@ -85,8 +85,8 @@ async def start_run(client: Client, agent: Any, prompt: Any, *, session_id: str,
 async def get_run(client: Client, session_id: str, *, workflow_id: str | None = None) -> RunHandle:
     """The durable run on `session_id` (running, waiting for approval, or the last one that ended)."""
     handle = client.get_workflow_handle(workflow_id or workflow_id_for(session_id))
-    run_id = await handle.query("agentsilex.run_id")
-    return RunHandle(handle, _plugin_of(client), session_id, run_id)
+    memo = await (await handle.describe()).memo()  # answered by the server: no worker needs to be up
+    return RunHandle(handle, _plugin_of(client), session_id, str(memo.get("agentsilex_run_id", "")))
 
 
 def workflow_id_for(session_id: str) -> str:

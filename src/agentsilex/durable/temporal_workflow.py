@@ -147,10 +147,6 @@ class AgentRun:
     def decide(self, decision: dict) -> None:
         record_decision(self.signals, decision)
 
-    @workflow.query(name="agentsilex.run_id")
-    def run_id(self) -> str:
-        return self.spec.get("run_id", "")
-
 
 def agent_named(name: str) -> Any:
     found = settings["agents"].get(name)
