@@ -193,3 +193,44 @@ def test_a_rejected_call_never_runs_and_the_model_is_told(setup):
     result = asyncio.run(main())
     assert "refused" in result.function_calls[0].content and "not today" in result.function_calls[0].content
     assert not [line for line in lines() if line[1] == "wire"]
+
+
+def test_a_hundred_concurrent_runs_on_two_workers_none_lost_or_duplicated(setup):
+    setup.workers.start(2)
+
+    async def main() -> Any:
+        client = await setup.client()
+        handles = await asyncio.gather(*(start_run(client, setup.agent, f"note {n}", session_id=f"h{n}",
+                                                   task_queue=setup.queue, stream=False) for n in range(100)))
+        return await asyncio.wait_for(asyncio.gather(*(handle.result() for handle in handles)), 120)
+
+    results = asyncio.run(main())
+    assert sorted(r.final_output for r in results) == sorted(f"done: note {n}" for n in range(100))
+    notes = sorted(int(line[3]) for line in lines() if line[1] == "note")  # pid, "note", "note", n, ...
+    assert notes == list(range(100))  # every tool ran exactly once
+    assert len({line[0] for line in lines()}) == 2  # both workers did some of the work
+    assert len(setup.server.requests) == 200  # two steps per run, one request each
+    for n in range(100):
+        assert [m["role"] for m in setup.session(f"h{n}").get_dialogs()] == ["user", "assistant", "tool", "assistant"]
+
+
+def test_the_history_of_a_fifty_turn_conversation_grows_linearly(setup):
+    """Each turn is a run on the same session; its workflow history holds that turn's messages and a reference to
+    the stored prefix, never the conversation: the history per turn stays flat while the session grows."""
+    setup.workers.start(1)
+
+    async def main() -> list[int]:
+        client = await setup.client()
+        sizes = []
+        for turn in range(50):
+            handle = await start_run(client, setup.agent, f"note turn {turn}", session_id="long",
+                                     task_queue=setup.queue, stream=False)
+            await handle.result()
+            history = await handle.workflow.fetch_history()
+            sizes.append(len(history.to_json()))
+        return sizes
+
+    sizes = asyncio.run(main())
+    print(f"history bytes per turn: first {sizes[0]}, 10th {sizes[9]}, 50th {sizes[-1]}, max {max(sizes)}")
+    assert len(setup.session("long").get_dialogs()) == 200
+    assert max(sizes) < 1.1 * min(sizes)  # flat per turn: the whole conversation's histories grow linearly
