@@ -234,3 +234,102 @@ def test_the_history_of_a_fifty_turn_conversation_grows_linearly(setup):
     print(f"history bytes per turn: first {sizes[0]}, 10th {sizes[9]}, 50th {sizes[-1]}, max {max(sizes)}")
     assert len(setup.session("long").get_dialogs()) == 200
     assert max(sizes) < 1.1 * min(sizes)  # flat per turn: the whole conversation's histories grow linearly
+
+
+SAVED = __import__("pathlib").Path(__file__).parent / "data" / "durable_history.json"
+
+
+def test_a_saved_history_replays_and_changed_agents_fail_with_a_diff(temporal, tmp_path, monkeypatch):
+    """The history in tests/data was recorded from a real run (AGENTSILEX_RECORD_HISTORY=1 records it again): it
+    replays on today's code; with the agent's instructions changed, the replay fails and says what changed."""
+    import os
+
+    from temporalio.client import WorkflowHistory
+    from temporalio.worker import Replayer
+
+    from agentsilex.durable.temporal import AgentChangedError
+
+    if os.environ.get("AGENTSILEX_RECORD_HISTORY") or not SAVED.exists():
+        setup = Setup(temporal, tmp_path, monkeypatch)
+        try:
+            setup.workers.start(1)
+
+            async def record() -> str:
+                client = await setup.client()
+                handle = await start_run(client, setup.agent, "note saved", session_id="saved",
+                                         task_queue=setup.queue, workflow_id="agentsilex-saved")
+                await handle.result()
+                return (await handle.workflow.fetch_history()).to_json()
+
+            SAVED.write_text(asyncio.run(record()))
+        finally:
+            setup.stop()
+    history = WorkflowHistory.from_json("agentsilex-saved", SAVED.read_text())
+
+    async def replay(agent: Any) -> Any:
+        plugin = AgentsilexPlugin(agents=[agent], store=f"sqlite:///{tmp_path / 'unused.db'}")
+        return await Replayer(workflows=[], plugins=[plugin]).replay_workflow(history)  # the plugin brings AgentRun
+
+    original = agents()[0]
+    try:
+        asyncio.run(replay(original))
+        with pytest.raises(Exception) as failed:
+            asyncio.run(replay(original.clone(instructions="You do tasks with tools, and never pay.")))
+        cause = failed.value
+        while cause is not None and not isinstance(cause, AgentChangedError):
+            cause = cause.__cause__ or cause.__context__
+        text = str(failed.value) + str(cause)
+        assert "never pay" in text and "instructions" in text, text[-2000:]
+    finally:
+        AgentsilexPlugin(agents=[original], store=f"sqlite:///{tmp_path / 'unused.db'}")
+
+
+def test_errors_come_back_typed_and_are_not_retried_and_usage_is_exact(setup):
+    from agentsilex import ModelAuthError
+    from agentsilex.testing.script import Fail
+
+    setup.workers.start(1)
+    setup.server.model.function = lambda messages, tools: Fail(401, "bad key") if "fail" in str(messages[-1]) \
+        else brain(messages, tools)
+
+    async def main() -> Any:
+        client = await setup.client()
+        failing = await start_run(client, setup.agent, "fail please", session_id="e1", task_queue=setup.queue)
+        with pytest.raises(ModelAuthError, match="bad key"):
+            await asyncio.wait_for(failing.result(), 30)
+        asked = len(setup.server.requests)
+        fine = await start_run(client, setup.agent, "note usage", session_id="e2", task_queue=setup.queue)
+        return asked, await asyncio.wait_for(fine.result(), 30)
+
+    asked, result = asyncio.run(main())
+    assert asked == 1  # neither agentsilex (a 401 is final) nor Temporal asked again
+    assert result.usage.requests == 2 and len(result.usage.per_request) == 2
+    assert result.usage.input_tokens == sum(r.input_tokens for r in result.usage.per_request) > 0
+
+
+def test_a_large_tool_result_is_kept_in_the_store_not_in_the_history(setup):
+    setup.workers.start(1)
+
+    async def main() -> Any:
+        client = await setup.client()
+        handle = await start_run(client, setup.agent, "big one", session_id="b1", task_queue=setup.queue)
+        await asyncio.wait_for(handle.result(), 30)
+        return len((await handle.workflow.fetch_history()).to_json())
+
+    size = asyncio.run(main())
+    stored = setup.session("b1").get_dialogs()
+    assert stored[2]["content"] == "x" * 200_000  # the session holds the real result
+    assert size < 60_000  # the history, a reference to it
+    assert setup.server.requests[1]["messages"][3]["content"] == "x" * 200_000  # and the model saw it whole
+    assert not [key for key, _ in setup.session("b1")._state_items() if key.startswith("agentsilex.blob.")]
+
+
+def test_a_durable_runner_outside_a_workflow_refuses_unless_told(setup):
+    from agentsilex import UserError
+    from agentsilex.durable.temporal import DurableRunner
+
+    asyncio.run(setup.client())  # the plugin names the store
+    with pytest.raises(UserError, match="outside a Temporal workflow"):
+        asyncio.run(DurableRunner("o1").run(setup.agent, "note x"))
+    result = asyncio.run(DurableRunner("o1", allow_outside_workflow=True).run(setup.agent, "note x"))
+    assert result.final_output == "done: note x" and len(setup.session("o1").get_dialogs()) == 4
