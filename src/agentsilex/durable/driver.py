@@ -278,3 +278,16 @@ def _joined(parts: list[RunResult]) -> RunResult:
     whole.function_calls = [c for part in parts for c in part.function_calls]
     whole.usage, whole.usage_before_pause = usage, None
     return whole
+
+
+def run_spec(agent: Any, prompt: Any, session_id: str, *, run_id: str, stream: bool, context: Any,
+             max_turns: int | None) -> dict:
+    """A durable run's input: plain JSON, with the agents' fingerprint (compared on every replay)."""
+    if not isinstance(context, (dict, type(None))):
+        raise UserError("A durable run's context must be a JSON-safe dict (every step gets a copy of it).")
+    if not isinstance(prompt, str):
+        from ..features.content import normalize_prompt
+
+        prompt = normalize_prompt(prompt)
+    return {"agent": agent.name, "prompt": prompt, "session_id": session_id, "run_id": run_id, "stream": stream,
+            "context": context or {}, "max_turns": max_turns, "fingerprint": codec.fingerprint(agent)}

@@ -29,10 +29,10 @@ from ..errors import SessionBusyError, UserError
 from ..events import Event
 from ..result import RunResult
 from . import codec, events
-from .driver import DurableDriver
+from .driver import DurableDriver, run_spec
 from .steps import Steps
 from .temporal_workflow import (DECIDE, WORKFLOW, AgentRun, PayloadTooLargeError, WorkflowOps, activities,
-                                passing_through, record_decision, run_spec, settings)
+                                passing_through, record_decision, settings)
 
 __all__ = ["AgentsilexPlugin", "start_run", "get_run", "RunHandle", "DurableRunner", "PayloadTooLargeError",
            "AgentChangedError", "WORKFLOW"]
