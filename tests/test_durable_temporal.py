@@ -333,3 +333,57 @@ def test_a_durable_runner_outside_a_workflow_refuses_unless_told(setup):
         asyncio.run(DurableRunner("o1").run(setup.agent, "note x"))
     result = asyncio.run(DurableRunner("o1", allow_outside_workflow=True).run(setup.agent, "note x"))
     assert result.final_output == "done: note x" and len(setup.session("o1").get_dialogs()) == 4
+
+
+def test_serve_with_temporal_streams_tokens_and_approvals_from_durable_runs(temporal, tmp_path):
+    """`agentsilex serve --temporal`: the page's API, unchanged, on durable runs (the demo agent, a worker in the
+    server process)."""
+    import json
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from durable.support import free_port
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "agentsilex.app.cli", "serve", "agentsilex.testing.demo:agent",
+                               "--model", "demo", "--temporal", temporal.address, "--task-queue",
+                               f"web-{uuid.uuid4().hex[:6]}", "--store", f"sqlite:///{tmp_path / 'web.db'}",
+                               "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(f"{base}/api/info", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert server.poll() is None, server.stderr.read()[-3000:]
+                time.sleep(0.05)
+
+        def frames(response: Any) -> list[dict]:
+            assert response.status_code == 200, response.text
+            return [json.loads(f[len("data: "):]) for f in response.text.split("\n\n") if f.strip()]
+
+        session = httpx.post(f"{base}/api/sessions", json={}).json()["id"]
+        got = frames(httpx.post(f"{base}/api/sessions/{session}/messages", json={"content": "What is 5 + 3?"},
+                                timeout=60))
+        kinds = [e["type"] for e in got if e["type"] != "partial_output"]
+        assert kinds == ["tool_call", "tool_response", "final_result"], got
+        assert "".join(e["content"] for e in got if e["type"] == "partial_output") == "5 + 3 = **8**"
+        paused = frames(httpx.post(f"{base}/api/sessions/{session}/messages", json={"content": "delete old.log"},
+                                   timeout=60))
+        assert paused[-1]["type"] == "approval_required"
+        call_id = paused[-1]["pending_approvals"][0]["call_id"]
+        history = httpx.get(f"{base}/api/sessions/{session}/messages").json()
+        assert [p["call_id"] for p in history["pending_approvals"]] == [call_id]
+        resumed = frames(httpx.post(f"{base}/api/sessions/{session}/approvals",
+                                    json={"decisions": {call_id: {"approved": True}}}, timeout=60))
+        assert [e["content"] for e in resumed if e["type"] == "tool_response"] == ["deleted old.log"]
+        assert resumed[-1]["type"] == "final_result"
+        roles = [m["role"] for m in httpx.get(f"{base}/api/sessions/{session}/messages").json()["messages"]]
+        assert roles == ["user", "assistant", "tool", "assistant"] * 2
+    finally:
+        server.terminate()
+        server.wait(20)

@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from typing import Any, AsyncIterator
+from typing import Any
 
 from dbos import DBOS, SetWorkflowID
 
 from ..errors import AgentsilexError, UserError
-from ..events import Event
 from ..result import RunResult
-from . import codec, events
+from . import codec
 from .driver import DurableDriver, run_spec
 from .steps import BLOB_KEY, Steps
+from .stream import HandleBase
 
 __all__ = ["AgentsilexDBOS", "DBOSRunHandle", "WORKFLOW"]
 WORKFLOW = "agentsilex.run"
@@ -64,24 +64,18 @@ class AgentsilexDBOS:
         return DBOSRunHandle(workflow_id, self, spec.get("session_id", ""), spec.get("run_id", ""))
 
 
-class DBOSRunHandle:
-    """A durable run on DBOS: its result, its live events, the approvals it waits for."""
+class DBOSRunHandle(HandleBase):
+    """A durable run on DBOS: its result, its live events (`events()`), the approvals it waits for."""
 
     def __init__(self, workflow_id: str, owner: AgentsilexDBOS, session_id: str, run_id: str) -> None:
         self.id, self.owner, self.session_id, self.run_id = workflow_id, owner, session_id, run_id
+        self.steps = owner.steps
 
     async def result(self) -> RunResult:
         data = await (await DBOS.retrieve_workflow_async(self.id)).get_result()
         if "error" in data:
             raise codec.error_from_data(data["error"])
-        return codec.result_from_data(data, self.owner.steps.agents)
-
-    async def events(self, *, skip_pauses: int = 0, stop_at_pause: bool = False) -> AsyncIterator[Event]:
-        session = self.owner.steps.store.session(self.session_id)
-        async for kind, data in events.watch(session, self.run_id, skip_pauses=skip_pauses,
-                                             stop_at_pause=stop_at_pause):
-            if kind == "event":
-                yield codec.event_from_data(data, self.owner.steps.agents)
+        return codec.result_from_data(data, self.steps.agents)
 
     async def approve(self, call_id: str) -> None:
         await DBOS.send_async(self.id, {"call_id": call_id, "approved": True}, DECIDE)

@@ -94,3 +94,14 @@ async def watch(session: Any, run_id: str, *, skip_pauses: int = 0, stop_at_paus
         if "result" in data:
             yield "end", data["result"]
             return
+
+
+def count_pauses(session: Any, run_id: str) -> int:
+    """How many pauses the run has written so far (a watcher that starts after them skips that many)."""
+    batch, pauses = 0, 0
+    while True:
+        data = session.get_state(key(run_id, batch))
+        if data is None:
+            return pauses
+        pauses += "paused" in data
+        batch += 1

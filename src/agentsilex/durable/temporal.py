@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any, AsyncIterator
+from typing import Any
 
 from temporalio import workflow
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
@@ -26,11 +26,11 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.plugin import SimplePlugin
 
 from ..errors import SessionBusyError, UserError
-from ..events import Event
 from ..result import RunResult
-from . import codec, events
+from . import codec
 from .driver import DurableDriver, run_spec
 from .steps import Steps
+from .stream import DurableStream, HandleBase
 from .temporal_workflow import (DECIDE, WORKFLOW, AgentRun, PayloadTooLargeError, WorkflowOps, activities,
                                 passing_through, record_decision, settings)
 
@@ -93,11 +93,12 @@ def workflow_id_for(session_id: str) -> str:
     return f"agentsilex-{session_id}"
 
 
-class RunHandle:
-    """A durable run seen from a client: its result, its live events, and the approvals it waits for."""
+class RunHandle(HandleBase):
+    """A durable run seen from a client: its result, its live events (`events()`), the approvals it waits for."""
 
     def __init__(self, handle: WorkflowHandle, plugin: AgentsilexPlugin, session_id: str, run_id: str) -> None:
         self.workflow, self.plugin, self.session_id, self.run_id = handle, plugin, session_id, run_id
+        self.steps = plugin.steps
 
     @property
     def id(self) -> str:
@@ -109,16 +110,7 @@ class RunHandle:
             data = await self.workflow.result()
         except WorkflowFailureError as exc:
             raise _error_of(exc) from None
-        return codec.result_from_data(data, self.plugin.steps.agents)
-
-    async def events(self, *, skip_pauses: int = 0, stop_at_pause: bool = False) -> AsyncIterator[Event]:
-        """The run's events, live, from its start (or after `skip_pauses` pauses), to its final result (or the
-        next pause): tokens, tool calls and results, handoffs, approval requests."""
-        session = self.plugin.steps.store.session(self.session_id)
-        async for kind, data in events.watch(session, self.run_id, skip_pauses=skip_pauses,
-                                             stop_at_pause=stop_at_pause):
-            if kind == "event":
-                yield codec.event_from_data(data, self.plugin.steps.agents)
+        return codec.result_from_data(data, self.steps.agents)
 
     async def approve(self, call_id: str) -> None:
         """Let the waiting call `call_id` run."""
@@ -127,6 +119,58 @@ class RunHandle:
     async def reject(self, call_id: str, reason: str = "") -> None:
         """Refuse the waiting call `call_id`; the model is told (with `reason`)."""
         await self.workflow.signal(DECIDE, {"call_id": call_id, "approved": False, "reason": reason})
+
+
+def web_runs(client: Client, agent: Any, task_queue: str) -> Any:
+    """What `agentsilex serve --temporal` runs a chat message with: `runs(session, prompt)` gives a DurableStream;
+    a RunState prompt (the page's decisions) is sent to the paused run as signals, and the stream goes on from there."""
+    async def started(session_id: str, prompt: Any) -> tuple[RunHandle, int]:
+        return await start_run(client, agent, prompt, session_id=session_id, task_queue=task_queue), 0
+
+    async def resumed(session_id: str, state: Any) -> tuple[RunHandle, int]:
+        handle = await get_run(client, session_id)
+        skip = await handle.pauses()  # counted before the decisions: the stream starts after this pause
+        for call_id, decision in state.decisions.items():
+            if decision.get("approved"):
+                await handle.approve(call_id)
+            else:
+                await handle.reject(call_id, decision.get("reason", ""))
+        return handle, skip
+
+    def runs(session: Any, prompt: Any) -> DurableStream:
+        how = resumed if hasattr(prompt, "decisions") else started
+        return DurableStream(lambda: how(session.session_id, prompt))
+
+    return runs
+
+
+class TemporalChat:
+    """`agentsilex serve --temporal`: a Temporal client (and, with `worker=True`, a worker) in the server's event
+    loop; `runs` starts each chat message as a durable run (web_runs)."""
+
+    def __init__(self, address: str, agent: Any, store: str, *, task_queue: str = "agentsilex",
+                 worker: bool = True) -> None:
+        self.address, self.agent, self.store, self.task_queue, self.with_worker = address, agent, store, task_queue, worker
+        self.client: Client | None = None
+        self.worker: Any = None
+
+    async def start(self) -> None:
+        from temporalio.worker import Worker
+
+        plugin = AgentsilexPlugin(agents=[self.agent], store=self.store)
+        self.client = await Client.connect(self.address, plugins=[plugin])
+        if self.with_worker:
+            self.worker = Worker(self.client, task_queue=self.task_queue)
+            self.running = asyncio.ensure_future(self.worker.run())
+
+    async def stop(self) -> None:
+        if self.worker is not None:
+            await self.worker.shutdown()
+
+    def runs(self, session: Any, prompt: Any) -> DurableStream:
+        if self.client is None:
+            raise UserError("The Temporal client is not connected yet: TemporalChat.start() runs at server start.")
+        return web_runs(self.client, self.agent, self.task_queue)(session, prompt)
 
 
 class DurableRunner:

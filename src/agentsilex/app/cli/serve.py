@@ -25,6 +25,11 @@ def serve(
     model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     base_url: str | None = typer.Option(None, "--base-url", help=BASE_URL_HELP),
     retries: int | None = typer.Option(None, "--retries", help="Retries of a failing model call (default 3)."),
+    temporal: str | None = typer.Option(None, "--temporal", help="HOST:PORT of a Temporal server: every answer "
+                                        "is a durable run (needs the temporal extra; see docs/durable.md)."),
+    task_queue: str = typer.Option("agentsilex", "--task-queue", help="With --temporal: the workers' task queue."),
+    worker: bool = typer.Option(True, "--worker/--no-worker", help="With --temporal: run a worker in this process "
+                                "too (more: agentsilex worker)."),
 ) -> None:
     """Serve a web chat with the agent: streaming answers, tool cards, approvals, stored sessions."""
     try:
@@ -38,9 +43,22 @@ def serve(
         chosen = prepare_agent(agent, model, base_url)
         if host not in LOOPBACK and not token:
             token = secrets.token_urlsafe(18)
-        web = create_app(chosen, store=Store(store), token=token, retries=retries)
+        durable = _durable(temporal, chosen, store, task_queue, worker) if temporal else None
+        web = create_app(chosen, store=Store(store), token=token, retries=retries,
+                         runs=durable.runs if durable else None)
+        if durable is not None:  # connected in the server's own event loop
+            web.router.on_startup.append(durable.start)
+            web.router.on_shutdown.append(durable.stop)
     shown = f"[{host}]" if ":" in host else host
     query = f"/?token={token}" if token else "/"
     console.print(f"agentsilex: chat with [bold]{chosen.name}[/] at http://{shown}:{port}{query}  (Ctrl-C stops)",
                   soft_wrap=True)
     uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
+def _durable(address: str, agent: object, store: str, task_queue: str, worker: bool) -> object:
+    try:
+        from ...durable.temporal import TemporalChat
+    except ImportError:
+        fail("agentsilex serve --temporal needs the temporal extra: pip install 'agentsilex[temporal]'")
+    return TemporalChat(address, agent, store, task_queue=task_queue, worker=worker)

@@ -63,9 +63,10 @@ class ApiError(Exception):
 
 
 def create_app(agent: Agent, *, store: Store | None = None, token: str | None = None,
-               retries: int | None = None) -> FastAPI:
-    """The web chat for `agent`, its sessions in `store`; with `token`, every API call must carry it."""
-    chat = _Chat(agent, store or Store(), retries)
+               retries: int | None = None, runs: Any = None) -> FastAPI:
+    """The web chat for `agent`, its sessions in `store`; with `token`, every API call must carry it. `runs(session,
+    prompt)`, if given, starts each answer instead of a Runner (durable runs: agentsilex.durable.temporal.web_runs)."""
+    chat = _Chat(agent, store or Store(), retries, runs)
     app = FastAPI(title=f"agentsilex: {agent.name}", description="Chat with an agentsilex agent.", version="1")
     _errors(app)
     if token:
@@ -135,8 +136,8 @@ def _run_routes(app: FastAPI, chat: _Chat) -> None:
 class _Chat:
     """Starts runs and streams them as Server-Sent Events."""
 
-    def __init__(self, agent: Agent, store: Store, retries: int | None) -> None:
-        self.agent, self.store, self.retries = agent, store, retries
+    def __init__(self, agent: Agent, store: Store, retries: int | None, runs: Any = None) -> None:
+        self.agent, self.store, self.retries, self.runs = agent, store, retries, runs
         self.priced = needs_prices(agent)
 
     def known(self, session_id: str) -> Any:
@@ -146,7 +147,8 @@ class _Chat:
 
     async def start(self, session: Any, prompt: str | RunState, *, abandon_pending: bool = False) -> StreamingResponse:
         """Take the session (409 if busy) by starting the run, then stream the rest."""
-        stream = make_runner(session, retries=self.retries).run_stream_async(self.agent, prompt)
+        stream = self.runs(session, prompt) if self.runs is not None else \
+            make_runner(session, retries=self.retries).run_stream_async(self.agent, prompt)
         events = stream.__aiter__()
         try:
             first = await events.__anext__()
