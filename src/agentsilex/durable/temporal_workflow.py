@@ -9,9 +9,11 @@ retries only crashes and timeouts, and a worker that stops heartbeating loses it
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from datetime import timedelta
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
@@ -56,11 +58,11 @@ def activities(steps: Steps) -> list[Any]:
 
     @activity.defn(name="agentsilex.model")
     async def model(payload: dict) -> dict:
-        return await _typed(steps.model(payload, activity.info().attempt, activity.heartbeat))
+        return await _typed(steps.model(payload, activity.info().attempt))
 
     @activity.defn(name="agentsilex.tool")
     async def tool(payload: dict) -> dict:
-        return await _typed(steps.tool(payload, activity.heartbeat))
+        return await _typed(steps.tool(payload))
 
     @activity.defn(name="agentsilex.finish")
     async def finish(payload: dict) -> dict:
@@ -71,9 +73,11 @@ def activities(steps: Steps) -> list[Any]:
 
 async def _typed(work: Any) -> dict:
     """One retry layer: agentsilex's errors are final (it retried the model itself); crashes and timeouts are left
-    to Temporal; a result over the payload limit is final too."""
+    to Temporal; a result over the payload limit is final too. Heartbeats go out from the event loop all along (a
+    sync tool runs in a thread meanwhile), so a worker that dies loses its step within the heartbeat timeout."""
     try:
-        result = await work
+        async with beating(activity.heartbeat):
+            result = await work
     except AgentsilexError as exc:
         raise ApplicationError(str(exc), codec.error_to_data(exc), type=type(exc).__name__,
                                non_retryable=type(exc).__name__ not in RETRIED) from exc
@@ -83,6 +87,27 @@ async def _typed(work: Any) -> dict:
                                      "this large cannot be recorded. Ask for a shorter answer (max_tokens).")
         raise ApplicationError(str(error), codec.error_to_data(error), type=type(error).__name__, non_retryable=True)
     return result
+
+
+@contextlib.asynccontextmanager
+async def beating(beat: Callable[[], None] | None, every: float = 1.0) -> AsyncIterator[None]:
+    """Heartbeat from the event loop while the step runs (a sync tool runs in a thread meanwhile)."""
+    if beat is None:
+        yield
+        return
+
+    async def loop() -> None:
+        while True:
+            beat()
+            await asyncio.sleep(every)
+
+    task = asyncio.ensure_future(loop())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 class WorkflowOps:
@@ -100,7 +125,7 @@ class WorkflowOps:
         try:
             return await workflow.execute_activity(
                 f"agentsilex.{name}", payload, start_to_close_timeout=timedelta(seconds=limit.get(name, 120)),
-                heartbeat_timeout=timedelta(seconds=settings["heartbeat"]) if name in limit else None,
+                heartbeat_timeout=timedelta(seconds=settings["heartbeat"]),
                 retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10)))
         except ActivityError as exc:
             cause = exc.cause
