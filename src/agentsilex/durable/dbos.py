@@ -42,6 +42,8 @@ class AgentsilexDBOS:
             raise UserError("AgentsilexDBOS(agents=[...]) needs the agents it runs.")
         self.steps = Steps(list(agents), store)
         _settings.update(steps=self.steps, options=dict(runner or {}))
+        # Open the store now: a SQLite file shared with DBOS's checkpoints is switched to WAL before DBOS opens it.
+        self.steps.store.session("agentsilex")
 
     async def start_run(self, agent: Any, prompt: Any, *, session_id: str, stream: bool = True,
                         context: dict | None = None, max_turns: int | None = None) -> DBOSRunHandle:
