@@ -387,3 +387,31 @@ def test_serve_with_temporal_streams_tokens_and_approvals_from_durable_runs(temp
     finally:
         server.terminate()
         server.wait(20)
+
+
+def test_handoffs_structured_output_and_agents_as_tools_match_a_plain_run(setup):
+    from agentsilex import Runner
+    from durable.agents import Refund
+
+    setup.workers.start(1)
+    front = agents()[1]
+
+    async def main() -> Any:
+        client = await Client.connect(setup.address, plugins=[AgentsilexPlugin(agents=agents(), store=setup.store)])
+        handle = await start_run(client, front, "refund A-7", session_id="f1", task_queue=setup.queue)
+        seen = [event async for event in handle.events()]
+        return await handle.result(), seen
+
+    result, seen = asyncio.run(main())
+    assert result.final_output == Refund(order="A-7", amount=12) and result.last_agent.name == "billing"
+    assert [e.agent for e in seen if e.type == "agent_handoff"] == ["billing"]
+    assert [e.name for e in seen if e.type == "tool_response"] == ["note", "ask_worker", "transfer_to_billing"]
+    plain = Runner(setup.session("p1")).run(front, "refund A-7")
+    assert plain.final_output == result.final_output
+
+    def shape(messages: list[dict]) -> list[tuple]:
+        return [(m["role"], m.get("content"), [c["function"]["name"] for c in m.get("tool_calls") or []])
+                for m in messages]
+
+    assert shape(setup.session("f1").get_dialogs()) == shape(setup.session("p1").get_dialogs())
+    assert [r.agent for r in result.usage.per_request] == [r.agent for r in plain.usage.per_request]

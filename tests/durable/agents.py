@@ -9,6 +9,8 @@ import asyncio
 import os
 import time
 
+from pydantic import BaseModel
+
 from agentsilex import Agent, current_tool_call, tool
 
 
@@ -60,6 +62,17 @@ def big(size: int) -> str:
     return "x" * size
 
 
+class Refund(BaseModel):
+    order: str
+    amount: int
+
+
 def agents() -> list[Agent]:
-    return [Agent(name="worker", model="gpt-4o", instructions="You do tasks with tools.",
-                  tools=[note, slow, wire, big])]
+    """The agents a run may start with: `worker`, and `front`, which hands off to `billing` (structured output)
+    and uses `worker` as a tool."""
+    worker = Agent(name="worker", model="gpt-4o", instructions="You do tasks with tools.",
+                   tools=[note, slow, wire, big])
+    billing = Agent(name="billing", model="gpt-4o", instructions="You issue refunds.", output_type=Refund)
+    front = Agent(name="front", model="gpt-4o", instructions="You route requests.", handoffs=[billing],
+                  tools=[worker.as_tool(tool_name="ask_worker")])
+    return [worker, front]

@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any
 
-from ..errors import AgentsilexError, UserError
+from ..errors import AgentsilexError, SessionError, UserError
 from ..events import Event
 from ..models.base import ModelResponse, Usage
 from ..result import FunctionCall, RunResult, RunUsage
@@ -34,6 +34,16 @@ class AgentChangedError(AgentsilexError):
     def __init__(self, message: str, *, diff: str) -> None:
         super().__init__(message)
         self.diff = diff
+
+
+class SessionChangedError(SessionError):
+    """The stored session changed under a durable run (rewound, edited, or written by another run): it stops,
+    nothing more is stored. Start a new run on the session as it is now."""
+
+
+class PayloadTooLargeError(AgentsilexError):
+    """A step's input or result is over the engine's payload limit (Temporal: 2 MB); never retried. Large tool
+    results are kept in the store on their own: this is a model reply, or a prompt, that is too large."""
 
 
 # -- responses and usage -------------------------------------------------------------------------------
@@ -112,23 +122,40 @@ def _plain(value: Any) -> Any:
 
 # -- errors --------------------------------------------------------------------------------------------------
 def error_to_data(error: BaseException) -> dict:
-    return {"type": type(error).__name__, "message": str(error),
+    return {"type": type(error).__name__, "message": str(error), "agentsilex": isinstance(error, AgentsilexError),
             **{name: getattr(error, name) for name in ("status_code", "model", "tool_name", "call_id")
                if isinstance(getattr(error, name, None), (str, int))}}
 
 
+def _error_class(name: str, agentsilex_error: bool) -> type:
+    """The class of that name among agentsilex's errors; else a new one of that name (an AgentsilexError if the
+    original was one: a run still fails on it, as it would have)."""
+    import agentsilex
+    from agentsilex import errors
+
+    for home in (agentsilex, errors):
+        try:
+            found = getattr(home, name)
+        except AttributeError:
+            continue
+        if isinstance(found, type) and issubclass(found, BaseException):
+            return found
+    known = {cls.__name__: cls for cls in (AgentChangedError, SessionChangedError, PayloadTooLargeError)}
+    if name in known:
+        return known[name]
+    return type(name, (AgentsilexError if agentsilex_error else Exception,), {"__module__": "agentsilex.durable"})
+
+
 def error_from_data(data: dict) -> Exception:
     """The same agentsilex error class with the same message (a tool's own exception: a class of the same name)."""
-    import agentsilex
-
-    found = getattr(agentsilex, data["type"], None) if data["type"] in agentsilex.__all__ else None
-    if isinstance(found, type) and issubclass(found, AgentsilexError):
+    found = _error_class(data["type"], bool(data.get("agentsilex")))
+    if issubclass(found, AgentsilexError):
         error = found.__new__(found)
         Exception.__init__(error, data["message"])
         for name in ("status_code", "model", "tool_name", "call_id", "retryable", "retry_after", "result"):
             setattr(error, name, data.get(name, False if name == "retryable" else None))
         return error
-    return type(data["type"], (Exception,), {"__module__": "agentsilex.durable"})(data["message"])
+    return found(data["message"])
 
 
 # -- the agents' fingerprint ------------------------------------------------------------------------------

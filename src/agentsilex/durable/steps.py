@@ -21,19 +21,15 @@ from typing import Any, Callable
 from ..agent import reachable
 from ..engine.capability import RUNNING, ModelCall
 from ..engine.tool_calls import Limits
-from ..errors import SessionError, UserError
+from ..errors import UserError
 from ..history import repair_history
 from ..models import ModelRequest, ModelSettings, resolve_model
 from ..models.retry import RetryPolicy
 from . import codec, events
+from .codec import SessionChangedError
 from .session import STATE_KEYS
 
 BLOB_KEY = "agentsilex.blob."
-
-
-class SessionChangedError(SessionError):
-    """The stored session changed under a durable run (rewound, edited, or written by another run): it stops,
-    nothing more is stored. Start a new run on the session as it is now."""
 
 
 class Steps:

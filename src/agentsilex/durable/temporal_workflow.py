@@ -23,6 +23,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from ..errors import AgentsilexError, UserError
 from . import codec
+from .codec import PayloadTooLargeError
 from .driver import DurableDriver
 from .steps import Steps
 
@@ -34,11 +35,6 @@ PASSED_THROUGH = ("agentsilex", "litellm", "pydantic", "pydantic_core", "httpx",
 RETRIED = ("SessionBusyError", "SessionUnavailableError", "SessionLockLostError")  # worth another attempt
 settings: dict[str, Any] = {"agents": {}, "options": {}, "heartbeat": 30.0, "model_timeout": 1800.0,
                              "tool_timeout": 3600.0, "store": None}
-
-
-class PayloadTooLargeError(AgentsilexError):
-    """A step's input or result is over Temporal's payload limit; never retried. Large tool results are kept in
-    the store on their own: this is a model reply, or a prompt, that is too large."""
 
 
 def passing_through(existing: WorkflowRunner | None) -> WorkflowRunner:
