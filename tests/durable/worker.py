@@ -21,7 +21,13 @@ async def main(address: str, task_queue: str, store: str) -> None:
     plugin = AgentsilexPlugin(agents=agents(), store=store,
                               heartbeat_timeout=float(os.environ.get("DURABLE_HEARTBEAT", "2")))
     client = await Client.connect(address, plugins=[plugin])
-    worker = Worker(client, task_queue=task_queue, sticky_queue_schedule_to_start_timeout=timedelta(seconds=1))
+    own = []
+    if os.environ.get("DURABLE_OWN"):
+        from durable.workflows import TwoQuestions
+
+        own = [TwoQuestions]
+    worker = Worker(client, task_queue=task_queue, workflows=own,
+                    sticky_queue_schedule_to_start_timeout=timedelta(seconds=1))
     async with worker:
         print("ready", flush=True)
         await asyncio.Event().wait()
