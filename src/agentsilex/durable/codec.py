@@ -80,9 +80,9 @@ def event_from_data(data: dict, agents: dict[str, Any]) -> Event:
 
 # -- results -------------------------------------------------------------------------------------------------
 def result_to_data(result: RunResult) -> dict:
-    return {"input": result.input, "final_output": _plain(result.final_output), "last_agent": result.last_agent.name,
+    return {"input": result.input, "final_output": plain(result.final_output), "last_agent": result.last_agent.name,
             "new_messages": result.new_messages, "finish_reason": result.finish_reason,
-            "function_calls": [{**vars(c), "result": _plain(c.result)} for c in result.function_calls],
+            "function_calls": [{**vars(c), "result": plain(c.result)} for c in result.function_calls],
             "usage": result.usage.to_dict(),
             "usage_before_pause": result.usage_before_pause.to_dict() if result.usage_before_pause else None,
             "pending_approvals": [vars(p) for p in result.pending_approvals]}
@@ -114,7 +114,8 @@ def _output_of(agent: Any, value: Any) -> Any:
     return kind.model_validate(value)
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A JSON-safe copy (a pydantic model dumped, anything else unknown as its str)."""
     if hasattr(value, "model_dump"):
         return value.model_dump(mode="json")
     return json.loads(json.dumps(value, default=str))

@@ -80,7 +80,6 @@ class DurableDriver:
         self.ops, self.spec, self.agent, self.options = ops, spec, agent, options
         self.outbox: list[dict] = []  # events not yet handed to a step to publish
         self.batch = 0  # the next event batch number (events.py)
-        self.pauses = 0
         self.decided: dict[str, dict] = {}
 
     async def run(self) -> dict:
@@ -94,7 +93,7 @@ class DurableDriver:
             run, loop = self._start(self.spec["prompt"], None)
         parts: list[RunResult] = []
         while True:
-            result = await self._drive(loop, run)
+            result = await self._drive(loop)
             parts.append(result)
             if not result.pending_approvals:
                 break
@@ -137,7 +136,7 @@ class DurableDriver:
                 loop = Loop(wrap(loop), run)
         return run, loop
 
-    async def _drive(self, loop: Any, run: Run) -> RunResult:
+    async def _drive(self, loop: Any) -> RunResult:
         reply: Any = None
         error: BaseException | None = None
         while True:
@@ -186,15 +185,15 @@ class DurableDriver:
                 raw = next((c["function"]["arguments"] for c in (item.run.step.message.get("tool_calls") or [])
                             if c["id"] == item.call_id), None) if item.run and item.run.step else None
                 payloads.append({"agent": item.run.agent.name if item.run else self.agent.name, "tool": info.name,
-                                 "arguments": raw if raw is not None else codec._plain(item.arguments),
+                                 "arguments": raw if raw is not None else codec.plain(item.arguments),
                                  "call_id": item.call_id, "key": info.idempotency_key, "step": info.step,
                                  "context": self.spec.get("context") or {},
                                  "timeout": getattr(item.tool, "timeout", None) or self.runner.execution.tool_timeout})
         import asyncio
 
         # Side by side, each call a step of its own; the first carries the commit and the events so far.
-        done = await asyncio.gather(*(self._flush("tool", p) if i == 0 else self.ops.step("tool", p, timeout=p["timeout"])
-                                      for i, p in enumerate(payloads)))
+        done = await asyncio.gather(*(self._flush("tool", p) if i == 0 else
+                                      self.ops.step("tool", p, timeout=p["timeout"]) for i, p in enumerate(payloads)))
         with self.ops.unrestricted():
             return [Outcome(error=codec.error_from_data(d["error"])) if "error" in d else Outcome(value=d["value"])
                     for d in done]
@@ -237,7 +236,6 @@ class DurableDriver:
 
     async def _pause(self, result: RunResult) -> None:
         """Publish the pause (with the waiting calls), then wait for every decision: no process is held."""
-        self.pauses += 1
         with self.ops.unrestricted():
             paused = codec.result_to_data(result)
         await self._flush("finish", {"paused": paused})

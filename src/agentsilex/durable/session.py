@@ -1,11 +1,11 @@
 """The session as the loop sees it inside a durable workflow: this run's messages, on top of a reference to the
 stored history.
 
-The store stays the system of record. The workflow never holds the conversation: it knows how many messages were
-stored before (`stored`) and their digest, and keeps only what this run adds. Activities commit those steps and
-read the stored history themselves (activities.py), so the workflow's recorded history grows with the run, not with
-the conversation. What the loop reads here is therefore this run's messages only: a history processor or a memory
-strategy would see the run, not the conversation, and the durable runners refuse them (driver.py).
+The store stays the system of record. The workflow never holds the conversation: it knows how many messages are
+stored and their digest, and keeps only what this run adds. The steps commit what it adds and read the stored
+history themselves (steps.py), so the workflow's recorded history grows with the run, not with the conversation.
+What the loop reads here is therefore this run's messages only: a history processor or a memory strategy would see
+the run, not the conversation, and the durable runners refuse them (driver.py).
 """
 
 from __future__ import annotations

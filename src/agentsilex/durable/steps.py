@@ -171,7 +171,7 @@ class Steps:
         from .. import messages
         from ..features.content import has_parts
 
-        plain = codec._plain(_parts_as_dicts(value)) if has_parts(value) else messages.to_text(value)
+        plain = codec.plain(_parts_as_dicts(value)) if has_parts(value) else messages.to_text(value)
         session = self.store.session(session_id)
         return codec.offload(plain, lambda key, text: session.set_state(BLOB_KEY + key, text), self.blob_threshold)
 

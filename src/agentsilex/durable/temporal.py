@@ -150,7 +150,8 @@ class TemporalChat:
 
     def __init__(self, address: str, agent: Any, store: str, *, task_queue: str = "agentsilex",
                  worker: bool = True) -> None:
-        self.address, self.agent, self.store, self.task_queue, self.with_worker = address, agent, store, task_queue, worker
+        self.address, self.agent, self.store, self.task_queue = address, agent, store, task_queue
+        self.with_worker = worker
         self.client: Client | None = None
         self.worker: Any = None
 
