@@ -62,7 +62,33 @@ def setup(temporal: TemporalServer, tmp_path: Any, monkeypatch: Any) -> Any:
     done.stop()
 
 
-def test_a_durable_run_gives_the_same_result_as_a_plain_run(setup):
+@pytest.fixture(params=["sqlite", "redis", "postgres"])
+def store_url(request: Any, setup: Setup) -> Any:
+    """The session store the run uses: each of the persistent stores (Redis and PostgreSQL from .ci/services.sh)."""
+    from session_stores import POSTGRES_URL, REDIS_URL, _postgres_engine, _redis_client
+
+    if request.param == "redis":
+        _redis_client()
+        setup.store = REDIS_URL
+        yield setup.store
+        from agentsilex.app.common import Store
+
+        Store(REDIS_URL).delete("s1")
+    elif request.param == "postgres":
+        schema = f"durable_{uuid.uuid4().hex[:10]}"
+        _postgres_engine(schema).dispose()
+        setup.store = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+        yield setup.store
+        import sqlalchemy as sa
+
+        with sa.create_engine(POSTGRES_URL).begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    else:
+        yield setup.store
+
+
+def test_a_durable_run_gives_the_same_result_as_a_plain_run(setup, store_url):
+    setup.workers.store = store_url
     setup.workers.start(1)
 
     async def main() -> Any:
@@ -74,7 +100,9 @@ def test_a_durable_run_gives_the_same_result_as_a_plain_run(setup):
     result, seen = asyncio.run(main())
     assert result.final_output == "done: note hello"
     assert [c.name for c in result.function_calls] == ["note"]
-    stored = setup.session("s1").get_dialogs()
+    from agentsilex.app.common import Store
+
+    stored = Store(store_url).session("s1").get_dialogs()
     assert [m["role"] for m in stored] == ["user", "assistant", "tool", "assistant"]
     assert stored == result.new_messages
     assert [e.type for e in seen if not e.type.endswith(("_delta", "partial_output"))] == [
