@@ -468,3 +468,39 @@ def test_a_durable_runner_inside_your_own_workflow(setup):
 
     assert asyncio.run(main()) == ["done: note first", "done: pay the second", "wired 5"]
     assert [m["role"] for m in setup.session("own1").get_dialogs()] == ["user", "assistant", "tool", "assistant"] * 2
+
+
+def test_a_reply_over_the_payload_limit_fails_at_once(setup):
+    from agentsilex.durable.temporal import PayloadTooLargeError
+
+    setup.workers.start(1)
+
+    async def main() -> None:
+        client = await setup.client()
+        handle = await start_run(client, setup.agent, "huge please", session_id="pl1", task_queue=setup.queue,
+                                 stream=False)
+        with pytest.raises(PayloadTooLargeError, match="payload limit"):
+            await asyncio.wait_for(handle.result(), 30)
+
+    asyncio.run(main())
+    assert len(setup.server.requests) == 1  # never retried
+    assert [m["role"] for m in setup.session("pl1").get_dialogs()] == ["user"]
+
+
+def test_tool_calls_of_one_step_run_side_by_side_each_an_activity(setup):
+    setup.workers.start(2)
+
+    async def main() -> Any:
+        client = await setup.client()
+        handle = await start_run(client, setup.agent, "both please", session_id="par1", task_queue=setup.queue)
+        await asyncio.wait_for(handle.result(), 30)
+        history = await handle.workflow.fetch_history()
+        return [e.activity_task_scheduled_event_attributes.activity_type.name for e in history.events
+                if e.HasField("activity_task_scheduled_event_attributes")]
+
+    activities = asyncio.run(main())
+    assert activities == ["agentsilex.begin", "agentsilex.model", "agentsilex.tool", "agentsilex.tool",
+                          "agentsilex.model", "agentsilex.finish"]
+    assert sorted(line[2] for line in lines() if line[1] == "note") == ["left", "right"]
+    stored = setup.session("par1").get_dialogs()
+    assert [m["role"] for m in stored] == ["user", "assistant", "tool", "tool", "assistant"]

@@ -128,12 +128,15 @@ def brain(messages: list[dict], tools: list[dict]) -> Any:
     task, done = messages[last_user]["content"], sum(m["role"] == "tool" for m in messages[last_user:])
     if not isinstance(task, str):
         return "I see the attachment."
+    if task.startswith("huge"):
+        return "y" * 2_000_000
     if task.startswith("stall"):
         if task in STALLED:
             return LONG_ANSWER
         STALLED.add(task)
         return Stall(seconds=60, reply=LONG_ANSWER, after=6)
     plan = {"two steps": [call("note", text="a"), call("slow", text="b")], "pay": [call("wire", amount=5)],
-            "note": [call("note", text=task)], "big": [call("big", size=200_000)]}
+            "note": [call("note", text=task)],
+            "both": [[call("note", text="left"), call("note", text="right")]], "big": [call("big", size=200_000)]}
     steps = next((steps for name, steps in plan.items() if task.startswith(name)), [])
     return steps[done] if done < len(steps) else f"done: {task}"

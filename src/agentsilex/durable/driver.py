@@ -187,6 +187,7 @@ class DurableDriver:
                 payloads.append({"agent": item.run.agent.name if item.run else self.agent.name, "tool": info.name,
                                  "arguments": raw if raw is not None else codec.plain(item.arguments),
                                  "call_id": item.call_id, "key": info.idempotency_key, "step": info.step,
+                                 "session_id": self.session.session_id,
                                  "context": self.spec.get("context") or {},
                                  "timeout": getattr(item.tool, "timeout", None) or self.runner.execution.tool_timeout})
         import asyncio
