@@ -366,9 +366,10 @@ def test_a_durable_runner_outside_a_workflow_refuses_unless_told(setup):
     assert result.final_output == "done: note x" and len(setup.session("o1").get_dialogs()) == 4
 
 
-def test_serve_with_temporal_streams_tokens_and_approvals_from_durable_runs(temporal, tmp_path):
-    """`agentsilex serve --temporal`: the page's API, unchanged, on durable runs (the demo agent, a worker in the
-    server process)."""
+@pytest.mark.parametrize("separate_worker", [False, True], ids=["worker-in-server", "agentsilex-worker"])
+def test_serve_with_temporal_streams_tokens_and_approvals_from_durable_runs(temporal, tmp_path, separate_worker):
+    """`agentsilex serve --temporal` (its own worker, or `--no-worker` and `agentsilex worker`): the page's API,
+    unchanged, on durable runs (the demo agent)."""
     import json
     import subprocess
     import sys
@@ -378,11 +379,15 @@ def test_serve_with_temporal_streams_tokens_and_approvals_from_durable_runs(temp
 
     from durable.support import free_port
 
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "agentsilex.app.cli", "serve", "agentsilex.testing.demo:agent",
-                               "--model", "demo", "--temporal", temporal.address, "--task-queue",
-                               f"web-{uuid.uuid4().hex[:6]}", "--store", f"sqlite:///{tmp_path / 'web.db'}",
-                               "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    port, queue, store = free_port(), f"web-{uuid.uuid4().hex[:6]}", f"sqlite:///{tmp_path / 'web.db'}"
+    common = ["agentsilex.testing.demo:agent", "--model", "demo", "--temporal", temporal.address, "--task-queue",
+              queue, "--store", store]
+    server = subprocess.Popen([sys.executable, "-m", "agentsilex.app.cli", "serve", *common, "--port", str(port),
+                               *(["--no-worker"] if separate_worker else [])], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    worker = subprocess.Popen([sys.executable, "-m", "agentsilex.app.cli", "worker", *common] if separate_worker
+                              else [sys.executable, "-c", "pass"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -416,8 +421,9 @@ def test_serve_with_temporal_streams_tokens_and_approvals_from_durable_runs(temp
         roles = [m["role"] for m in httpx.get(f"{base}/api/sessions/{session}/messages").json()["messages"]]
         assert roles == ["user", "assistant", "tool", "assistant"] * 2
     finally:
-        server.terminate()
-        server.wait(20)
+        for process in (server, worker):
+            process.terminate()
+            process.wait(20)
 
 
 def test_handoffs_structured_output_and_agents_as_tools_match_a_plain_run(setup):
