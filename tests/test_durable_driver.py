@@ -97,3 +97,31 @@ def test_the_digest_rolls_and_large_strings_go_by_reference():
     sent = codec.offload(value, kept.__setitem__)
     assert sent["small"] == "ok" and sent["text"].startswith(codec.BLOB) and len(str(sent)) < 200
     assert codec.restore(sent, kept.__getitem__) == value
+
+
+def test_an_image_from_a_tool_goes_by_reference_and_is_stored_whole(tmp_path):
+    from agentsilex import Image
+
+    picture = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 400  # ~100 KB: over the 64 KiB a step carries inline
+
+    @tool
+    def chart() -> list:
+        """Draw the chart."""
+        return ["sales by month", Image.from_bytes(picture, "image/png")]
+
+    def model(messages: list[dict], tools: list[dict]) -> Any:
+        return call("chart") if not any(m["role"] == "tool" for m in messages) else "Sales rose."
+
+    agent = Agent(name="analyst", model=FunctionModel(model), tools=[chart])
+    steps = Steps([agent], f"sqlite:///{tmp_path / 'd.db'}")
+    spec = run_spec(agent, "Chart it", "img", run_id="r", stream=False, context=None, max_turns=None)
+    recording = Recording(steps, {})
+    asyncio.run(DurableDriver(recording, spec, agent, {}).run())
+    assert max(len(str(payload)) + len(str(done)) for _, payload, done in recording.record) < 20_000
+    stored = SQLiteSession("img", tmp_path / "d.db").get_dialogs()
+    url = stored[3]["content"][1]["image_url"]["url"]
+    assert [m["role"] for m in stored] == ["user", "assistant", "tool", "user", "assistant"]
+    assert url.startswith("data:image/png;base64,") and len(url) > 130_000 and codec.BLOB not in str(stored)
+    sent = agent.model.requests[1].messages
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool", "user"]  # no instructions: no system prompt
+    assert sent[-1]["content"][1]["image_url"]["url"] == url  # the model saw the image itself

@@ -84,8 +84,16 @@ async def start_run(client: Client, agent: Any, prompt: Any, *, session_id: str,
 
 async def get_run(client: Client, session_id: str, *, workflow_id: str | None = None) -> RunHandle:
     """The durable run on `session_id` (running, waiting for approval, or the last one that ended)."""
+    from temporalio.service import RPCError, RPCStatusCode
+
     handle = client.get_workflow_handle(workflow_id or workflow_id_for(session_id))
-    memo = await (await handle.describe()).memo()  # answered by the server: no worker needs to be up
+    try:
+        memo = await (await handle.describe()).memo()  # answered by the server: no worker needs to be up
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        raise UserError(f"No durable run on session {session_id!r} (workflow {handle.id!r}); start one with "
+                        "start_run(client, agent, prompt, session_id=...).") from None
     return RunHandle(handle, _plugin_of(client), session_id, str(memo.get("agentsilex_run_id", "")))
 
 
