@@ -125,3 +125,19 @@ def test_an_image_from_a_tool_goes_by_reference_and_is_stored_whole(tmp_path):
     sent = agent.model.requests[1].messages
     assert [m["role"] for m in sent] == ["user", "assistant", "tool", "user"]  # no instructions: no system prompt
     assert sent[-1]["content"][1]["image_url"]["url"] == url  # the model saw the image itself
+
+
+def test_budgets_count_the_usage_each_step_brings_back(tmp_path):
+    import pytest
+
+    from agentsilex import RunLimits, UsageLimitExceeded, UserError
+
+    agent = Agent(name="orders", model=FunctionModel(brain), tools=[lookup, cancel])
+    steps = Steps([agent], f"sqlite:///{tmp_path / 'd.db'}")
+    spec = run_spec(agent, "Where are A1 and B2?", "b", run_id="r", stream=False, context=None, max_turns=None)
+    with pytest.raises(UsageLimitExceeded, match="max_tool_calls"):
+        asyncio.run(DurableDriver(Recording(steps, {}), spec, agent, {"limits": RunLimits(max_tool_calls=1)}).run())
+    with pytest.raises(UserError, match="memory"):  # would see this run's messages, not the conversation
+        from agentsilex import KeepLastTurns
+
+        asyncio.run(DurableDriver(Recording(steps, {}), spec, agent, {"memory": [KeepLastTurns(2)]}).run())
