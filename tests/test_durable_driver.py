@@ -141,3 +141,29 @@ def test_budgets_count_the_usage_each_step_brings_back(tmp_path):
         from agentsilex import KeepLastTurns
 
         asyncio.run(DurableDriver(Recording(steps, {}), spec, agent, {"memory": [KeepLastTurns(2)]}).run())
+
+
+def test_agents_used_as_tools_side_by_side_run_their_steps_in_rounds(tmp_path):
+    def helper_brain(messages: list[dict], tools: list[dict]) -> Any:
+        if not any(m["role"] == "tool" for m in messages):
+            return call("lookup", order=messages[-1]["content"])
+        return f"checked {messages[0]['content']}"
+
+    helper_a = Agent(name="helper_a", model=FunctionModel(helper_brain), tools=[lookup])
+    helper_b = Agent(name="helper_b", model=FunctionModel(helper_brain), tools=[lookup])
+
+    def boss_brain(messages: list[dict], tools: list[dict]) -> Any:
+        if not any(m["role"] == "tool" for m in messages):
+            return [call("ask_a", input="A1"), call("ask_b", input="B2"), call("lookup", order="C3")]
+        return "all checked"
+
+    boss = Agent(name="boss", model=FunctionModel(boss_brain),
+                 tools=[helper_a.as_tool(tool_name="ask_a"), helper_b.as_tool(tool_name="ask_b"), lookup])
+    steps = Steps([boss], f"sqlite:///{tmp_path / 'd.db'}")
+    spec = run_spec(boss, "check all", "n", run_id="r", stream=False, context=None, max_turns=None)
+    recording = Recording(steps, {})
+    data = asyncio.run(DurableDriver(recording, spec, boss, {}).run())
+    assert asyncio.run(DurableDriver(Replaying(recording.record), spec, boss, {}).run()) == data
+    assert [c["content"] for c in data["function_calls"]] == ["checked A1", "checked B2", "order C3: shipped"]
+    assert [r["agent"] for r in data["usage"]["per_request"]].count("helper_a") == 2
+    assert sorted(p["agent"] for n, p, _ in recording.record if n == "tool") == ["boss", "helper_a", "helper_b"]
