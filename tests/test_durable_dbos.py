@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from agentsilex.history import pairs_intact
-from agentsilex.testing import LoopbackServer
+from agentsilex.testing import LoopbackServer, ScriptedModel
 from durable.agents import lines
 from durable.support import brain
 from session_stores import POSTGRES_URL, server_missing
@@ -103,3 +103,26 @@ def test_a_run_waits_for_approval_and_goes_on(backend):
     assert out[-1] == "result done: pay the rent"
     assert len([line for line in lines() if line[1] == "wire"]) == 1
     assert [m["role"] for m in _stored(urls, "d2")] == ["user", "assistant", "tool", "assistant"]
+
+
+def test_a_durable_runner_inside_your_own_dbos_workflow(backend):
+    _, urls = backend
+    out = _finish(_start(urls, "own", "own"))
+    assert out[-1].startswith("result done: note first | done: pay the second")
+    assert [m["role"] for m in _stored(urls, "own")] == ["user", "assistant", "tool", "assistant"] * 2
+    assert [line[1] for line in lines()] == ["note", "wire"]
+
+
+def test_outside_a_workflow_the_dbos_runner_refuses_unless_told(tmp_path, monkeypatch):
+    import asyncio
+
+    from agentsilex import UserError
+    from agentsilex.durable.dbos import AgentsilexDBOS, DurableRunner
+    from durable.agents import agents
+
+    monkeypatch.setenv("DURABLE_LOG", str(tmp_path / "log.txt"))
+    agent = agents()[0].clone(model=ScriptedModel(["hi"]))
+    AgentsilexDBOS(agents=[agent], store=f"sqlite:///{tmp_path / 's.db'}")
+    with pytest.raises(UserError, match="outside a DBOS workflow"):
+        asyncio.run(DurableRunner("x").run(agent, "hello"))
+    assert asyncio.run(DurableRunner("x", allow_outside_workflow=True).run(agent, "hello")).final_output == "hi"

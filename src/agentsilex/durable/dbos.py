@@ -28,10 +28,10 @@ from .driver import DurableDriver, run_spec
 from .steps import BLOB_KEY, Steps
 from .stream import HandleBase
 
-__all__ = ["AgentsilexDBOS", "DBOSRunHandle", "WORKFLOW"]
+__all__ = ["AgentsilexDBOS", "DBOSRunHandle", "DurableRunner", "start_run", "get_run", "WORKFLOW"]
 WORKFLOW = "agentsilex.run"
 DECIDE = "agentsilex.decide"  # the topic of the messages that approve or reject a waiting call
-_settings: dict[str, Any] = {"steps": None, "options": {}}
+_settings: dict[str, Any] = {"steps": None, "options": {}, "owner": None}
 
 
 class AgentsilexDBOS:
@@ -41,7 +41,7 @@ class AgentsilexDBOS:
         if not agents:
             raise UserError("AgentsilexDBOS(agents=[...]) needs the agents it runs.")
         self.steps = Steps(list(agents), store)
-        _settings.update(steps=self.steps, options=dict(runner or {}))
+        _settings.update(steps=self.steps, options=dict(runner or {}), owner=self)
         # Open the store now: a SQLite file shared with DBOS's checkpoints is switched to WAL before DBOS opens it.
         self.steps.store.session("agentsilex")
 
@@ -64,6 +64,54 @@ class AgentsilexDBOS:
             raise UserError(f"No DBOS workflow {workflow_id!r}.")
         spec = (status.input or {}).get("args", [{}])[0] if isinstance(status.input, dict) else {}
         return DBOSRunHandle(workflow_id, self, spec.get("session_id", ""), spec.get("run_id", ""))
+
+
+async def start_run(agent: Any, prompt: Any, *, session_id: str, stream: bool = True, context: dict | None = None,
+                    max_turns: int | None = None) -> DBOSRunHandle:
+    """`AgentsilexDBOS.start_run` of the AgentsilexDBOS made in this process."""
+    return await _owner().start_run(agent, prompt, session_id=session_id, stream=stream, context=context,
+                                    max_turns=max_turns)
+
+
+async def get_run(workflow_id: str) -> DBOSRunHandle:
+    """`AgentsilexDBOS.get_run` of the AgentsilexDBOS made in this process."""
+    return await _owner().get_run(workflow_id)
+
+
+class DurableRunner:
+    """Runs agents durably inside your own DBOS workflow: `result = await DurableRunner("alice").run(agent, p)`; each
+    model and tool call is a step of your workflow. Approvals wait on DBOS messages with topic `agentsilex.decide`.
+    Outside a workflow it raises UserError, unless `allow_outside_workflow=True` (then a plain Runner)."""
+
+    def __init__(self, session_id: str, context: dict | None = None, *, stream: bool = False,
+                 allow_outside_workflow: bool = False, **options: Any) -> None:
+        self.session_id, self.context, self.stream, self.options = session_id, context or {}, stream, options
+        self.allow_outside_workflow = allow_outside_workflow
+        self.runs = 0
+
+    async def run(self, agent: Any, prompt: Any) -> RunResult:
+        owner = _owner()
+        if DBOS.workflow_id is None:
+            if not self.allow_outside_workflow:
+                raise UserError("DurableRunner.run() was called outside a DBOS workflow, where it would not be "
+                                "durable. Call it from a @DBOS.workflow() function, use start_run(...), or pass "
+                                "DurableRunner(..., allow_outside_workflow=True) to run it as a plain Runner.")
+            from ..runner import Runner
+
+            session = owner.steps.store.session(self.session_id)
+            return await Runner(session, self.context, **self.options).run_async(agent, prompt)
+        self.runs += 1
+        spec = run_spec(agent, prompt, self.session_id, run_id=f"{DBOS.workflow_id}.{self.runs}", stream=self.stream,
+                        context=self.context, max_turns=None)
+        data = await DurableDriver(_Ops(), spec, agent, {**_settings["options"], **self.options}).run()
+        return codec.result_from_data(data, owner.steps.agents)
+
+
+def _owner() -> AgentsilexDBOS:
+    if _settings["owner"] is None:
+        raise UserError("No AgentsilexDBOS in this process: create AgentsilexDBOS(agents=[...], store=...) before "
+                        "DBOS.launch().")
+    return _settings["owner"]
 
 
 class DBOSRunHandle(HandleBase):
