@@ -148,11 +148,9 @@ class AgentRun:
 
     def __init__(self) -> None:
         self.signals: dict[str, dict] = {}
-        self.spec: dict = {}
 
     @workflow.run
     async def run(self, spec: dict) -> dict:
-        self.spec = spec
         with workflow.unsafe.sandbox_unrestricted():
             agent = agent_named(spec["agent"])
         options = {**settings["options"], **({"max_turns": spec["max_turns"]} if spec.get("max_turns") else {})}
