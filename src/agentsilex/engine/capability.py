@@ -24,6 +24,7 @@ order; wraps nest so that the first is innermost (nearest the loop) and the last
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:  # annotations only: this module is a leaf
     from ..models.base import Model, ModelRequest
     from ..tool import Tool
 
+RUNNING: ContextVar[Any] = ContextVar("agentsilex_tool_call", default=None)  # the ToolRun executing (tool_call.py)
 # -- what the loop asks its driver for (what a wrap sees), and what comes back --------------------------------
 @dataclass
 class ModelCall:
@@ -58,8 +60,10 @@ class ToolRun:
     tool: Tool
     arguments: dict[str, Any]
     context: Any
+    run: Any = None  # the Run it belongs to: its session and step name the call (tool_call.py)
 
     def start(self) -> Any:
+        RUNNING.set(self)  # every driver runs a call in a context of its own, so this never leaks out
         return self.tool.invoke(self.arguments, self.context)
 
 

@@ -151,7 +151,7 @@ def _tool_step(run: Run, step: Step) -> Generator[Any, Any, RunResult | None]:
     waiting = [d for d in step.decisions if isinstance(d, AwaitApproval)]
     if waiting:  # nothing runs and nothing is stored until a human decides
         return (yield from _pause(run, waiting))
-    step.ready = [ToolRun(d.call["id"], d.tool, d.arguments, run.context) for d in step.decisions
+    step.ready = [ToolRun(d.call["id"], d.tool, d.arguments, run.context, run) for d in step.decisions
                   if isinstance(d, RunIt)]
     _guard(run, step, "tools")
     step.outcomes = yield from _execute(run, step)

@@ -8,6 +8,7 @@ order; a failing call becomes an error Outcome and never stops its siblings.
 from __future__ import annotations
 
 import time
+from contextvars import copy_context
 from dataclasses import dataclass, field
 
 from ..errors import UserError
@@ -94,7 +95,7 @@ def timeout_of(run: ToolRun, limits: Limits, deadline: float | None = None) -> t
 
 def _invoke_inline(run: ToolRun) -> Outcome:
     try:
-        value = run.start()
+        value = copy_context().run(run.start)  # the call's own context (current_tool_call), as in a thread
         if hasattr(value, "__await__"):  # a sync function that returned a coroutine
             from ..concurrency import run_coroutine_sync
 

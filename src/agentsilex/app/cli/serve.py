@@ -29,6 +29,11 @@ def serve(
                                       "for more)."),
     public_url: str | None = typer.Option(None, "--public-url", help="The address clients reach this server at, "
                                           "for the A2A agent card (default: http://HOST:PORT)."),
+    temporal: str | None = typer.Option(None, "--temporal", help="HOST:PORT of a Temporal server: every answer "
+                                        "is a durable run (needs the temporal extra; see docs/durable.md)."),
+    task_queue: str = typer.Option("agentsilex", "--task-queue", help="With --temporal: the workers' task queue."),
+    worker: bool = typer.Option(True, "--worker/--no-worker", help="With --temporal: run a worker in this process "
+                                "too (more: agentsilex worker)."),
 ) -> None:
     """Serve a web chat with the agent: streaming answers, tool cards, approvals, stored sessions."""
     try:
@@ -46,12 +51,28 @@ def serve(
         chosen = prepare_agent(agent, model, base_url)
         if not is_loopback(host) and not token:
             token = secrets.token_urlsafe(18)
+        durable = _durable(temporal, chosen, store, task_queue, worker) if temporal else None
         web = create_app(chosen, store=Store(store), token=token, retries=retries, examples=example,
-                         public_url=public_url, host=host, allowed_hosts=allow_host)
-    query = f"/?token={token}" if token else "/"
-    console.print(f"agentsilex: chat with [bold]{chosen.name}[/] at http://{shown}:{port}{query}  (Ctrl-C stops)",
-                  soft_wrap=True)
-    if host in ("0.0.0.0", "::") and not allow_host and not public_url:  # a browser elsewhere uses a name (or address) of this machine
-        console.print(f"note: only requests addressed to loopback or {host} are answered (421 otherwise); to open it "
-                      "from another machine, add --allow-host with the name or address it will use.")
+                         public_url=public_url, host=host, allowed_hosts=allow_host,
+                         runs=durable.runs if durable else None)
+        if durable is not None:  # connected in the server's own event loop
+            web.router.on_startup.append(durable.start)
+            web.router.on_shutdown.append(durable.stop)
+    _announce(console, chosen.name, f"http://{shown}:{port}" + (f"/?token={token}" if token else "/"),
+              host if host in ("0.0.0.0", "::") and not allow_host and not public_url else None)
     uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
+def _announce(console: Console, name: str, url: str, wildcard: str | None) -> None:
+    console.print(f"agentsilex: chat with [bold]{name}[/] at {url}  (Ctrl-C stops)", soft_wrap=True)
+    if wildcard:  # a browser elsewhere uses a name (or address) of this machine
+        console.print(f"note: only requests addressed to loopback or {wildcard} are answered (421 otherwise); to open "
+                      "it from another machine, add --allow-host with the name or address it will use.")
+
+
+def _durable(address: str, agent: object, store: str, task_queue: str, worker: bool) -> object:
+    try:
+        from ...durable.temporal import TemporalChat
+    except ImportError:
+        fail("agentsilex serve --temporal needs the temporal extra: pip install -e '.[temporal]'")
+    return TemporalChat(address, agent, store, task_queue=task_queue, worker=worker)

@@ -64,7 +64,7 @@ class Decisions(BaseModel):
 
 def create_app(agent: Agent, *, store: Store | None = None, token: str | None = None,
                retries: int | None = None, examples: list[str] | None = None, public_url: str | None = None,
-               host: str | None = None, allowed_hosts: Iterable[str] = ()) -> FastAPI:
+               host: str | None = None, allowed_hosts: Iterable[str] = (), runs: Any = None) -> FastAPI:
     """The web chat for `agent`, its sessions in `store`; with `token`, every API call must carry it.
     `examples`: prompts the empty page offers to try (`agentsilex serve --example ...`). The same app speaks
     the ecosystem's protocols (docs/protocols.md); `public_url` (such as `http://127.0.0.1:8000`) is the
@@ -72,8 +72,9 @@ def create_app(agent: Agent, *, store: Store | None = None, token: str | None = 
 
     Requests must address a trusted host (loopback, `host` -- the address served on --, `allowed_hosts` and
     the host of `public_url`), else 421: see doors.py, which guards every route, including routes mounted on
-    this app later, and answers in the shape of the protocol a request spoke."""
-    chat = Chat(agent, store or Store(), retries, public_url)
+    this app later, and answers in the shape of the protocol a request spoke. `runs(session, prompt)`, if given,
+    starts each answer instead of a Runner (durable runs: agentsilex.durable.temporal)."""
+    chat = Chat(agent, store or Store(), retries, public_url, runs)
     app = FastAPI(title=f"agentsilex: {agent.name}", description=agent.description or "Chat with an agentsilex agent.",
                   version="1")
     app.state.error_shapes = []

@@ -100,8 +100,10 @@ class Run:
 class Chat:
     """The served agent, its store and Runner options, shared by every door of the app."""
 
-    def __init__(self, agent: Agent, store: Store, retries: int | None, public_url: str | None = None) -> None:
+    def __init__(self, agent: Agent, store: Store, retries: int | None, public_url: str | None = None,
+                 runs: Any = None) -> None:
         self.agent, self.store, self.retries = agent, store, retries
+        self.runs = runs  # runs(session, prompt) -> a stream of events, instead of a Runner (durable runs)
         self.public_url = public_url.rstrip("/") if public_url else None
         self.priced = needs_prices(agent)
         # A tool whose server may ask the person a question (MCP elicitation="ask"): the web chat shows it.
@@ -153,7 +155,8 @@ class Chat:
         """Start the run and take its first event: a busy session is a 409 and bad input a 400 here, before
         any answer has started; a failure after this point belongs in the stream."""
         check_prompt(prompt)
-        stream = self.runner(session).run_stream_async(self.agent, prompt)
+        stream = self.runs(session, prompt) if self.runs is not None else \
+            self.runner(session).run_stream_async(self.agent, prompt)
         events = stream.__aiter__()
         try:
             first = await events.__anext__()
