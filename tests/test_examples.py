@@ -27,6 +27,8 @@ EXPECTED = {
     "context.py": ["cart: ['tea', 'milk']", "last system prompt: You help ann. Cart: tea, milk.",
                    "the model saw these parameters: ['item']"],
     "structured_output.py": ["Weather(city='Oslo', celsius=4.5)", "response_format sent: Weather"],
+    "streamed_output.py": ["step 1 ready: Whisk flour, milk and eggs (5 min)",
+                           "step 3 ready: Fry in butter, two minutes a side", "final: Pancakes with 3 steps"],
     "guardrails.py": ["InputGuardrailTripped: no_passwords", "ToolGuardrailTripped: stay_in_tmp"],
     "approval.py": ['waiting for approval: delete_file({"path": "db.sqlite"})', "kept the database", "still waiting: []"],
     "budgets_and_hooks.py": ["stopped: max_tool_calls hit (3 > 2); 2 calls were made"],
