@@ -47,7 +47,7 @@ _LAZY = {"features.content": ("Image", "Audio", "File"), "features.approval": ("
          "features.agents_as_tools": ("MaxAgentDepthExceeded",), "features.output": ("OutputSpec",),
          "features.memory": ("KeepLastTurns", "TokenBudget", "TrimToolOutputs", "Compaction", "ContextBudgetError"),
          "engine.drivers_async": ("AsyncRunStream",), "wrapping": ("intercept",),
-         "stores.codec": ("SessionCorruptedError",),
+         "stores.codec": ("SessionCorruptedError",), "features.rate_limits": ("RateLimits", "RateLimitedEvent"),
          "models.http": ("ModelAuthError", "ModelBadRequestError", "ResponseFormatNotSupportedError",
                          "ModelConnectionError", "ContextWindowExceededError"),
          "models.stream": ("RawChunkEvent", "PartialOutputEvent", "ReasoningDeltaEvent", "ToolCallDeltaEvent")}
@@ -72,5 +72,5 @@ __all__ = [
     "OutputGuardrailTripped", "ToolGuardrailTripped", "UsageLimitExceeded", "HandoffLoopError", "MaxAgentDepthExceeded",
     "ModelAuthError", "ModelBadRequestError", "ContextWindowExceededError", "ModelTimeoutError", "ModelConnectionError",
     "ResponseFormatNotSupportedError", "SessionError", "SessionCorruptedError", "SessionBusyError",
-    "ContextBudgetError", "RunTimeoutError", "RepeatedToolCallError",
+    "ContextBudgetError", "RunTimeoutError", "RepeatedToolCallError", "RateLimits", "RateLimitedEvent",
 ]

@@ -34,15 +34,16 @@ class Runner:
     Options, all keyword-only: the seed's `max_turns` and `before_llm_call_callbacks`; `capabilities` (your own
     features), `hooks`; `memory` and `history_processors` (what is sent); `limits` (a RunLimits: budgets, the
     repeated-call guard, handoff and nesting limits, parallel tools), `conversation_limits`, `timeouts` (a
-    Timeouts), `retry` (a RetryPolicy); `conversation=True` keeps the conversation's usage with the session,
-    `continue_agent` (after a handoff, later runs start with that agent), `approval_key`, `raise_tool_errors`.
+    Timeouts), `retry` (a RetryPolicy), `rate_limits` (a RateLimits: requests and tokens per minute per model,
+    shared by processes); `conversation=True` keeps the conversation's usage with the session, `continue_agent`
+    (after a handoff, later runs start with that agent), `approval_key`, `raise_tool_errors`.
     The older flat keywords still work: model_timeout, stream_idle_timeout, connect_timeout, tool_timeout,
     run_timeout, max_handoffs, max_agent_depth, max_parallel_tools, max_repeated_tool_calls, on_repeated_tool_call.
     """
 
     def __init__(self, session: Any = None, context: Any = None, *, max_turns: int = 10,
                  before_llm_call_callbacks: list[Callable[[Any], Any]] | None = None,
-                 capabilities: Sequence[Any] = (), hooks: Any = None,
+                 capabilities: Sequence[Any] = (), hooks: Any = None, rate_limits: Any = None,
                  memory: Any = None, history_processors: list[Callable[[list[dict], Any], Any]] | None = None,
                  limits: Any = None, conversation_limits: Any = None, timeouts: Timeouts | None = None,
                  retry: RetryPolicy | None = None, conversation: bool = False, continue_agent: bool = True,
@@ -63,8 +64,12 @@ class Runner:
 
             sort_options(self, timeouts, flat, capabilities, before_llm_call_callbacks, memory, history_processors)
         self.conversation_limits, self.conversation = conversation_limits, bool(conversation)
-        self.continue_agent, self.hooks = continue_agent, hooks
-        self.approval_key = None if approval_key is None else _approval_key(approval_key)  # signs paused runs
+        self.continue_agent, self.hooks, self.rate_limits = continue_agent, hooks, rate_limits
+        if approval_key is not None:  # it signs paused runs; checked now: a key too short fails here, not at a pause
+            from .features.approval import resolve_key
+
+            approval_key = resolve_key(approval_key)
+        self.approval_key = approval_key
         self.raise_tool_errors = raise_tool_errors
         if not isinstance(max_turns, int) or isinstance(max_turns, bool) or max_turns < 1:
             raise UserError(f"max_turns must be a whole number of at least 1, got {max_turns!r}.")
@@ -75,8 +80,8 @@ class Runner:
         self.execution = Limits(self.settings["max_parallel_tools"], self.timeouts.tool, self.timeouts.model,
                                 self.timeouts.stream_idle, retry if retry is not None else RetryPolicy(),
                                 self.timeouts.connect)
-        self.configured = bool(self.processors or self.capabilities or hooks is not None or raise_tool_errors
-                               or self.conversation or conversation_limits is not None or limits is not None
+        self.configured = bool(self.processors or self.capabilities or raise_tool_errors or self.conversation
+                               or any(given is not None for given in (hooks, conversation_limits, limits, rate_limits))
                                or self.timeouts.run is not None or self.settings["max_repeated_tool_calls"] is not None)
         if self.configured:
             from .features import check_options  # what a feature checks itself, before anything runs
@@ -108,6 +113,12 @@ class Runner:
         from .engine.drivers_async import AsyncRunStream
 
         return AsyncRunStream(self._loop(agent, prompt), stream_model=True, limits=self.execution)
+
+    def run_batch(self, agent: Any, prompts: Any, *, provider: str = "openai", **options: Any) -> Any:
+        """Run every prompt through a provider's batch API, at its batch price: see agentsilex/batch.py."""
+        from .batch import run_batch
+
+        return run_batch(self, agent, prompts, provider=provider, **options)
 
     def _loop(self, agent: Any, prompt: Any) -> Any:
         if not hasattr(agent, "render_instructions"):
@@ -153,12 +164,6 @@ class Runner:
                 needs.update(name for name, used in (("approval", item.needs_approval), (
                     "guardrails", item.input_guardrails or item.output_guardrails)) if used)
         return needs
-
-
-def _approval_key(key: str | bytes) -> bytes:
-    from .features.approval import resolve_key  # checked now: a key too short fails here, not at a pause
-
-    return resolve_key(key)
 
 
 def _observers() -> list[Any]:

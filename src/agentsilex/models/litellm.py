@@ -16,7 +16,7 @@ from . import reasoning
 from .base import ModelRequest, ModelResponse
 from .http import chain_names, no_answer_in, read_timeout, redact
 from .stream import usage_from_openai
-from .http import error_for_status, parse_retry_after
+from .http import error_for_status, retry_after_of
 
 _litellm: Any = None
 _MISSING_KEY = re.compile(r"missing credentials|api_key client option must be set|no api key", re.I)
@@ -69,6 +69,10 @@ class LiteLLMModel:
     @property
     def supports_response_format_with_tools(self) -> bool:
         return self.supports_response_format
+
+    def warm_up(self) -> None:
+        """Import LiteLLM now (seconds, the first time), so the next call sends at once (see OpenAIHTTPModel)."""
+        load_litellm()
 
     def _kwargs(self, request: ModelRequest, stream: bool, sync: bool = True) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"model": self.name, "messages": request.messages,
@@ -173,7 +177,7 @@ class LiteLLMModel:
 def _retry_after(exc: Exception) -> float | None:
     headers = getattr(getattr(exc, "response", None), "headers", None)
     try:
-        return parse_retry_after(headers.get("retry-after")) if headers is not None else None
+        return retry_after_of(headers)
     except AttributeError:
         return None
 

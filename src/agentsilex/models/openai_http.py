@@ -27,7 +27,7 @@ from .base import ModelRequest, ModelResponse
 from .http import error_text, read_timeout, redact
 from .stream import estimate_usage, usage_from_openai
 from .catalog import is_reasoning_model, model_info, system_as_user
-from .http import error_for_status, parse_retry_after
+from .http import error_for_status, retry_after_of
 
 _DEFAULT_WAIT = 600.0  # seconds; LLM answers can be slow, and our own timeouts are the ones that count
 
@@ -125,6 +125,10 @@ class OpenAIHTTPModel:
         """Close every connection pool this model holds (sync clients, and async ones of loops not running)."""
         self._local = threading.local()
         _close_pools(self._clients, self._by_loop)
+
+    def warm_up(self) -> None:
+        """The lazy set-up now (httpx, TLS, this thread's client), so the next call sends at once (rate limits)."""
+        self._client()
 
     def _body(self, request: ModelRequest, stream: bool) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.wire_model, "messages": request.messages, **self.params,
@@ -374,7 +378,7 @@ def _check(model: OpenAIHTTPModel, status: int, headers: Any, body: bytes) -> No
     text = f"Model {model.name!r} failed (HTTP {status}): {redact(message, model._api_key)}" + (
         f" -- {hint}." if hint else "")
     raise error_for_status(text, status=status, model=model.name,
-                           retry_after=parse_retry_after(headers.get("retry-after")),
+                           retry_after=retry_after_of(headers),
                            context_window="context_length" in code or "maximum context length" in message)
 
 

@@ -34,11 +34,12 @@ QUIRKS = {
 class LoopbackServer:
     """`with LoopbackServer(["hi"]) as server:` ... `LiteLLMModel("openai/gpt-4o", base_url=server.url)`.
 
-    `like="llama.cpp"` plays that server's quirks (see QUIRKS)."""
+    `like="llama.cpp"` plays that server's quirks (see QUIRKS). `rate_limit={"rpm": 600, "tpm": 100_000}` enforces
+    a provider's limits, answering 429 over them (testing/rate_limit.py; `server.rate_limit.stats()`)."""
 
     def __init__(self, replies: list[Reply] | None = None, *, function: Callable | None = None,
                  latency: float = 0.0, host: str = "127.0.0.1", port: int = 0, like: str = "openai",
-                 usage_style: str = "openai") -> None:
+                 usage_style: str = "openai", rate_limit: dict[str, float] | None = None) -> None:
         if like not in QUIRKS:
             raise UserError(f"LoopbackServer(like=...) must be one of {sorted(QUIRKS)}, got {like!r}.")
         self.quirks = QUIRKS[like]
@@ -49,6 +50,11 @@ class LoopbackServer:
         if usage_style not in ("openai", "anthropic"):
             raise UserError(f"usage_style must be 'openai' or 'anthropic', got {usage_style!r}.")
         self.usage_style = usage_style
+        self.rate_limit = None
+        if rate_limit is not None:
+            from .rate_limit import ServerRateLimit
+
+            self.rate_limit = ServerRateLimit(**rate_limit)
         self.requests: list[dict] = []  # every request body, as JSON
         self.request_headers: list[dict[str, str]] = []  # and its HTTP headers (names in lower case)
         self._ids = itertools.count(1)
@@ -105,6 +111,9 @@ class LoopbackServer:
             time.sleep(self.latency)
         if "no_json_schema" in self.quirks and (body.get("response_format") or {}).get("type") == "json_schema":
             return Answer(500, {}, _error_body(_JSON_SCHEMA_REJECTED, "internal_server_error"))
+        limited, admitted = self.rate_limit.admit() if self.rate_limit is not None else (None, None)
+        if limited is not None:  # over the limit: 429, and nothing of the script is used
+            return Answer(429, limited, _error_body("Rate limit reached: try again later.", "rate_limit_exceeded"))
         fault, planned = self._take_fault(body)
         if isinstance(fault, Fail):
             return Answer(fault.status, dict(fault.headers), _error_body(fault.message, "scripted_error"))
@@ -121,6 +130,8 @@ class LoopbackServer:
             return Answer(exc.status_code or 500, retry_after, _error_body(str(exc), "scripted_error"))
         except Exception as exc:  # a script bug must surface in the test, not hang it
             return Answer(500, {}, _error_body(f"{type(exc).__name__}: {exc}", "server_error"))
+        if admitted:
+            self.rate_limit.charge(admitted, response.usage.input_tokens + response.usage.output_tokens)
         if isinstance(fault, Malformed):
             return _malformed(fault.kind, self._render({**body, "stream": fault.kind != "plain_json"}, response, 16))
         answer = self._render(body, response, piece=4 if isinstance(fault, Cut) else 16)
@@ -308,6 +319,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--function", help="module:function deciding each reply, e.g. bench.policy:reply")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds to wait before each reply")
     parser.add_argument("--like", choices=sorted(QUIRKS), default="openai", help="play another server's quirks")
+    parser.add_argument("--rpm", type=float, help="enforce a requests-per-minute limit (429 over it)")
+    parser.add_argument("--tpm", type=float, help="enforce a tokens-per-minute limit (429 over it)")
     args = parser.parse_args(argv)
     replies, function = None, echo
     if args.script:
@@ -317,7 +330,8 @@ def main(argv: list[str] | None = None) -> None:
         module, _, name = args.function.partition(":")
         function = getattr(importlib.import_module(module), name)
     server = LoopbackServer(replies, function=None if replies is not None else function, latency=args.latency,
-                            host=args.host, port=args.port, like=args.like)
+                            host=args.host, port=args.port, like=args.like,
+                            rate_limit={"rpm": args.rpm, "tpm": args.tpm} if args.rpm or args.tpm else None)
     print(f"loopback OpenAI-compatible server on {server.url}", flush=True)
     try:
         server._httpd.serve_forever()
