@@ -19,6 +19,7 @@ from typing import Any, Callable
 from ..errors import ModelError, UserError
 from ..models import ModelRequest
 from ..models.stream import response_to_chunks, usage_dict
+from .batches import BatchEmulator
 from .script import Cut, Fail, FunctionModel, Malformed, Reply, ScriptedModel, Stall, echo, reply_from_json, to_response
 
 
@@ -35,11 +36,13 @@ class LoopbackServer:
     """`with LoopbackServer(["hi"]) as server:` ... `LiteLLMModel("openai/gpt-4o", base_url=server.url)`.
 
     `like="llama.cpp"` plays that server's quirks (see QUIRKS). `rate_limit={"rpm": 600, "tpm": 100_000}` enforces
-    a provider's limits, answering 429 over them (testing/rate_limit.py; `server.rate_limit.stats()`)."""
+    a provider's limits, answering 429 over them (testing/rate_limit.py; `server.rate_limit.stats()`). OpenAI's
+    Files and Batch endpoints are there too (testing/batches.py; `batch_delay` keeps each batch in progress)."""
 
     def __init__(self, replies: list[Reply] | None = None, *, function: Callable | None = None,
                  latency: float = 0.0, host: str = "127.0.0.1", port: int = 0, like: str = "openai",
-                 usage_style: str = "openai", rate_limit: dict[str, float] | None = None) -> None:
+                 usage_style: str = "openai", rate_limit: dict[str, float] | None = None,
+                 batch_delay: float = 0.0) -> None:
         if like not in QUIRKS:
             raise UserError(f"LoopbackServer(like=...) must be one of {sorted(QUIRKS)}, got {like!r}.")
         self.quirks = QUIRKS[like]
@@ -51,6 +54,7 @@ class LoopbackServer:
             raise UserError(f"usage_style must be 'openai' or 'anthropic', got {usage_style!r}.")
         self.usage_style = usage_style
         self.rate_limit = None
+        self.batches = BatchEmulator(self, batch_delay)
         if rate_limit is not None:
             from .rate_limit import ServerRateLimit
 
@@ -104,14 +108,15 @@ class LoopbackServer:
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
-    def reply_to(self, body: dict) -> Answer:
-        """What to send back for one request: a JSON body or chunks to stream, and any fault to play."""
+    def reply_to(self, body: dict, rate_limited: bool = True) -> Answer:
+        """What to send back for one request: a JSON body or chunks to stream, and any fault to play (the lines of
+        a provider batch are not `rate_limited`: providers count them apart)."""
         self.requests.append(body)
         if self.latency:
             time.sleep(self.latency)
         if "no_json_schema" in self.quirks and (body.get("response_format") or {}).get("type") == "json_schema":
             return Answer(500, {}, _error_body(_JSON_SCHEMA_REJECTED, "internal_server_error"))
-        limited, admitted = self.rate_limit.admit() if self.rate_limit is not None else (None, None)
+        limited, admitted = self.rate_limit.admit() if self.rate_limit and rate_limited else (None, None)
         if limited is not None:  # over the limit: 429, and nothing of the script is used
             return Answer(429, limited, _error_body("Rate limit reached: try again later.", "rate_limit_exceeded"))
         fault, planned = self._take_fault(body)
@@ -245,13 +250,18 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        if self._batch_route(b""):
+            return
         if self.path.rstrip("/").endswith("/models"):
             self._json(200, {}, {"object": "list", "data": [{"id": "loopback", "object": "model"}]})
         else:
             self._json(200 if self.path in ("/", "/health") else 404, {}, {"status": "ok"})
 
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self._batch_route(raw):
+            return
+        body = json.loads(raw or b"{}")
         self.server.owner.request_headers.append({k.lower(): v for k, v in self.headers.items()})
         fastapi = "detail_errors" in self.server.owner.quirks  # FastAPI serves exactly /v1/chat/completions
         if not self.path.rstrip("/").endswith("/chat/completions") or (fastapi and not self.path.startswith("/v1/")):
@@ -269,6 +279,18 @@ class _Handler(BaseHTTPRequestHandler):
             if answer.stall:
                 self.server.owner.stopping.wait(answer.stall)
             self._json(answer.status, answer.headers, answer.payload, cut=answer.hang_up)
+
+    def _batch_route(self, raw: bytes) -> bool:
+        """OpenAI's files and batches (testing/batches.py); each line of a batch is recorded in `requests`."""
+        answer = self.server.owner.batches.handle(self.command, self.path, self.headers, raw)
+        if answer is None:
+            return False
+        status, payload = answer
+        if isinstance(payload, bytes):
+            self._raw(Answer(status, {"Content-Type": "application/octet-stream"}, raw=payload))
+        else:
+            self._json(status, {}, payload)
+        return True
 
     def _json(self, status: int, headers: dict, payload: Any, cut: bool = False) -> None:
         data = json.dumps(payload).encode()
