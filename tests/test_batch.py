@@ -299,3 +299,49 @@ def test_the_batch_command(server, tmp_path, monkeypatch):
     assert "ModelBadRequestError" in lines[2]["error"] and lines[0]["usage"]["cost_usd"] > 0
     assert "2/3 runs done, 1 failed" in result.stderr and "at the batch price" in result.stderr
     assert SQLiteSession("cli-job-second", str(tmp_path / "runs.db")).dialogs[-1]["content"] == "total: 3"
+
+
+# -- Anthropic's message batches -----------------------------------------------------------------------------
+def anthropic_agent(server: LoopbackServer, tools=None) -> Agent:
+    from agentsilex.models.litellm import LiteLLMModel
+
+    model = LiteLLMModel("anthropic/claude-sonnet-4-5", base_url=server.url.removesuffix("/v1"), api_key="sk-ant-x")
+    return Agent(name="adder", model=model, tools=tools or [add])
+
+
+def test_anthropic_message_batches_store_what_a_run_alone_stores(server):
+    prompts = ["sum 1 2", "fail 2", "sum 3 1"]
+    batch = Runner().run_batch(anthropic_agent(server), prompts, provider="anthropic", poll_interval=0.01)
+    alone = Runner(Session()).run(agent_on(server), "sum 1 2")  # the same script, one by one
+    assert list(batch.errors) == [1] and "this prompt is refused" in str(batch.errors[1])
+    assert batch.runs[0].session.dialogs == alone.new_messages and batch[2].final_output == "total: 4"
+    sent = [r for r in server.requests if r["model"] == "claude-sonnet-4-5"]
+    assert sent[0]["tools"][0]["function"]["name"] == "add"  # Anthropic's params, as LiteLLM writes them
+    assert batch.cost_usd == pytest.approx(batch.full_price_usd / 2)
+
+
+class Crash(BaseException):
+    """Stands for the process dying in the middle of a job."""
+
+
+def test_a_resumed_anthropic_job_finds_its_batch_in_flight_in_the_sessions_notes(tmp_path):
+    db, log = str(tmp_path / "runs.db"), tmp_path / "tools.log"
+    worker.flaked.clear()
+    sessions = lambda i: SQLiteSession(f"job-{i}", db)  # noqa: E731
+    prompts = [f"sum {n} 2" for n in range(3)]
+
+    def crash_in_round_two(info: dict) -> None:
+        if info["event"] == "submitted" and info["round"] == 2:
+            raise Crash()
+
+    with LoopbackServer(function=worker, batch_delay=0.3) as server:
+        agent = anthropic_agent(server, tools=[_logged(log)])
+        with pytest.raises(Crash):
+            Runner().run_batch(agent, prompts, provider="anthropic", name="job", sessions=sessions,
+                               poll_interval=0.01, progress=crash_in_round_two)
+        assert len(server.batches.batches) == 2
+        batch = Runner().run_batch(agent, prompts, provider="anthropic", name="job", sessions=sessions,
+                                   poll_interval=0.01)
+        assert [r.final_output for r in batch] == [f"total: {2 * n + 3}" for n in range(3)]
+        assert len(server.batches.batches) == 3  # round 2 was waited for, not sent again; round 3 is new
+        assert sorted(log.read_text().splitlines()) == sorted(f"{n}+{k}" for n in range(3) for k in (1, 2))

@@ -27,11 +27,11 @@ from ..errors import UserError
 from ..result import RequestUsage, RunResult, RunUsage
 from ..session import Session
 from .driver import Driver, Job, Progress
-from .replay import BatchResumeError, begin, finish, replaying, started
+from .replay import BatchResumeError, begin, finish, noted_batches, replaying, started
 
 __all__ = ["run_batch", "BatchResult", "BatchRun", "BatchResumeError", "BatchRequestUsage", "PROVIDERS"]
 
-PROVIDERS = ("openai",)
+PROVIDERS = ("openai", "anthropic")
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
@@ -125,8 +125,6 @@ def run_batch(runner: Any, agent: Any, prompts: Sequence[Any], *, provider: str 
     """Run each prompt through the provider's batch API (see the module docstring). `sessions`: a function of the
     run's index, or a list (default: a new Session each); `name` makes the job resumable; `progress(info)` is
     called as batches are sent and polled; `poll_interval` is the seconds between polls."""
-    from .openai import OpenAIBatches
-
     if provider not in PROVIDERS:
         raise UserError(f"run_batch(provider={provider!r}): use one of {PROVIDERS}.")
     prompts = list(prompts)
@@ -135,9 +133,10 @@ def run_batch(runner: Any, agent: Any, prompts: Sequence[Any], *, provider: str 
     if name is not None and not _NAME.fullmatch(name):
         raise UserError(f"run_batch(name={name!r}): use 1 to 64 letters, digits, '_', '-' or '.'.")
     session_of = _sessions(sessions, len(prompts))
-    driver = Driver(OpenAIBatches, name or f"agentsilex-{uuid.uuid4().hex[:16]}", runner.execution,
-                    poll_interval, progress, resume=name is not None)
     runs = [BatchRun(index, prompt, session_of(index)) for index, prompt in enumerate(prompts)]
+    notes = [started(run.session, name) for run in runs] if name is not None else []
+    driver = Driver(_provider(provider), name or f"agentsilex-{uuid.uuid4().hex[:16]}", runner.execution,
+                    poll_interval, progress, resume=name is not None, noted=noted_batches(notes))
     jobs = [_job(runner, agent, run, driver.name, name is not None) for run in runs]
     try:
         for job in jobs:
@@ -175,7 +174,17 @@ def _job(runner: Any, agent: Any, run: BatchRun, name: str, resumable: bool) -> 
         view = replaying(run.session, int(note.get("start", 0)))
     clone = copy.copy(runner)  # the Runner's options, on this run's session
     clone.session, clone.continue_agent = view, False
-    return Job(run.index, clone._loop(start, run.prompt), view)
+    return Job(run.index, clone._loop(start, run.prompt), view, run.session)
+
+
+def _provider(provider: str) -> Any:
+    if provider == "anthropic":
+        from .anthropic import AnthropicBatches
+
+        return AnthropicBatches
+    from .openai import OpenAIBatches
+
+    return OpenAIBatches
 
 
 def _first_agent(runner: Any, agent: Any, session: Any) -> Any:

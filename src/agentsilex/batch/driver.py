@@ -19,6 +19,7 @@ from ..engine.model_call import answered, checked
 from ..engine.tool_calls import run_tools_sync
 from ..errors import ModelError, UserError
 from .openai import FINISHED
+from .replay import note_batch
 
 Progress = Callable[[dict], None]
 
@@ -26,8 +27,8 @@ Progress = Callable[[dict], None]
 class Job:
     """One run of the batch: its loop, the model calls it waits on, and how it ended."""
 
-    def __init__(self, index: int, loop: Any, session: Any) -> None:
-        self.index, self.loop, self.session = index, loop, session
+    def __init__(self, index: int, loop: Any, session: Any, store: Any) -> None:
+        self.index, self.loop, self.session, self.store = index, loop, session, store  # the view, the session
         self.calls = 0  # model calls asked so far: the n of each custom id
         self.request: Any = None  # what the loop waits on: a ModelCall, or a Batch of parts
         self.parts: dict[int, tuple[str | None, Any]] = {}  # id(part) -> (custom id base or None, part)
@@ -45,8 +46,9 @@ class Driver:
     """Advances the jobs, sends their model calls round by round (see the module docstring)."""
 
     def __init__(self, provider: Any, name: str, limits: Any, poll_interval: float, progress: Progress | None,
-                 resume: bool) -> None:
+                 resume: bool, noted: dict[str, dict] | None = None) -> None:
         self.provider, self.name, self.limits, self.resume = provider, name, limits, resume
+        self.noted = noted or {}  # batch id -> {"server", "calls"}: what the runs' notes say was sent
         self.poll_interval, self.progress = poll_interval, progress or (lambda info: None)
         self.clients: dict[Any, Any] = {}  # group key -> provider client
         self.known: dict[str, dict] = {}  # custom id base -> the provider's answer (this job's batches, any round)
@@ -128,14 +130,20 @@ class Driver:
         return self.clients[key[:2]], native
 
     def _scan(self, client: Any) -> None:
-        """What this job's earlier batches on this server hold (a resumed job): answers, and batches in flight."""
-        for batch in client.find(self.name):
-            self.batch_ids.append(batch["id"])
+        """What this job's earlier batches on this server hold (a resumed job): answers, and batches in flight.
+        They are found by their metadata (OpenAI) and in the notes the runs keep with their sessions."""
+        found = {batch["id"]: batch for batch in client.find(self.name)}
+        for batch_id, entry in self.noted.items():
+            if batch_id not in found and entry.get("server") == client.base_url:
+                found[batch_id] = client.status(batch_id)
+        for batch_id, batch in found.items():
+            self.batch_ids.append(batch_id)
             if batch.get("status") in FINISHED:
                 self._learn(client.results(batch))
-            else:
-                self.flying[batch["id"]] = (client, batch)
-                self.in_flight.update(cid.rsplit("-a", 1)[0] for cid in client.input_ids(batch))
+                continue
+            self.flying[batch_id] = (client, batch)
+            calls = [cid.rsplit("-a", 1)[0] for cid in client.input_ids(batch)]
+            self.in_flight.update(calls or self.noted.get(batch_id, {}).get("calls", []))
 
     def _learn(self, results: dict[str, dict]) -> None:
         for custom_id, found in results.items():
@@ -181,6 +189,10 @@ class Driver:
             self.batch_ids.append(batch["id"])
             self.flying[batch["id"]] = (client, batch)
             self.in_flight.update(base for base, _, _ in items)
+            if self.resume:  # so that a resumed job finds this batch even where the provider keeps no metadata
+                for job in {id(job): job for _, job, _ in items}.values():
+                    note_batch(job.store, self.name, batch["id"], client.base_url,
+                               [base for base, owner, _ in items if owner is job])
             self.progress({"event": "submitted", "round": self.rounds, "batch": batch["id"], "requests": len(lines)})
         self._wait()
         for job in jobs:

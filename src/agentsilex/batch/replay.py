@@ -17,7 +17,7 @@ from ..engine.capability import Outcome
 from ..errors import AgentsilexError
 from ..session import get_state, has_capabilities, set_state
 
-STATE = "agentsilex.batch"  # kept with each run's session: {"name", "start", "agent", "done"}
+STATE = "agentsilex.batch"  # kept with each run's session: {"name", "start", "agent", "done", "batches"}
 
 
 class BatchResumeError(AgentsilexError):
@@ -32,6 +32,24 @@ def started(session: Any, name: str) -> dict | None:
 
 def begin(session: Any, name: str, agent: str) -> None:
     set_state(session, STATE, {"name": name, "start": len(session.get_dialogs()), "agent": agent, "done": False})
+
+
+def note_batch(session: Any, name: str, batch_id: str, server: str, calls: list[str]) -> None:
+    """Remember that these model calls of the run went out in this provider batch (found again on resume)."""
+    note = started(session, name)
+    if note is not None:
+        set_state(session, STATE, {**note, "batches": {**(note.get("batches") or {}),
+                                                       batch_id: {"server": server, "calls": calls}}})
+
+
+def noted_batches(notes: list[dict | None]) -> dict[str, dict]:
+    """batch id -> {"server", "calls"}: every batch the runs' notes name, their calls together."""
+    found: dict[str, dict] = {}
+    for note in notes:
+        for batch_id, entry in ((note or {}).get("batches") or {}).items():
+            known = found.setdefault(batch_id, {"server": entry.get("server"), "calls": []})
+            known["calls"] += list(entry.get("calls") or [])
+    return found
 
 
 def finish(session: Any, name: str) -> None:

@@ -174,6 +174,33 @@ class LiteLLMModel:
         return error
 
 
+def anthropic_params(model: str, request: ModelRequest) -> dict[str, Any]:
+    """The Anthropic Messages parameters LiteLLM would send for this request (a message batch line's `params`)."""
+    config = _anthropic_config()
+    name = model.removeprefix("litellm/").removeprefix("anthropic/")
+    given = {**request.settings.to_kwargs(), **({"tools": request.tools} if request.tools else {}),
+             **({"response_format": request.response_format} if request.response_format is not None else {})}
+    params = config.transform_request(name, request.messages, config.map_openai_params(given, {}, name, False), {}, {})
+    params.pop("json_mode", None)  # LiteLLM's own note (the answer comes back as a tool call): not Anthropic's
+    return params
+
+
+def from_anthropic(message: dict, request: ModelRequest) -> ModelResponse:
+    """An Anthropic message (a message batch's result) as the reply LiteLLM would have returned for `request`."""
+    load_litellm()
+    raw = httpx.Response(200, json=message)
+    return _to_response(_anthropic_config().transform_parsed_response(
+        completion_response=message, raw_response=raw, model_response=_litellm.ModelResponse(),
+        json_mode=request.response_format is not None))
+
+
+def _anthropic_config() -> Any:
+    load_litellm()
+    from litellm.llms.anthropic.chat.transformation import AnthropicConfig
+
+    return AnthropicConfig()
+
+
 def _retry_after(exc: Exception) -> float | None:
     headers = getattr(getattr(exc, "response", None), "headers", None)
     try:

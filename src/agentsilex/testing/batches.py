@@ -1,12 +1,15 @@
-"""OpenAI's Files and Batch endpoints, emulated by the loopback server, so provider batches are tested offline.
+"""OpenAI's Files and Batch endpoints (and Anthropic's Message Batches), emulated by the loopback server, so
+provider batches are tested offline.
 
     POST /v1/files (multipart: purpose, file)   GET /v1/files/{id}, /v1/files/{id}/content
     POST /v1/batches                            GET /v1/batches/{id}, /v1/batches (limit, after)
     POST /v1/batches/{id}/cancel
+    POST /v1/messages/batches                   GET /v1/messages/batches/{id}, /v1/messages/batches/{id}/results
 
 A batch is answered line by line in a background thread by the server's own script or function (the same
 `reply_to` as /v1/chat/completions; every body is recorded in `server.requests`): a 2xx answer goes to the output
-file, any other to the error file, as OpenAI does. `LoopbackServer(batch_delay=...)` keeps each batch
+file, any other to the error file, as OpenAI does (Anthropic's requests and replies are translated to and from
+OpenAI's format for the script: anthropic.py). `LoopbackServer(batch_delay=...)` keeps each batch
 "in_progress" that many seconds first (to stop a client mid-batch), and `server.batches.expire_next = n` lets the
 next batch answer only its first n lines and end "expired".
 """
@@ -40,6 +43,8 @@ class BatchEmulator:
         """(status, JSON payload or raw bytes) for a files or batches route, or None for any other path."""
         parts = urlsplit(url)
         path = [p for p in parts.path.split("/") if p][1:] if parts.path.startswith("/v1/") else []
+        if path[:2] == ["messages", "batches"]:
+            return self._anthropic(method, path[2:], body)
         if not path or path[0] not in ("files", "batches"):
             return None
         query = {key: values[0] for key, values in parse_qs(parts.query).items()}
@@ -149,3 +154,41 @@ class BatchEmulator:
         if batch["status"] not in _TERMINAL:
             batch["status"] = "cancelling"
         return dict(batch)
+
+    # -- Anthropic's message batches -----------------------------------------------------------------------
+    def _anthropic(self, method: str, path: list[str], body: bytes) -> tuple[int, Any]:
+        from .anthropic import openai_body, to_anthropic
+
+        if method == "POST" and not path:
+            requests = json.loads(body or b"{}").get("requests") or []
+            batch_id = f"msgbatch_{next(self._ids)}"
+            batch = {"id": batch_id, "type": "message_batch", "processing_status": "in_progress",
+                     "request_counts": {"processing": len(requests), "succeeded": 0, "errored": 0, "canceled": 0,
+                                        "expired": 0}, "results_url": None, "results": []}
+            self.batches[batch_id] = batch
+            threading.Thread(target=self._work_anthropic, args=(batch, requests, openai_body, to_anthropic),
+                             daemon=True, name="loopback-batch").start()
+            return 200, {k: v for k, v in batch.items() if k != "results"}
+        batch = self.batches.get(path[0]) if path else None
+        if method != "GET" or batch is None or "processing_status" not in batch:
+            return 404, {"type": "error", "error": {"type": "not_found_error", "message": "No such batch."}}
+        if path[1:] == ["results"]:
+            return 200, "".join(json.dumps(item) + "\n" for item in batch["results"]).encode()
+        return 200, {k: v for k, v in batch.items() if k != "results"}
+
+    def _work_anthropic(self, batch: dict, requests: list[dict], openai_body: Any, to_anthropic: Any) -> None:
+        self.server.stopping.wait(self.delay)
+        counts = batch["request_counts"]
+        for request in requests:
+            answer = self.server.reply_to(openai_body(request.get("params") or {}), rate_limited=False)
+            if answer.status < 300:
+                result = {"type": "succeeded", "message": to_anthropic(answer.payload)}
+            else:
+                result = {"type": "errored", "error": {"type": "error", "error": {
+                    "type": "invalid_request_error" if answer.status < 500 else "api_error",
+                    "message": (answer.payload.get("error") or {}).get("message", "")}}}
+            batch["results"].append({"custom_id": request.get("custom_id"), "result": result})
+            counts["processing"] -= 1
+            counts["succeeded" if result["type"] == "succeeded" else "errored"] += 1
+        batch["results_url"] = f"{self.server.url}/messages/batches/{batch['id']}/results"
+        batch["processing_status"] = "ended"
