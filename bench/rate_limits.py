@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/rate_limits.py                 # the three rows of docs/economics.md (~2 minutes)
     .venv/bin/python bench/rate_limits.py --rpm 600 --processes 2 --runs 50
+    .venv/bin/python bench/rate_limits.py --overhead      # what a turn costs when nobody waits
 
 One run is the peer-bench workload (bench/policy.py): the model calls add(a=1, b=1), then answers -- two requests.
 The loopback server (agentsilex.testing.LoopbackServer(rate_limit=...)) runs in this process and enforces rpm and
@@ -92,5 +93,30 @@ def main() -> None:
               f"| {r['peak_requests_60s']} / {r['peak_tokens_60s']} | {r['peak_requests_1s']} |", flush=True)
 
 
+def overhead(runs: int = 2000) -> None:
+    """What taking a turn costs when nobody has to wait: scripted model (no HTTP), in process and through Redis."""
+    import statistics
+
+    from agentsilex import Agent, RateLimits, Runner, Session
+    from agentsilex.testing import FunctionModel
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--redis", default=os.environ.get("AGENTSILEX_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+    args, _ = parser.parse_known_args()
+    agent = Agent(name="a", model=FunctionModel(lambda messages, tools: "ok", name="gpt-4o-mini"))
+    huge = {"gpt-4o-mini": {"rpm": 1e9, "tpm": 1e12}}
+    setups = {"no RateLimits": None, "RateLimits, in process": RateLimits(huge),
+              "RateLimits, Redis": RateLimits(huge, store=args.redis, namespace=f"bench-{uuid.uuid4().hex}")}
+    print("| per request (scripted model, nobody waits) | us |\n|---|---|")
+    for label, limits in setups.items():
+        samples = []
+        for _ in range(5):
+            started = time.perf_counter()
+            for _ in range(runs // 5):
+                Runner(Session(), rate_limits=limits).run(agent, "hi")
+            samples.append((time.perf_counter() - started) / (runs // 5) * 1e6)
+        print(f"| {label} | {statistics.median(samples):.0f} |", flush=True)
+
+
 if __name__ == "__main__":
-    main()
+    overhead() if "--overhead" in sys.argv else main()

@@ -36,6 +36,7 @@ class BatchEmulator:
         self.files: dict[str, dict[str, Any]] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self.expire_next: int | None = None
+        self.calls = 0  # HTTP requests to these routes
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -43,6 +44,7 @@ class BatchEmulator:
         """(status, JSON payload or raw bytes) for a files or batches route, or None for any other path."""
         parts = urlsplit(url)
         path = [p for p in parts.path.split("/") if p][1:] if parts.path.startswith("/v1/") else []
+        self.calls += bool(path) and path[0] in ("files", "batches", "messages")
         if path[:2] == ["messages", "batches"]:
             return self._anthropic(method, path[2:], body)
         if not path or path[0] not in ("files", "batches"):
