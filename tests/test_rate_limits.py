@@ -299,3 +299,14 @@ def test_the_shared_buckets_are_one_script_on_redis_time():
     assert sum(w <= 0.01 for w in waits) == 9 and waits[-1] > 0.2  # one burst for both objects together
     assert client.exists(f"agentsilex:ratelimit:{namespace}:gpt-4o-mini")
     client.delete(f"agentsilex:ratelimit:{namespace}:gpt-4o-mini")
+
+
+def test_both_model_paths_are_paced_in_every_mode(openai_env, mode):
+    arrivals: list[float] = []
+    openai_env.model = FunctionModel(lambda m, t: (arrivals.append(time.monotonic()), "done" if sum(
+        x["role"] == "tool" for x in m) >= 2 else call("add", a=1, b=1))[1])
+    runner = Runner(Session(), rate_limits=RateLimits({"gpt-4o-mini": {"rpm": 122}}))  # 2 at once, then 2 a second
+    result, events = run_in_mode(runner, Agent(name="calc", model="gpt-4o-mini", tools=[add]), "go", mode)
+    assert result.final_output == "done" and len(arrivals) == 3
+    assert arrivals[2] - arrivals[0] >= 0.45  # the third waited for its turn
+    assert all(e.limit == "rpm" for e in events if e.type == "rate_limited")  # (none if the calls were slow enough)

@@ -21,6 +21,7 @@ from .http import error_for_status, retry_after_of
 _litellm: Any = None
 _MISSING_KEY = re.compile(r"missing credentials|api_key client option must be set|no api key", re.I)
 _TIMEOUTS = {"Timeout", "APITimeoutError", "ReadTimeout", "ConnectTimeout"}
+_CALLBACKS = ("callbacks", "success_callback", "failure_callback", "input_callback", "_async_success_callback")
 _TRANSIENT = {"APIConnectionError", "InternalServerError", "ServiceUnavailableError", "RateLimitError",
               "MidStreamFallbackError"}
 
@@ -47,6 +48,7 @@ class LiteLLMModel:
         self._api_key = api_key
         self.provider_kwargs = provider_kwargs
         self._response_format: bool | None = None
+        self._warm = False  # warm_up() ran
         remember(api_key, **provider_kwargs)  # and aws_secret_access_key=..., vertex_credentials=...
 
     def __repr__(self) -> str:
@@ -71,8 +73,18 @@ class LiteLLMModel:
         return self.supports_response_format
 
     def warm_up(self) -> None:
-        """Import LiteLLM now (seconds, the first time), so the next call sends at once (see OpenAIHTTPModel)."""
-        load_litellm()
+        """LiteLLM's lazy set-up now, so the next call sends at once (rate limits call it before a request takes its
+        turn): its import, and what its first call imports and builds (~0.5 s), through LiteLLM's own
+        `mock_response` (nothing is sent). Not when LiteLLM callbacks are set: they would log the mock call."""
+        litellm = load_litellm()
+        if self._warm or any(getattr(litellm, name, None) for name in _CALLBACKS):
+            return
+        self._warm = True
+        try:
+            litellm.completion(**{**self._kwargs(ModelRequest([{"role": "user", "content": "warm-up"}]), False),
+                                  "mock_response": "warm"})
+        except Exception:  # only a warm-up: the real call reports any problem
+            pass
 
     def _kwargs(self, request: ModelRequest, stream: bool, sync: bool = True) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"model": self.name, "messages": request.messages,

@@ -127,7 +127,9 @@ class OpenAIHTTPModel:
         _close_pools(self._clients, self._by_loop)
 
     def warm_up(self) -> None:
-        """The lazy set-up now (httpx, TLS, this thread's client), so the next call sends at once (rate limits)."""
+        """The lazy set-up now (imports, TLS, this thread's client), so the next call sends at once (rate limits)."""
+        import aiohttp  # noqa: F401 -- for an async call; its session opens with the call (it belongs to a loop)
+
         self._client()
 
     def _body(self, request: ModelRequest, stream: bool) -> dict[str, Any]:
