@@ -310,3 +310,9 @@ def test_both_model_paths_are_paced_in_every_mode(openai_env, mode):
     assert result.final_output == "done" and len(arrivals) == 3
     assert arrivals[2] - arrivals[0] >= 0.45  # the third waited for its turn
     assert all(e.limit == "rpm" for e in events if e.type == "rate_limited")  # (none if the calls were slow enough)
+
+
+def test_an_inline_image_counts_as_an_image_not_as_its_base64():
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64," + "A" * 400_000}}
+    request = ModelRequest([{"role": "user", "content": [{"type": "text", "text": "what is it?"}, image]}])
+    assert 1000 < estimate_tokens(request, 0) < 1100

@@ -115,7 +115,7 @@ class Runner:
         return AsyncRunStream(self._loop(agent, prompt), stream_model=True, limits=self.execution)
 
     def run_batch(self, agent: Any, prompts: Any, *, provider: str = "openai", **options: Any) -> Any:
-        """Run every prompt through a provider's batch API, at its batch price: see agentsilex/batch.py."""
+        """Run every prompt through a provider's batch API, at its batch price: see agentsilex.batch."""
         from .batch import run_batch
 
         return run_batch(self, agent, prompts, provider=provider, **options)

@@ -25,6 +25,7 @@ import asyncio
 import fnmatch
 import json
 import math
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from ..errors import ModelError, ModelTimeoutError, UserError
 from ..events import Event
 
 RESOURCES = ("rpm", "tpm")
+_INLINE = re.compile(r"data:[\w/.+-]+;base64,[A-Za-z0-9+/=]{256,}")  # content parts sent inline
 
 
 @dataclass(frozen=True, repr=False)
@@ -329,10 +331,13 @@ def warm_up(model: Any) -> None:
 
 
 def estimate_tokens(request: Any, expected_output: int) -> int:
-    """Tokens a request will count against tpm: its JSON at ~4 characters a token, plus its output allowance."""
-    sent = len(json.dumps([request.messages, request.tools], default=str))
+    """Tokens a request will count against tpm: its JSON at ~4 characters a token (an image, audio or file inline
+    as ~1,000, not its base64), plus its output allowance."""
+    sent = json.dumps([request.messages, request.tools], default=str)
+    inline = _INLINE.findall(sent)
+    size = len(sent) - sum(len(data) for data in inline) + 4000 * len(inline)
     allowance = getattr(request.settings, "max_tokens", None) or expected_output
-    return math.ceil(sent / 4) + int(allowance)
+    return math.ceil(size / 4) + int(allowance)
 
 
 def _checked(limits: Any) -> dict[str, dict[str, float]]:

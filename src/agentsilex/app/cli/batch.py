@@ -5,13 +5,15 @@
 
 Each line of the prompts file is a JSON string, or an object {"prompt": "...", "id": "..."}. Each run's result is
 one JSON line (to --out, or standard output); progress and the cost go to standard error. With --name, each run
-is stored as session `<name>-<id>` in --store, and the same command resumes the job after a crash.
+is stored as session `<name>-<id>` in --store (without it, `batch-<random>-<id>`), and the same command resumes the
+job after a crash.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import uuid
 from pathlib import Path
 from typing import Any, Optional
 
@@ -46,7 +48,8 @@ def batch(
             raise UserError("--name makes the job resumable from its stored sessions: give --store too "
                             "(e.g. --store sqlite:///runs.db).")
         opened = Store(store) if store is not None else None
-        sessions = [opened.create(f"{name or 'batch'}-{item['id']}") for item in items] if opened else None
+        prefix = name or f"batch-{uuid.uuid4().hex[:8]}"  # without a name, new sessions for this job only
+        sessions = [opened.create(f"{prefix}-{item['id']}") for item in items] if opened else None
         from ...runner import Runner
 
         result = Runner().run_batch(chosen, [item["prompt"] for item in items], provider=provider, name=name,
