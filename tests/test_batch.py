@@ -345,3 +345,12 @@ def test_a_resumed_anthropic_job_finds_its_batch_in_flight_in_the_sessions_notes
         assert [r.final_output for r in batch] == [f"total: {2 * n + 3}" for n in range(3)]
         assert len(server.batches.batches) == 3  # round 2 was waited for, not sent again; round 3 is new
         assert sorted(log.read_text().splitlines()) == sorted(f"{n}+{k}" for n in range(3) for k in (1, 2))
+
+
+def test_rate_limits_do_not_hold_back_a_batch(server):
+    from agentsilex import RateLimits
+
+    started = time.monotonic()
+    batch = Runner(rate_limits=RateLimits({"*": {"rpm": 1}})).run_batch(agent_on(server), ["sum 1 1", "sum 2 1"],
+                                                                       poll_interval=0.01)
+    assert [r.final_output for r in batch] == ["total: 2", "total: 3"] and time.monotonic() - started < 5

@@ -172,8 +172,8 @@ def _job(runner: Any, agent: Any, run: BatchRun, name: str, resumable: bool) -> 
 
         start = agent if note.get("agent") == agent.name else find_agent(agent, note.get("agent", ""))
         view = replaying(run.session, int(note.get("start", 0)))
-    clone = copy.copy(runner)  # the Runner's options, on this run's session
-    clone.session, clone.continue_agent = view, False
+    clone = copy.copy(runner)  # the Runner's options, on this run's session; batches have limits of their own
+    clone.session, clone.continue_agent, clone.rate_limits = view, False, None
     return Job(run.index, clone._loop(start, run.prompt), view, run.session)
 
 
