@@ -124,7 +124,8 @@ def run_batch(runner: Any, agent: Any, prompts: Sequence[Any], *, provider: str 
               poll_interval: float = 30.0, progress: Progress | None = None) -> BatchResult:
     """Run each prompt through the provider's batch API (see the module docstring). `sessions`: a function of the
     run's index, or a list (default: a new Session each); `name` makes the job resumable; `progress(info)` is
-    called as batches are sent and polled; `poll_interval` is the seconds between polls."""
+    called as batches are sent and polled; `poll_interval` is the longest wait between two polls (the first looks
+    come sooner: from 50 ms, doubling)."""
     if provider not in PROVIDERS:
         raise UserError(f"run_batch(provider={provider!r}): use one of {PROVIDERS}.")
     prompts = list(prompts)

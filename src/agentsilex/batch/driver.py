@@ -200,7 +200,9 @@ class Driver:
                 self._known_answer(job, base, call)
 
     def _wait(self) -> None:
-        """Poll every batch in flight until each has ended, then learn their answers."""
+        """Poll every batch in flight until each has ended, then learn their answers. The first looks come
+        quickly (from 50 ms, doubling up to `poll_interval`): a small batch may be done in seconds."""
+        delay = 0.05
         while self.flying:
             for batch_id, (client, batch) in list(self.flying.items()):
                 batch = client.status(batch_id)
@@ -212,7 +214,8 @@ class Driver:
                     del self.flying[batch_id]
                     self._learn(client.results(batch))
             if self.flying:
-                time.sleep(self.poll_interval)
+                time.sleep(min(delay, self.poll_interval))
+                delay *= 2
         self.in_flight.clear()
 
     def close(self) -> None:

@@ -36,7 +36,7 @@ def eval_command(
     concurrency: int = typer.Option(4, help="Cases run at once"),
     batch: Optional[str] = typer.Option(None, help="Run the set through this provider's batch API (openai), "
                                         "at its batch price: answers may take hours"),
-    poll_interval: float = typer.Option(30.0, help="--batch: seconds between two looks at a batch"),
+    poll_interval: float = typer.Option(30.0, help="--batch: the longest wait between two looks at a batch"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the full result as JSON"),
     html_out: Optional[Path] = typer.Option(None, "--html", help="Write a self-contained HTML report"),
     from_session: Optional[tuple[str, str]] = typer.Option(
