@@ -253,7 +253,8 @@ def _eval_set(count: int) -> EvalSet:
         steps = 1 + n % 3
         total = sum(n + k for k in range(1, steps + 1))
         turns = [DialogTurn(user_utterance=f"sum {n} {steps}", agent_response=f"total: {total}",
-                            tools_used=[ToolUsage(name="add", arguments={"a": n, "b": k}) for k in range(1, steps + 1)])]
+                            tools_used=[ToolUsage(name="add", arguments={"a": n, "b": k})
+                                        for k in range(1, steps + 1)])]
         if n % 4 == 0:  # a second turn on the same session
             turns.append(DialogTurn(user_utterance=f"sum {n + 1} 1", agent_response=f"total: {n + 2}",
                                     tools_used=[ToolUsage(name="add", arguments={"a": n + 1, "b": 1})]))

@@ -97,7 +97,8 @@ def partial_value(kind: Any, data: Any) -> Any:
         return kind.model_construct(_fields_set=set(values["given"]), **values["all"])
     if isinstance(data, dict) and dataclasses.is_dataclass(kind):
         hints = typing.get_type_hints(kind)
-        values = _fields(data, {f.name: (f.name, hints.get(f.name, Any), _default(f)) for f in dataclasses.fields(kind)})
+        values = _fields(data, {f.name: (f.name, hints.get(f.name, Any), _default(f))
+                                for f in dataclasses.fields(kind)})
         made = object.__new__(kind)
         for name, value in values["all"].items():
             object.__setattr__(made, name, value)

@@ -47,9 +47,11 @@ def to_anthropic(completion: dict) -> dict:
     message = choice.get("message") or {}
     content: list[dict] = [{"type": "text", "text": message["content"]}] if message.get("content") else []
     content += [{"type": "tool_use", "id": call["id"], "name": call["function"]["name"],
-                 "input": json.loads(call["function"]["arguments"] or "{}")} for call in message.get("tool_calls") or []]
+                 "input": json.loads(call["function"]["arguments"] or "{}")}
+                for call in message.get("tool_calls") or []]
     usage = completion.get("usage") or {}
     return {"id": f"msg_{completion.get('id', '0')}", "type": "message", "role": "assistant",
             "model": completion.get("model"), "content": content,
             "stop_reason": "tool_use" if message.get("tool_calls") else "end_turn", "stop_sequence": None,
-            "usage": {"input_tokens": usage.get("prompt_tokens", 0), "output_tokens": usage.get("completion_tokens", 0)}}
+            "usage": {"input_tokens": usage.get("prompt_tokens", 0),
+                      "output_tokens": usage.get("completion_tokens", 0)}}

@@ -93,7 +93,8 @@ class ServerRateLimit:
             times = [entry[0] for entry in self.accepted]
             tokens = [entry[1] for entry in self.accepted]
         return {"requests": len(times), "refused": self.refused, "tokens": sum(tokens),
-                "peak_requests_60s": _peak(times, [1] * len(times), 60.0), "peak_tokens_60s": _peak(times, tokens, 60.0),
+                "peak_requests_60s": _peak(times, [1] * len(times), 60.0),
+                "peak_tokens_60s": _peak(times, tokens, 60.0),
                 "peak_requests_1s": _peak(times, [1] * len(times), 1.0)}
 
 

@@ -35,7 +35,7 @@ def batch(
     name: Optional[str] = typer.Option(None, help="Name the job to resume it after a crash (needs --store)."),
     store: Optional[str] = typer.Option(None, help="Keep each run's session here (sqlite:///file.db, redis://...)."),
     out: Optional[Path] = typer.Option(None, help="Write the results here (JSONL) instead of standard output."),
-    poll_interval: float = typer.Option(30.0, help="The longest wait, in seconds, between two looks at a batch in progress."),
+    poll_interval: float = typer.Option(30.0, help="The longest wait, in seconds, between two looks at a batch."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     base_url: Optional[str] = typer.Option(None, "--base-url", help=BASE_URL_HELP),
 ) -> None:
@@ -76,7 +76,8 @@ def read_prompts(path: Path) -> list[dict]:
         try:
             value = json.loads(line)
         except ValueError:
-            raise UserError(f"{path}:{number} is not JSON: write a JSON string or {{\"prompt\": ...}} per line.") from None
+            raise UserError(f"{path}:{number} is not JSON: write a JSON string or {{\"prompt\": ...}} per "
+                            "line.") from None
         if isinstance(value, str):
             value = {"prompt": value}
         if not isinstance(value, dict) or not isinstance(value.get("prompt"), str):
