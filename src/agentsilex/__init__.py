@@ -48,6 +48,7 @@ _LAZY = {"features.content": ("Image", "Audio", "File"), "features.approval": ("
          "features.memory": ("KeepLastTurns", "TokenBudget", "TrimToolOutputs", "Compaction", "ContextBudgetError"),
          "engine.drivers_async": ("AsyncRunStream",), "wrapping": ("intercept", "Capability"),
          "stores.codec": ("SessionCorruptedError",), "tool_call": ("current_tool_call", "ToolCallInfo"),
+         "features.rate_limits": ("RateLimits", "RateLimitedEvent"),
          "models.http": ("ModelAuthError", "ModelBadRequestError", "ResponseFormatNotSupportedError",
                          "ModelConnectionError", "ContextWindowExceededError"),
          "models.stream": ("RawChunkEvent", "PartialOutputEvent", "ReasoningDeltaEvent", "ToolCallDeltaEvent")}
@@ -72,5 +73,6 @@ __all__ = [
     "OutputGuardrailTripped", "ToolGuardrailTripped", "UsageLimitExceeded", "HandoffLoopError", "MaxAgentDepthExceeded",
     "ModelAuthError", "ModelBadRequestError", "ContextWindowExceededError", "ModelTimeoutError", "ModelConnectionError",
     "ResponseFormatNotSupportedError", "SessionError", "SessionCorruptedError", "SessionBusyError",
-    "ContextBudgetError", "RunTimeoutError", "RepeatedToolCallError", "current_tool_call", "ToolCallInfo",
+    "ContextBudgetError", "RunTimeoutError", "RepeatedToolCallError", "current_tool_call", "ToolCallInfo", "RateLimits",
+    "RateLimitedEvent",
 ]

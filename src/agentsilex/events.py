@@ -1,7 +1,7 @@
 """Frozen events a run yields; `.type` and `.data` keep agentsilex 1.0's names working.
 
 The events of one step are here; the pieces of a streamed reply (raw_chunk, partial_output, reasoning_delta,
-tool_call_delta) are made by the stream reassembly, and defined there (models/stream.py).
+tool_call_delta) are defined by the stream reassembly (models/stream.py), rate_limited by features/rate_limits.py.
 """
 
 from __future__ import annotations
@@ -96,4 +96,4 @@ class FinalResultEvent(Event):
 
 # The events of a streamed reply are defined beside the stream reassembly that makes them.
 __getattr__ = lazy_names(__name__, {"models.stream": ("RawChunkEvent", "PartialOutputEvent", "ReasoningDeltaEvent",
-                                                      "ToolCallDeltaEvent")})
+                                    "ToolCallDeltaEvent"), "features.rate_limits": ("RateLimitedEvent",)})

@@ -15,11 +15,19 @@ _TIMEOUTS = {"model_timeout": "model", "stream_idle_timeout": "stream_idle", "co
 
 def sort_options(runner: Any, timeouts: Any, flat: dict[str, Any], capabilities: Any, callbacks: Any, memory: Any,
                  processors: Any) -> None:
-    """Check the options given to `runner` and set its timeouts, settings, capabilities and processors."""
+    """Check the options given to `runner` and set its timeouts, settings, capabilities, processors and approval key;
+    then what a feature checks itself (features/__init__.py: each loads that feature)."""
     runner.timeouts = timeouts_of(timeouts, flat)
     runner.settings = settings_of(runner.limits, flat, runner.settings)
     runner.capabilities = capabilities_of(capabilities)
     runner.processors = processors_of(callbacks, memory, processors)
+    if runner.approval_key is not None:  # it signs paused runs; a key too short fails here, not at a pause
+        from .features.approval import resolve_key
+
+        runner.approval_key = resolve_key(runner.approval_key)
+    from .features import check_options
+
+    check_options(runner)
 
 
 def count(name: str, value: Any, least: int) -> int:

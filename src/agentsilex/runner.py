@@ -28,21 +28,23 @@ if TYPE_CHECKING:
 SETTINGS = {"max_handoffs": 10, "max_agent_depth": 3, "max_parallel_tools": 8, "max_repeated_tool_calls": None,
             "on_repeated_tool_call": "raise"}
 
+
 class Runner:
     """Runs agents on a session: `Runner(session).run(agent, prompt)`.
 
     Options, all keyword-only: the seed's `max_turns` and `before_llm_call_callbacks`; `capabilities` (your own
     features), `hooks`; `memory` and `history_processors` (what is sent); `limits` (a RunLimits: budgets, the
     repeated-call guard, handoff and nesting limits, parallel tools), `conversation_limits`, `timeouts` (a
-    Timeouts), `retry` (a RetryPolicy); `conversation=True` keeps the conversation's usage with the session,
-    `continue_agent` (after a handoff, later runs start with that agent), `approval_key`, `raise_tool_errors`.
+    Timeouts), `retry` (a RetryPolicy), `rate_limits` (a RateLimits: requests and tokens per minute per model,
+    shared by processes); `conversation=True` keeps the conversation's usage with the session, `continue_agent`
+    (after a handoff, later runs start with that agent), `approval_key`, `raise_tool_errors`.
     The older flat keywords still work: model_timeout, stream_idle_timeout, connect_timeout, tool_timeout,
     run_timeout, max_handoffs, max_agent_depth, max_parallel_tools, max_repeated_tool_calls, on_repeated_tool_call.
     """
 
     def __init__(self, session: Any = None, context: Any = None, *, max_turns: int = 10,
                  before_llm_call_callbacks: list[Callable[[Any], Any]] | None = None,
-                 capabilities: Sequence[Any] = (), hooks: Any = None,
+                 capabilities: Sequence[Any] = (), hooks: Any = None, rate_limits: Any = None,
                  memory: Any = None, history_processors: list[Callable[[list[dict], Any], Any]] | None = None,
                  limits: Any = None, conversation_limits: Any = None, timeouts: Timeouts | None = None,
                  retry: RetryPolicy | None = None, conversation: bool = False, continue_agent: bool = True,
@@ -57,15 +59,16 @@ class Runner:
         self.timeouts, self.limits, self.settings = Timeouts(), limits, dict(SETTINGS)
         self.capabilities: list[Any] = []
         self.processors: list[tuple[str, Any]] = []
-        if flat or timeouts is not None or limits is not None or capabilities or any(
-                given is not None for given in (before_llm_call_callbacks, memory, history_processors)):
-            from .options import sort_options  # checks each option given, then sorts it into the fields above
+        self.conversation_limits, self.conversation = conversation_limits, bool(conversation)
+        self.continue_agent, self.hooks, self.rate_limits = continue_agent, hooks, rate_limits
+        self.approval_key, self.raise_tool_errors = approval_key, raise_tool_errors
+        self.configured = bool(flat or capabilities or raise_tool_errors or conversation or any(
+            given is not None for given in (timeouts, limits, before_llm_call_callbacks, memory, history_processors,
+                                            hooks, conversation_limits, rate_limits, approval_key)))
+        if self.configured:  # options.py checks each option given, then sorts it into the fields above
+            from .options import sort_options
 
             sort_options(self, timeouts, flat, capabilities, before_llm_call_callbacks, memory, history_processors)
-        self.conversation_limits, self.conversation = conversation_limits, bool(conversation)
-        self.continue_agent, self.hooks = continue_agent, hooks
-        self.approval_key = None if approval_key is None else _approval_key(approval_key)  # signs paused runs
-        self.raise_tool_errors = raise_tool_errors
         if not isinstance(max_turns, int) or isinstance(max_turns, bool) or max_turns < 1:
             raise UserError(f"max_turns must be a whole number of at least 1, got {max_turns!r}.")
         self.options = LoopOptions(max_turns=max_turns,
@@ -75,13 +78,6 @@ class Runner:
         self.execution = Limits(self.settings["max_parallel_tools"], self.timeouts.tool, self.timeouts.model,
                                 self.timeouts.stream_idle, retry if retry is not None else RetryPolicy(),
                                 self.timeouts.connect)
-        self.configured = bool(self.processors or self.capabilities or hooks is not None or raise_tool_errors
-                               or self.conversation or conversation_limits is not None or limits is not None
-                               or self.timeouts.run is not None or self.settings["max_repeated_tool_calls"] is not None)
-        if self.configured:
-            from .features import check_options  # what a feature checks itself, before anything runs
-
-            check_options(self)
 
     def run(self, agent: Any, prompt: Any = None) -> RunResult:
         """Run to the final answer and return the result."""
@@ -110,6 +106,12 @@ class Runner:
 
         return AsyncRunStream(lambda: self._loop(agent, prompt), self.session, stream_model=True,
                               limits=self.execution)
+
+    def run_batch(self, agent: Any, prompts: Any, *, provider: str = "openai", **options: Any) -> Any:
+        """Run every prompt through a provider's batch API, at its batch price: see agentsilex.batch."""
+        from .batch import run_batch
+
+        return run_batch(self, agent, prompts, provider=provider, **options)
 
     def _loop(self, agent: Any, prompt: Any) -> Any:
         if not hasattr(agent, "render_instructions"):
@@ -155,12 +157,6 @@ class Runner:
                 needs.update(name for name, used in (("approval", item.needs_approval), (
                     "guardrails", item.input_guardrails or item.output_guardrails)) if used)
         return needs
-
-
-def _approval_key(key: str | bytes) -> bytes:
-    from .features.approval import resolve_key  # checked now: a key too short fails here, not at a pause
-
-    return resolve_key(key)
 
 
 def _observers() -> list[Any]:

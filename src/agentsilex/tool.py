@@ -58,14 +58,24 @@ class Tool:
     _arguments_model: Any = field(default=None, repr=False)  # a pydantic model of the arguments (tool_schema.py)
 
     def __post_init__(self) -> None:
+        for option, ok, what in (
+                ("needs_approval", isinstance(self.needs_approval, bool) or callable(self.needs_approval),
+                 "True/False or fn(context, arguments) -> bool"),
+                ("enabled", isinstance(self.enabled, bool) or callable(self.enabled),
+                 "True/False or fn(context) -> bool"),
+                ("guardrails", all(map(callable, (*self.input_guardrails, *self.output_guardrails))), "functions"),
+                ("timeout", self.timeout is None or (isinstance(self.timeout, (int, float)) and self.timeout > 0),
+                 "a positive number of seconds")):
+            if not ok:
+                raise UserError(f"Tool {self.name!r}: {option} must be {what}, got {getattr(self, option, '...')!r}.")
         if not isinstance(self.name, str) or not _NAME_PATTERN.match(self.name):
-            raise UserError(f"Tool name {self.name!r} is invalid: use 1-64 letters, digits, '_' or '-'.")
+            raise UserError(f"Tool name {self.name!r} is invalid: use 1-64 letters, digits, '_' or '-' (choose one "
+                            "with @tool(name=...)).")
         if not callable(self.function):
             raise UserError(f"Tool {self.name!r}: function must be callable, got {self.function!r}.")
         if not isinstance(self.parameters, dict) or self.parameters.get("type", "object") != "object":
             raise UserError(f"Tool {self.name!r}: parameters must be a JSON schema of an object, e.g. "
                             '{"type": "object", "properties": {...}}.')
-        _check_enabled(self.name, self.enabled)
 
     @classmethod
     def from_schema(cls, name: str, description: str, parameters: dict[str, Any], fn: Callable[..., Any], *,
@@ -149,34 +159,14 @@ def tool(function: Callable[..., Any] | None = None, /, *, name: str | None = No
             return func
         if not callable(func):
             raise UserError(f"@tool needs a function, got {type(func).__name__}.")
-        if not (isinstance(needs_approval, bool) or callable(needs_approval)):
-            raise UserError(f"@tool(needs_approval=...) must be True/False or fn(context, arguments) -> bool, "
-                            f"got {needs_approval!r}.")
-        if not all(callable(g) for g in (*(input_guardrails or []), *(output_guardrails or []))):
-            raise UserError("@tool guardrails must be functions.")
-        if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
-            raise UserError(f"@tool(timeout=...) must be a positive number of seconds, got {timeout!r}.")
-        _check_enabled(name or getattr(func, "__name__", "?"), enabled)
         from .tool_schema import build  # pydantic and docstring_parser load here, at the first @tool
 
         tool_name = name or getattr(func, "__name__", None) or ""
-        if not _NAME_PATTERN.match(tool_name):
-            raise UserError(f"Tool name {tool_name!r} is invalid: use 1-64 letters, digits, '_' or '-'. "
-                            "Pass @tool(name=...) to choose another.")
-        built = Tool(**build(func, tool_name, description, CONTEXT_MARKER, _PLAIN_TYPES))
-        built.enabled = enabled
-        built.needs_approval = needs_approval
-        built.input_guardrails = list(input_guardrails or [])
-        built.output_guardrails = list(output_guardrails or [])
-        built.timeout = timeout
-        return built
+        return Tool(**build(func, tool_name, description, CONTEXT_MARKER, _PLAIN_TYPES), needs_approval=needs_approval,
+                    input_guardrails=list(input_guardrails or []), output_guardrails=list(output_guardrails or []),
+                    timeout=timeout, enabled=enabled)
 
     return wrap if function is None else wrap(function)
-
-
-def _check_enabled(name: str, enabled: Any) -> None:
-    if not (isinstance(enabled, bool) or callable(enabled)):
-        raise UserError(f"Tool {name!r}: enabled must be True/False or fn(context) -> bool, got {enabled!r}.")
 
 
 def as_tool(item: Any) -> Tool:

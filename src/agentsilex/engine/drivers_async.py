@@ -114,7 +114,7 @@ async def call_model_async(call: ModelCall, limits: Any, stream: bool) -> AsyncG
                 return
             from ..models.stream import StreamAccumulator
 
-            accumulator = StreamAccumulator(call.agent.name if call.agent else "", request)
+            accumulator = StreamAccumulator(call.agent or "", request)  # the agent: its output_type, its name
             chunks = aiter(model.stream_async(request))
             try:
                 timeout = request.timeout  # for the first chunk; then the idle timeout between chunks

@@ -36,7 +36,7 @@ def call_model_sync(call: ModelCall, limits: Any, stream: bool) -> Generator[Eve
                 return answered(model.complete(request), model)
             from ..models.stream import StreamAccumulator  # only when streaming
 
-            accumulator = StreamAccumulator(call.agent.name if call.agent else "", request)
+            accumulator = StreamAccumulator(call.agent or "", request)  # the agent: its output_type, its name
             chunks = model.stream(request)
             try:
                 for chunk in chunks:

@@ -132,6 +132,7 @@ class EvalSetResult(BaseModel):
     case_results: list[EvalCaseResult]
     metric_summaries: dict[str, MetricSummary] = Field(default_factory=dict)
     duration_seconds: float = 0.0
+    batch: dict[str, Any] | None = None  # run as a provider batch: name, provider, rounds, batches, full_price_usd
 
     @property
     def input_tokens(self) -> int:

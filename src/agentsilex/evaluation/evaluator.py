@@ -23,10 +23,13 @@ class AgentEvaluator:
 
     `concurrency` cases run at once, each in its own thread with its own session (the agent, its tools and
     its model are shared, so they must be safe to call from several threads; use 1 when they are not).
-    `progress(done, total, case_result)` is called as each case finishes. `runner_options` go to `Runner`."""
+    `progress(done, total, case_result)` is called as each case finishes. `runner_options` go to `Runner`.
+    `batch="openai"` runs the set through the provider's batch API instead, at its batch price: every case's first
+    turn in one batch job, then every second turn, ... (evaluation/batch.py; `batch_options` go to run_batch)."""
 
     def __init__(self, agent: Any, evaluators: list[BaseMetricEvaluator | Callable], *, concurrency: int = 4,
-                 progress: Progress | None = None, **runner_options: Any) -> None:
+                 progress: Progress | None = None, batch: str | None = None, batch_options: dict | None = None,
+                 **runner_options: Any) -> None:
         if not isinstance(concurrency, int) or concurrency < 1:
             raise UserError(f"concurrency must be a positive integer, got {concurrency!r}.")
         self.agent = agent
@@ -37,12 +40,18 @@ class AgentEvaluator:
         self.concurrency = concurrency
         self.progress = progress
         self.runner_options = runner_options
+        self.batch, self.batch_options = batch, dict(batch_options or {})
+        self._answers: Any = None  # a batch evaluation's results, turn by turn (evaluation/batch.py)
 
     def evaluate(self, eval_set: EvalSet) -> EvalSetResult:
         """Run and score every case; the set passes when every case passes (and it has at least one)."""
         if not isinstance(eval_set, EvalSet):
             raise UserError(f"evaluate() takes an EvalSet (EvalSet.load(path)), got {type(eval_set).__name__}.")
         started = time.perf_counter()
+        if self.batch:
+            from .batch import BatchAnswers  # loaded only for a batch evaluation
+
+            self._answers = BatchAnswers(self, eval_set)  # every turn through the batch API; scored as usual below
         total, done = len(eval_set.cases), 0
         results: list[EvalCaseResult] = []
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="eval-case") as pool:
@@ -52,10 +61,11 @@ class AgentEvaluator:
                 if self.progress is not None:
                     self.progress(done, total, result)
         passed_cases = sum(r.passed for r in results)
+        batch, self._answers = (self._answers.info if self._answers is not None else None), None
         # An empty set proves nothing: it never passes (a CI gate on it would pass whatever the agent does).
         return EvalSetResult(passed=bool(total) and passed_cases == total, total_cases=total, passed_cases=passed_cases,
                              case_results=results, metric_summaries=summarize(results),
-                             duration_seconds=time.perf_counter() - started)
+                             duration_seconds=time.perf_counter() - started, batch=batch)
 
     def evaluate_case(self, case: EvalCase) -> EvalCaseResult:
         """Run one case and score it."""
@@ -66,10 +76,12 @@ class AgentEvaluator:
             eval_id=case.eval_id, passed=error is None and all(m.passed for m in metrics.values()),
             metric_results=metrics, expected_turns=case.dialog_session, actual_turns=actual, error=error,
             duration_seconds=time.perf_counter() - started, requests=usage.requests,
-            input_tokens=usage.input_tokens, output_tokens=usage.output_tokens, cost_usd=_cost(usage))
+            input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
+            cost_usd=usage.cost_usd if self._answers is not None else _cost(usage))
 
     def _run(self, case: EvalCase) -> tuple[list[DialogTurn], RunUsage, str | None]:
-        runner = Runner(Session(), **self.runner_options)
+        answers = self._answers
+        runner = answers.runner_for(case) if answers is not None else Runner(Session(), **self.runner_options)
         error: str | None
         agent, usage, error = self.agent, RunUsage(), None
         actual: list[DialogTurn] = []

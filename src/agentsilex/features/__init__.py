@@ -6,6 +6,7 @@ guard run in this order; wraps nest, the first innermost, nearest the loop). Tra
 
     history processors  before_llm_call_callbacks, memory or history_processors   memory.py
     limits              budgets, run_timeout or the repeated-call guard            limits.py
+    rate limits         Runner(rate_limits=RateLimits(...))                        rate_limits.py
     handoffs            an agent reachable in the run has handoffs                 handoffs.py
     structured output   an agent has an output_type (not None or str)              output.py
     approval            a tool that needs approval, or a RunState to resume        approval.py
@@ -38,6 +39,7 @@ def assemble(runner: Any, needs: set[str], state: Any) -> list[Any]:
         from .limits import RunGuards
 
         found.append(RunGuards(runner.limits, runner.timeouts.run, runner.settings))
+    found.extend([runner.rate_limits] if runner.rate_limits is not None else [])  # sees the deadline RunGuards sets
     if "handoffs" in needs:
         from .handoffs import Handoffs
 
@@ -97,6 +99,12 @@ def check_options(runner: Any) -> None:
         if not isinstance(runner.conversation_limits, ConversationLimits):
             raise UserError(f"Runner(conversation_limits=...) must be a ConversationLimits, "
                             f"got {runner.conversation_limits!r}.")
+    if runner.rate_limits is not None:
+        from .rate_limits import RateLimits
+
+        if not isinstance(runner.rate_limits, RateLimits):
+            raise UserError(f"Runner(rate_limits=...) must be a RateLimits({{model: {{'rpm': ..., 'tpm': ...}}}}), "
+                            f"got {runner.rate_limits!r:.80}.")
     if runner.hooks is not None:
         from .hooks import RunHooks
 

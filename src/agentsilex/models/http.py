@@ -7,7 +7,9 @@ that closed without an answer, error text without secrets, and reading an error 
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
+import re
 import time
 from base64 import b64encode
 from typing import Any
@@ -126,6 +128,27 @@ def error_for_status(message: str, *, status: int | None, model: str | None = No
     return kind(message, model=model, status_code=status, retryable=retryable, retry_after=retry_after)
 
 
+def retry_after_of(headers: Any) -> float | None:
+    """Seconds to wait, from an answer's headers: Retry-After, else the reset time of the provider's exhausted
+    rate limit (OpenAI's `x-ratelimit-remaining-requests: 0` with `x-ratelimit-reset-requests: 1.5s`, and tokens)."""
+    if headers is None:
+        return None
+    seconds = parse_retry_after(headers.get("retry-after"))
+    if seconds is not None:
+        return seconds
+    resets = [_duration(headers.get(f"x-ratelimit-reset-{kind}")) for kind in ("requests", "tokens")
+              if str(headers.get(f"x-ratelimit-remaining-{kind}")).strip() == "0"]
+    return max((r for r in resets if r is not None), default=None)
+
+
+def _duration(value: Any) -> float | None:
+    """"6m0s", "1.5s", "20ms" -> seconds (None if it is not one)."""
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", str(value or ""))
+    if not parts:
+        return None
+    return sum(float(number) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit] for number, unit in parts)
+
+
 def parse_retry_after(value: Any) -> float | None:
     """Seconds from a Retry-After header value: delta-seconds or an HTTP date."""
     if value is None:
@@ -158,3 +181,11 @@ def check_inline_total(messages: list[dict]) -> None:
         from ..features.content import check_request
 
         check_request(messages)
+
+
+@functools.lru_cache(maxsize=4)
+def tls_for(cafile: str | None, capath: str | None) -> Any:
+    """The TLS context for these CA settings, shared by every model in the process (loading CAs takes ~20 ms)."""
+    import httpx
+
+    return httpx.create_ssl_context(trust_env=True)  # reads SSL_CERT_FILE / SSL_CERT_DIR: the cache key

@@ -16,11 +16,12 @@ from . import reasoning
 from .base import ModelRequest, ModelResponse
 from .http import check_inline_total, chain_names, no_answer_in, read_timeout, redact, split_credentials
 from .stream import usage_from_openai
-from .http import error_for_status, parse_retry_after
+from .http import error_for_status, retry_after_of
 
 _litellm: Any = None
 _MISSING_KEY = re.compile(r"missing credentials|api_key client option must be set|no api key", re.I)
 _TIMEOUTS = {"Timeout", "APITimeoutError", "ReadTimeout", "ConnectTimeout"}
+_CALLBACKS = ("callbacks", "success_callback", "failure_callback", "input_callback", "_async_success_callback")
 _TRANSIENT = {"APIConnectionError", "InternalServerError", "ServiceUnavailableError", "RateLimitError",
               "MidStreamFallbackError"}
 
@@ -47,6 +48,7 @@ class LiteLLMModel:
         self._api_key = api_key
         self.provider_kwargs = provider_kwargs
         self._response_format: bool | None = None
+        self._warm = False  # warm_up() ran
         remember(api_key, **provider_kwargs)  # and aws_secret_access_key=..., vertex_credentials=...
 
     def __repr__(self) -> str:
@@ -69,6 +71,20 @@ class LiteLLMModel:
     @property
     def supports_response_format_with_tools(self) -> bool:
         return self.supports_response_format
+
+    def warm_up(self) -> None:
+        """LiteLLM's lazy set-up now, so the next call sends at once (rate limits call it before a request takes its
+        turn): its import, and what its first call imports and builds (~0.5 s), through LiteLLM's own
+        `mock_response` (nothing is sent). Not when LiteLLM callbacks are set: they would log the mock call."""
+        litellm = load_litellm()
+        if self._warm or any(getattr(litellm, name, None) for name in _CALLBACKS):
+            return
+        self._warm = True
+        try:
+            litellm.completion(**{**self._kwargs(ModelRequest([{"role": "user", "content": "warm-up"}]), False),
+                                  "mock_response": "warm"})
+        except Exception:  # only a warm-up: the real call reports any problem
+            pass
 
     def _kwargs(self, request: ModelRequest, stream: bool, sync: bool = True) -> dict[str, Any]:
         check_inline_total(request.messages)
@@ -173,10 +189,37 @@ class LiteLLMModel:
         return error
 
 
+def anthropic_params(model: str, request: ModelRequest) -> dict[str, Any]:
+    """The Anthropic Messages parameters LiteLLM would send for this request (a message batch line's `params`)."""
+    config = _anthropic_config()
+    name = model.removeprefix("litellm/").removeprefix("anthropic/")
+    given = {**request.settings.to_kwargs(), **({"tools": request.tools} if request.tools else {}),
+             **({"response_format": request.response_format} if request.response_format is not None else {})}
+    params = config.transform_request(name, request.messages, config.map_openai_params(given, {}, name, False), {}, {})
+    params.pop("json_mode", None)  # LiteLLM's own note (the answer comes back as a tool call): not Anthropic's
+    return params
+
+
+def from_anthropic(message: dict, request: ModelRequest) -> ModelResponse:
+    """An Anthropic message (a message batch's result) as the reply LiteLLM would have returned for `request`."""
+    load_litellm()
+    raw = httpx.Response(200, json=message)
+    return _to_response(_anthropic_config().transform_parsed_response(
+        completion_response=message, raw_response=raw, model_response=_litellm.ModelResponse(),
+        json_mode=request.response_format is not None))
+
+
+def _anthropic_config() -> Any:
+    load_litellm()
+    from litellm.llms.anthropic.chat.transformation import AnthropicConfig
+
+    return AnthropicConfig()
+
+
 def _retry_after(exc: Exception) -> float | None:
     headers = getattr(getattr(exc, "response", None), "headers", None)
     try:
-        return parse_retry_after(headers.get("retry-after")) if headers is not None else None
+        return retry_after_of(headers)
     except AttributeError:
         return None
 

@@ -12,7 +12,6 @@ Connection pools close when their event loop ends (asyncio.run) and at interpret
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import os
 import threading
@@ -24,10 +23,10 @@ from ..redaction import redact_url, remember
 from ..messages import assistant, tool_call
 from . import reasoning
 from .base import ModelRequest, ModelResponse
-from .http import check_inline_total, error_text, read_timeout, redact, split_credentials
-from .stream import estimate_usage, usage_from_openai
 from .catalog import is_reasoning_model, model_info, system_as_user
-from .http import error_for_status, parse_retry_after
+from .http import (check_inline_total, error_for_status, error_text, read_timeout, redact, retry_after_of,
+                   split_credentials, tls_for)
+from .stream import estimate_usage, usage_from_openai
 
 _DEFAULT_WAIT = 600.0  # seconds; LLM answers can be slow, and our own timeouts are the ones that count
 
@@ -96,7 +95,7 @@ class OpenAIHTTPModel:
         # One context for every thread and event loop: each costs ~0.5 MB of CA certificates, and sync and async
         # calls must trust the same ones (certifi, or SSL_CERT_FILE / SSL_CERT_DIR when set).
         if self._tls is None:
-            self._tls = _tls_for(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+            self._tls = tls_for(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
         return self._tls
 
     async def _session(self) -> Any:
@@ -125,6 +124,12 @@ class OpenAIHTTPModel:
         """Close every connection pool this model holds (sync clients, and async ones of loops not running)."""
         self._local = threading.local()
         _close_pools(self._clients, self._by_loop)
+
+    def warm_up(self) -> None:
+        """The lazy set-up now (imports, TLS, this thread's client), so the next call sends at once (rate limits)."""
+        import aiohttp  # noqa: F401 -- for an async call; its session opens with the call (it belongs to a loop)
+
+        self._client()
 
     def _body(self, request: ModelRequest, stream: bool) -> dict[str, Any]:
         check_inline_total(request.messages)
@@ -326,14 +331,6 @@ def _error_event(model: OpenAIHTTPModel, error: Any) -> ModelError:
                             f"{redact(str(message), model._api_key)}", status=None, model=model.name, transient=True)
 
 
-@functools.lru_cache(maxsize=4)
-def _tls_for(cafile: str | None, capath: str | None) -> Any:
-    """The TLS context for these CA settings, shared by every model in the process (loading CAs takes ~20 ms)."""
-    import httpx
-
-    return httpx.create_ssl_context(trust_env=True)  # reads SSL_CERT_FILE / SSL_CERT_DIR: the cache key
-
-
 def _close_pools(clients: Any, sessions: Any) -> None:
     for client in list(clients):
         client.close()
@@ -376,7 +373,7 @@ def _check(model: OpenAIHTTPModel, status: int, headers: Any, body: bytes) -> No
     text = f"Model {model.name!r} failed (HTTP {status}): {redact(message, model._api_key)}" + (
         f" -- {hint}." if hint else "")
     raise error_for_status(text, status=status, model=model.name,
-                           retry_after=parse_retry_after(headers.get("retry-after")),
+                           retry_after=retry_after_of(headers),
                            context_window="context_length" in code or "maximum context length" in message)
 
 

@@ -22,10 +22,12 @@ class RawChunkEvent(Event):
 
 @dataclass(frozen=True, repr=False)
 class PartialOutputEvent(Event):
-    """A piece of the answer's text as it streams."""
+    """A piece of the answer's text as it streams; with an output_type, `output` is the object so far (the fields
+    that validate, features/partial_output.py), also in tool mode, where `content` is empty."""
 
     content: str
     agent: str = ""
+    output: Any = None
     type: ClassVar[str] = "partial_output"
 
 @dataclass(frozen=True, repr=False)
@@ -54,8 +56,10 @@ class StreamAccumulator:
     several calls interleaved by index, chunks without an index.
     """
 
-    def __init__(self, agent: str = "", request: ModelRequest | None = None) -> None:
-        self.agent, self.request, self.reported = agent, request, False
+    def __init__(self, agent: Any = "", request: ModelRequest | None = None) -> None:
+        """`agent`: the Agent this reply is for (or its name); with an output_type, partial objects are shown."""
+        self.agent, self.request, self.reported = getattr(agent, "name", agent), request, False
+        self.partial = _partial_output(agent, request)
         self.shown = False  # something of the answer reached the consumer (not just raw chunks): never retried
         self.text: list[str] = []
         self.calls: dict[int, dict[str, Any]] = {}
@@ -74,10 +78,14 @@ class StreamAccumulator:
             delta = choice.get("delta") or {}
             if delta.get("content"):
                 self.text.append(delta["content"])
-                events.append(PartialOutputEvent(delta["content"], self.agent))
+                shown = self.partial.update("".join(self.text)) if self.partial is not None else None
+                events.append(PartialOutputEvent(delta["content"], self.agent, shown))
             events.extend(self._feed_reasoning(delta))
             for piece in delta.get("tool_calls") or []:
                 events.append(self._feed_call(piece))
+                if self.partial is not None and self.partial.follows(events[-1].name):  # tool mode's answer
+                    shown = self.partial.update("".join(self.calls[events[-1].index]["arguments"]))
+                    events.extend([PartialOutputEvent("", self.agent, shown)] if shown is not None else [])
         self.shown = self.shown or len(events) > 1
         return events
 
@@ -139,6 +147,14 @@ class StreamAccumulator:
         silent = not self.reported and self.request is not None  # e.g. llama.cpp ignores stream_options
         return ModelResponse(message, estimate_usage(self.request, message) if silent else self.usage,
                              self.finish_reason)
+
+
+def _partial_output(agent: Any, request: ModelRequest | None) -> Any:
+    if request is None or request.output_mode is None or getattr(agent, "output_type", None) is None:
+        return None
+    from ..features.partial_output import PartialOutput  # only when streaming with an output_type
+
+    return PartialOutput(agent, request.output_mode)
 
 
 def usage_from_openai(data: Any) -> Usage:

@@ -19,6 +19,7 @@ from typing import Any, Callable
 from ..errors import ModelError, UserError
 from ..models import ModelRequest
 from ..models.stream import response_to_chunks, usage_dict
+from .batches import BatchEmulator
 from .script import Cut, Fail, FunctionModel, Malformed, Reply, ScriptedModel, Stall, echo, reply_from_json, to_response
 
 
@@ -34,11 +35,14 @@ QUIRKS = {
 class LoopbackServer:
     """`with LoopbackServer(["hi"]) as server:` ... `LiteLLMModel("openai/gpt-4o", base_url=server.url)`.
 
-    `like="llama.cpp"` plays that server's quirks (see QUIRKS)."""
+    `like="llama.cpp"` plays that server's quirks (see QUIRKS). `rate_limit={"rpm": 600, "tpm": 100_000}` enforces
+    a provider's limits, answering 429 over them (testing/rate_limit.py; `server.rate_limit.stats()`). OpenAI's
+    Files and Batch endpoints are there too (testing/batches.py; `batch_delay` keeps each batch in progress)."""
 
     def __init__(self, replies: list[Reply] | None = None, *, function: Callable | None = None,
                  latency: float = 0.0, host: str = "127.0.0.1", port: int = 0, like: str = "openai",
-                 usage_style: str = "openai") -> None:
+                 usage_style: str = "openai", rate_limit: dict[str, float] | None = None,
+                 batch_delay: float = 0.0) -> None:
         if like not in QUIRKS:
             raise UserError(f"LoopbackServer(like=...) must be one of {sorted(QUIRKS)}, got {like!r}.")
         self.quirks = QUIRKS[like]
@@ -49,6 +53,12 @@ class LoopbackServer:
         if usage_style not in ("openai", "anthropic"):
             raise UserError(f"usage_style must be 'openai' or 'anthropic', got {usage_style!r}.")
         self.usage_style = usage_style
+        self.rate_limit = None
+        self.batches = BatchEmulator(self, batch_delay)
+        if rate_limit is not None:
+            from .rate_limit import ServerRateLimit
+
+            self.rate_limit = ServerRateLimit(**rate_limit)
         self.requests: list[dict] = []  # every request body, as JSON
         self.request_headers: list[dict[str, str]] = []  # and its HTTP headers (names in lower case)
         self._ids = itertools.count(1)
@@ -98,13 +108,17 @@ class LoopbackServer:
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
-    def reply_to(self, body: dict) -> Answer:
-        """What to send back for one request: a JSON body or chunks to stream, and any fault to play."""
+    def reply_to(self, body: dict, rate_limited: bool = True) -> Answer:
+        """What to send back for one request: a JSON body or chunks to stream, and any fault to play (the lines of
+        a provider batch are not `rate_limited`: providers count them apart)."""
         self.requests.append(body)
         if self.latency:
             time.sleep(self.latency)
         if "no_json_schema" in self.quirks and (body.get("response_format") or {}).get("type") == "json_schema":
             return Answer(500, {}, _error_body(_JSON_SCHEMA_REJECTED, "internal_server_error"))
+        limited, admitted = self.rate_limit.admit() if self.rate_limit and rate_limited else (None, None)
+        if limited is not None:  # over the limit: 429, and nothing of the script is used
+            return Answer(429, limited, _error_body("Rate limit reached: try again later.", "rate_limit_exceeded"))
         fault, planned = self._take_fault(body)
         if isinstance(fault, Fail):
             return Answer(fault.status, dict(fault.headers), _error_body(fault.message, "scripted_error"))
@@ -121,6 +135,8 @@ class LoopbackServer:
             return Answer(exc.status_code or 500, retry_after, _error_body(str(exc), "scripted_error"))
         except Exception as exc:  # a script bug must surface in the test, not hang it
             return Answer(500, {}, _error_body(f"{type(exc).__name__}: {exc}", "server_error"))
+        if admitted:
+            self.rate_limit.charge(admitted, response.usage.input_tokens + response.usage.output_tokens)
         if isinstance(fault, Malformed):
             return _malformed(fault.kind, self._render({**body, "stream": fault.kind != "plain_json"}, response, 16))
         answer = self._render(body, response, piece=4 if isinstance(fault, Cut) else 16)
@@ -234,13 +250,18 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        if self._batch_route(b""):
+            return
         if self.path.rstrip("/").endswith("/models"):
             self._json(200, {}, {"object": "list", "data": [{"id": "loopback", "object": "model"}]})
         else:
             self._json(200 if self.path in ("/", "/health") else 404, {}, {"status": "ok"})
 
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self._batch_route(raw):
+            return
+        body = json.loads(raw or b"{}")
         self.server.owner.request_headers.append({k.lower(): v for k, v in self.headers.items()})
         fastapi = "detail_errors" in self.server.owner.quirks  # FastAPI serves exactly /v1/chat/completions
         if not self.path.rstrip("/").endswith("/chat/completions") or (fastapi and not self.path.startswith("/v1/")):
@@ -258,6 +279,18 @@ class _Handler(BaseHTTPRequestHandler):
             if answer.stall:
                 self.server.owner.stopping.wait(answer.stall)
             self._json(answer.status, answer.headers, answer.payload, cut=answer.hang_up)
+
+    def _batch_route(self, raw: bytes) -> bool:
+        """OpenAI's files and batches (testing/batches.py); each line of a batch is recorded in `requests`."""
+        answer = self.server.owner.batches.handle(self.command, self.path, self.headers, raw)
+        if answer is None:
+            return False
+        status, payload = answer
+        if isinstance(payload, bytes):
+            self._raw(Answer(status, {"Content-Type": "application/octet-stream"}, raw=payload))
+        else:
+            self._json(status, {}, payload)
+        return True
 
     def _json(self, status: int, headers: dict, payload: Any, cut: bool = False) -> None:
         data = json.dumps(payload).encode()
@@ -308,6 +341,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--function", help="module:function deciding each reply, e.g. bench.policy:reply")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds to wait before each reply")
     parser.add_argument("--like", choices=sorted(QUIRKS), default="openai", help="play another server's quirks")
+    parser.add_argument("--rpm", type=float, help="enforce a requests-per-minute limit (429 over it)")
+    parser.add_argument("--tpm", type=float, help="enforce a tokens-per-minute limit (429 over it)")
     args = parser.parse_args(argv)
     replies, function = None, echo
     if args.script:
@@ -317,7 +352,8 @@ def main(argv: list[str] | None = None) -> None:
         module, _, name = args.function.partition(":")
         function = getattr(importlib.import_module(module), name)
     server = LoopbackServer(replies, function=None if replies is not None else function, latency=args.latency,
-                            host=args.host, port=args.port, like=args.like)
+                            host=args.host, port=args.port, like=args.like,
+                            rate_limit={"rpm": args.rpm, "tpm": args.tpm} if args.rpm or args.tpm else None)
     print(f"loopback OpenAI-compatible server on {server.url}", flush=True)
     try:
         server._httpd.serve_forever()

@@ -75,6 +75,9 @@ class Tracing(Capability):
         trace = self._trace(run)
         if isinstance(happened, AgentHandoffEvent):
             trace.handoff(run.step.agent, run.agent)
+        elif happened.type == "rate_limited":  # a model request waits for its turn (features/rate_limits.py)
+            event(trace.agent, "agentsilex.rate_limited", **{"gen_ai.request.model": happened.model,
+                  "agentsilex.rate_limit.wait_s": happened.wait, "agentsilex.rate_limit.limit": happened.limit})
         elif isinstance(happened, ApprovalRequestedEvent):
             event(trace.agent, "agentsilex.approval.requested",
                   **{"gen_ai.tool.name": happened.name, "gen_ai.tool.call.id": happened.call_id})

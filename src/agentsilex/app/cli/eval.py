@@ -32,6 +32,9 @@ def eval_command(
     judge: Optional[str] = typer.Option(None, help="Judge model for llm_judge: a model string or module:attribute"),
     judge_samples: int = typer.Option(3, help="Judge verdicts per turn (majority wins)"),
     concurrency: int = typer.Option(4, help="Cases run at once"),
+    batch: Optional[str] = typer.Option(None, help="Run the set through this provider's batch API (openai), "
+                                        "at its batch price: answers may take hours"),
+    poll_interval: float = typer.Option(30.0, help="--batch: the longest wait between two looks at a batch"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the full result as JSON"),
     html_out: Optional[Path] = typer.Option(None, "--html", help="Write a self-contained HTML report"),
     from_session: Optional[tuple[str, str]] = typer.Option(
@@ -49,7 +52,7 @@ def eval_command(
             raise UserError("Give the agent and the evaluation set: agentsilex eval module:agent evalset.json "
                             "(or --from-session STORE_URL SESSION_ID --out evalset.json).")
         passed = _evaluate(target, evalset, threshold, metric, similarity, trajectory, judge, judge_samples,
-                           concurrency, json_out, html_out)
+                           concurrency, json_out, html_out, batch, poll_interval)
     except (UserError, ImportError, SyntaxError) as exc:  # a bad option, or an agent file that does not import
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -61,7 +64,7 @@ def eval_command(
 
 def _evaluate(target: str, evalset: Path, thresholds: list[str], metrics: list[str], similarity: str,
               trajectory: str, judge: str | None, judge_samples: int, concurrency: int, json_out: Path | None,
-              html_out: Path | None) -> bool:
+              html_out: Path | None, batch: str | None = None, poll_interval: float = 30.0) -> bool:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -78,7 +81,8 @@ def _evaluate(target: str, evalset: Path, thresholds: list[str], metrics: list[s
     with Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("cases", total=len(eval_set.cases))
-        result = AgentEvaluator(agent, evaluators, concurrency=concurrency,
+        result = AgentEvaluator(agent, evaluators, concurrency=concurrency, batch=batch,
+                                batch_options={"poll_interval": poll_interval} if batch else None,
                                 progress=lambda done, total, case: bar.update(task, completed=done)).evaluate(eval_set)
     _print_table(result)
     if json_out is not None:
@@ -146,6 +150,11 @@ def _print_table(result: Any) -> None:
         console.print(f"{name}: avg={summary.avg_score:.3f} pass_rate={summary.pass_rate:.1%} "
                       f"({summary.passed_count}/{summary.total_count})", highlight=False)
     cost = f", ${result.cost_usd:.4f}" if result.cost_usd is not None else ""
+    if result.batch is not None:
+        full = result.batch["full_price_usd"]
+        console.print(f"batch: {result.batch['rounds']} rounds, {result.batch['batches']} {result.batch['provider']} "
+                      f"batches" + (f"; one by one it would cost ${full:.4f}" if full is not None else ""),
+                      highlight=False)
     console.print(f"{'PASSED' if result.passed else 'FAILED'}: {result.passed_cases}/{result.total_cases} cases in "
                   f"{result.duration_seconds:.2f}s, {result.input_tokens}+{result.output_tokens} tokens{cost}",
                   highlight=False)
