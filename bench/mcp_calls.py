@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from mcp import ClientSession, StdioServerParameters  # noqa: E402
 from mcp.client.stdio import stdio_client  # noqa: E402
 
-from agentsilex._run_tools import Limits, run_tools_sync  # noqa: E402
-from agentsilex._loop import ToolRun  # noqa: E402
+from agentsilex.engine.tool_calls import Limits, run_tools_sync  # noqa: E402
+from agentsilex.engine.capability import ToolRun  # noqa: E402
 from agentsilex import Tool  # noqa: E402
 from agentsilex.mcp import MCPServer, _background  # noqa: E402
 

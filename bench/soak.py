@@ -37,7 +37,7 @@ from agentsilex import Agent, Runner, tool  # noqa: E402
 from agentsilex.errors import AgentsilexError  # noqa: E402
 from agentsilex.history import pairs_intact  # noqa: E402
 from agentsilex.messages import INTERRUPTED  # noqa: E402
-from agentsilex.validation import check_messages  # noqa: E402
+from agentsilex.messages import check_messages  # noqa: E402
 from agentsilex.models.retry import RetryPolicy  # noqa: E402
 from agentsilex.testing import Cut, Fail, LoopbackServer, Malformed, Stall, call  # noqa: E402
 

@@ -7,7 +7,7 @@ Offline: each agent's model is a ScriptedModel, so you see exactly which tool ca
 from __future__ import annotations
 
 from agentsilex import Agent, Runner, Session, handoff, tool
-from agentsilex.control.handoffs import without_tool_calls
+from agentsilex.features.handoffs import without_tool_calls
 from agentsilex.testing import ScriptedModel, call
 from agentsilex.utils import print_dialog_history
 

@@ -11,7 +11,7 @@ processor of your own, `fn(messages, context) -> messages`, goes in `Runner(hist
 from __future__ import annotations
 
 from agentsilex import Agent, Runner, Session
-from agentsilex.memory import Compaction, KeepLastTurns, TrimToolOutputs
+from agentsilex import Compaction, KeepLastTurns, TrimToolOutputs
 from agentsilex.testing import ScriptedModel
 
 
