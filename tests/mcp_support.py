@@ -15,6 +15,8 @@ from typing import Iterator
 import pytest
 
 SERVERS = Path(__file__).parent / "mcp_servers"
+# The server that asks the client back is also an example; tests run that very file.
+ASKING_SERVER = Path(__file__).parents[1] / "examples" / "mcp_servers" / "asking.py"
 TOOLBOX = {"command": sys.executable, "args": [str(SERVERS / "toolbox.py")]}
 
 

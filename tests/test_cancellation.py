@@ -10,7 +10,7 @@ import pytest
 
 from agentsilex import Agent, Runner, Session, tool
 from agentsilex.messages import INTERRUPTED
-from agentsilex.testing import LoopbackServer, ScriptedModel, call
+from agentsilex.testing import ScriptedModel, call
 from history import assert_valid_history as assert_valid
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from rouge_score import rouge_scorer
 
-from agentsilex import Agent, ModelSettings, Runner, Session, tool
+from agentsilex import Agent, ModelSettings, Runner, tool
 from agentsilex.errors import UserError
 from agentsilex.evaluation import (AgentEvaluator, DialogTurn, EvalCase, EvalSet, FunctionEvaluator, JudgeVerdict,
                                    LLMJudgeEvaluator, ResponseMatchEvaluator, RubricBasedEvaluator, SimilarityMetric,

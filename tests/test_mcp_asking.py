@@ -1,4 +1,4 @@
-"""MCP servers that ask the client back, against a real stdio server (tests/mcp_servers/asking.py): sampling
+"""MCP servers that ask the client back, against a real stdio server (examples/mcp_servers/asking.py): sampling
 answered by the model you choose within a budget, and elicitation answered by a function or by whoever runs
 the agent (`answering`), in all four modes; both off unless asked for."""
 
@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from mcp_support import SERVERS, require_mcp
+from mcp_support import ASKING_SERVER, require_mcp
 
 require_mcp()
 
@@ -20,7 +20,7 @@ from agentsilex.mcp.elicitation import Answer, Question, answering  # noqa: E402
 from agentsilex.mcp.sampling import Sampling  # noqa: E402
 from agentsilex.testing import FunctionModel, call  # noqa: E402
 
-ASKING = {"command": sys.executable, "args": [str(SERVERS / "asking.py")]}
+ASKING = {"command": sys.executable, "args": [str(ASKING_SERVER)]}
 
 
 def summarizer(messages: list[dict], tools: list[dict]) -> str:

@@ -17,7 +17,7 @@ require_mcp()
 from agentsilex import Agent, RunState, Runner, Session, ToolGuardrailTripped, UserError, tool  # noqa: E402
 from agentsilex.mcp import registry  # noqa: E402
 from agentsilex.mcp.client import _connection_closed  # noqa: E402
-from agentsilex.mcp import (MCPConnectionError, MCPServer, MCPTimeoutError, MCPToolError, close_all,  # noqa: E402
+from agentsilex.mcp import (MCPConnectionError, MCPServer, MCPTimeoutError, close_all,  # noqa: E402
                             mcp_tool_from_config, mcp_tools, mcp_tools_from_config)
 from agentsilex.testing import ScriptedModel, call  # noqa: E402
 

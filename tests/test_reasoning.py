@@ -11,7 +11,7 @@ from history import assert_valid_history
 from agentsilex import Agent, ReasoningDeltaEvent, RetryPolicy, Runner, Session, handoff, tool
 from agentsilex.models import reasoning
 from agentsilex.models.stream import StreamAccumulator, response_to_chunks
-from agentsilex.testing import Fail, LoopbackServer, ScriptedModel, call
+from agentsilex.testing import Fail, LoopbackServer, ScriptedModel
 from agentsilex.testing.script import to_response
 
 THINKING = "The user wants the weather; I should call the tool first."

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from agentsilex import Agent, Capability, RetryPolicy, RunHooks, Runner, RunState, Session, UserError, handoff, tool
 from agentsilex.features.handoffs import without_tool_calls
 from agentsilex.features.memory import SUMMARY_PREFIX, Compaction
-from agentsilex.messages import INTERRUPTED, tool_call
+from agentsilex.messages import INTERRUPTED
 from agentsilex.session import SessionStore, StoreCapabilities
 from agentsilex.stores import SQLiteSession
 from agentsilex.testing import Fail, ScriptedModel, call

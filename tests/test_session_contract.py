@@ -8,7 +8,7 @@ from session_stores import (PERSISTENT, corrupt_row, history, kind, separate_han
 
 from agentsilex import Agent, Runner, tool
 from agentsilex.errors import SessionCorruptedError, UserError
-from agentsilex.history import pairs_intact, turn_starts
+from agentsilex.history import pairs_intact
 from agentsilex.stores import SessionStore
 from agentsilex.testing import ScriptedModel, call
 

@@ -12,7 +12,7 @@ import sys
 import httpx
 import pytest
 
-from mcp_support import SERVERS, require_mcp
+from mcp_support import ASKING_SERVER, require_mcp
 
 require_mcp()
 from served import serve  # noqa: E402
@@ -28,7 +28,7 @@ def book(messages, tools):
         return messages[-1]["content"]
     return call("book_table", restaurant="Luigi")
 
-tools = mcp_tools({{"command": sys.executable, "args": [{str(SERVERS / "asking.py")!r}]}}, elicitation="ask")
+tools = mcp_tools({{"command": sys.executable, "args": [{str(ASKING_SERVER)!r}]}}, elicitation="ask")
 agent = Agent(name="booker", model=FunctionModel(book), tools=tools)
 """
 

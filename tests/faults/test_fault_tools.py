@@ -11,7 +11,7 @@ import threading
 import time
 
 import pytest
-from conftest import MODES, run_in_mode
+from conftest import run_in_mode
 
 from agentsilex import Agent, Runner, tool
 from agentsilex import _tool_threads

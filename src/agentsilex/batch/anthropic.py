@@ -14,13 +14,16 @@ import os
 from typing import Any
 
 from ..errors import UserError
-from ..models.http import error_for_status, error_text
+from ..models.http import error_for_status
+from .openai import BatchAPI
 
 VERSION = "2023-06-01"
 
 
-class AnthropicBatches:
+class AnthropicBatches(BatchAPI):
     """One Anthropic endpoint's message batches (see the module docstring)."""
+
+    label = "Anthropic batch API"
 
     provider = "anthropic"
 
@@ -101,23 +104,9 @@ class AnthropicBatches:
     @staticmethod
     def _batch(data: dict) -> dict:
         """Anthropic's batch, in the OpenAI shape the driver reads (status, request_counts)."""
+
         counts = data.get("request_counts") or {}
         failed = sum(counts.get(kind, 0) for kind in ("errored", "canceled", "expired"))
         return {**data, "status": "completed" if data.get("processing_status") == "ended" else "in_progress",
                 "request_counts": {"total": sum(counts.values()), "completed": counts.get("succeeded", 0),
                                    "failed": failed}}
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> dict:
-        try:
-            response = self.client.request(method, path, **kwargs)
-        except Exception as exc:
-            raise error_for_status(f"Anthropic batch API at {self.base_url} failed: {type(exc).__name__}: {exc}",
-                                   status=None, connection=True) from None
-        self._check(response)
-        return response.json()
-
-    def _check(self, response: Any) -> None:
-        if response.status_code >= 400:
-            message, _ = error_text(response.content)
-            raise error_for_status(f"Anthropic batch API {response.request.method} {response.request.url.path} "
-                                   f"failed (HTTP {response.status_code}): {message}", status=response.status_code)

@@ -22,8 +22,33 @@ ENDPOINT = "/v1/chat/completions"
 FINISHED = {"completed", "failed", "expired", "cancelled"}
 
 
-class OpenAIBatches:
+class BatchAPI:
+    """What a provider's batch API client shares: a call and its typed error (`label` names the API in it)."""
+
+    label = "Batch API"
+    client: Any
+    base_url: str
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict:
+        try:
+            response = self.client.request(method, path, **kwargs)
+        except Exception as exc:
+            raise error_for_status(f"{self.label} at {self.base_url} failed: {type(exc).__name__}: {exc}",
+                                   status=None, connection=True) from None
+        self._check(response)
+        return response.json()
+
+    def _check(self, response: Any) -> None:
+        if response.status_code >= 400:
+            message, _ = error_text(response.content)
+            raise error_for_status(f"{self.label} {response.request.method} {response.request.url.path} failed "
+                                   f"(HTTP {response.status_code}): {message}", status=response.status_code)
+
+
+class OpenAIBatches(BatchAPI):
     """One OpenAI-compatible server's files and batches (the base URL and key of the models sent to it)."""
+
+    label = "OpenAI batch API"
 
     provider = "openai"
 
@@ -119,20 +144,7 @@ class OpenAIBatches:
         self._check(response)
         return [json.loads(line) for line in response.text.splitlines() if line.strip()]
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> dict:
-        try:
-            response = self.client.request(method, path, **kwargs)
-        except Exception as exc:
-            raise error_for_status(f"OpenAI batch API at {self.base_url} failed: {type(exc).__name__}: {exc}",
-                                   status=None, connection=True) from None
-        self._check(response)
-        return response.json()
 
-    def _check(self, response: Any) -> None:
-        if response.status_code >= 400:
-            message, _ = error_text(response.content)
-            raise error_for_status(f"OpenAI batch API {response.request.method} {response.request.url.path} failed "
-                                   f"(HTTP {response.status_code}): {message}", status=response.status_code)
 
 
 __all__ = ["OpenAIBatches", "FINISHED", "ModelError"]

@@ -13,11 +13,11 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from ..engine.capability import AlreadyAnswered, AwaitApproval, Emit, ModelCall, Outcome, RunIt, RunTools
+from ..engine.capability import Emit, ModelCall, Outcome, RunTools
 from ..wrapping import Capability
 from ..engine.loop import LoopOptions, Run, agent_loop
-from ..errors import ToolError, UserError
-from ..result import RunResult, answer
+from ..errors import UserError
+from ..result import RunResult
 from . import codec
 from .session import DurableSession
 
@@ -54,24 +54,9 @@ class DurableApproval(Capability):
         self.decided = decided
 
     def decide(self, call: dict, step: Any) -> Any:
-        from ..features.approval import PendingApproval, needs_approval, refused, unavailable
+        from ..features.approval import decide
 
-        try:
-            found = step.agent.find_tool(call["function"]["name"], step.context)
-            arguments = found.parse_arguments(call["function"]["arguments"])
-        except ToolError:
-            return None
-        if not needs_approval(found, step.context, arguments):
-            return None
-        decision = self.decided.get(call["id"]) if step.resumed else None
-        if decision is not None and decision.get("approved") is True:
-            return RunIt(call, found, arguments)
-        if decision is not None:
-            return AlreadyAnswered(call, answer(call, refused(found.name, decision.get("reason", "")), failed=True))
-        if step.run.depth > 0:
-            return AlreadyAnswered(call, answer(call, unavailable(found.name), failed=True))
-        return AwaitApproval(call, PendingApproval(call["id"], found.name, call["function"]["arguments"],
-                                                   step.agent.name))
+        return decide(call, step, self.decided)
 
 
 class DurableDriver:

@@ -67,23 +67,7 @@ class Approval(Capability):
         self.state = state  # the paused run this run resumes, if any
 
     def decide(self, call: dict, step: Step) -> Any:
-        try:
-            found = step.agent.find_tool(call["function"]["name"], step.context)
-            arguments = found.parse_arguments(call["function"]["arguments"])
-        except ToolError:
-            return None  # the engine answers it with the error
-        if not needs_approval(found, step.context, arguments):
-            return None
-        # Enforced here, in code: the call runs only with an explicit approval of its id.
-        decision = self.state.decisions.get(call["id"]) if self.state is not None and step.resumed else None
-        if decision is not None and decision.get("approved") is True:
-            return RunIt(call, found, arguments)
-        if decision is not None:
-            return AlreadyAnswered(call, answer(call, refused(found.name, decision.get("reason", "")), failed=True))
-        if step.run.depth > 0:
-            return AlreadyAnswered(call, answer(call, unavailable(found.name), failed=True))
-        return AwaitApproval(call, PendingApproval(call["id"], found.name, call["function"]["arguments"],
-                                                   step.agent.name))
+        return decide(call, step, self.state.decisions if self.state is not None else {})
 
     def wrap(self, loop: Any) -> Generator:
         run = loop.run
@@ -130,6 +114,27 @@ class Approval(Capability):
         run.result.input, run.result.usage_before_pause = state.input, state.usage
         run.state["spent"] = dict(state.spent)  # a resumed run is the same run: its limits count what was spent
         run.resume = {"message": state.message, "offered": None if state.offered is None else tuple(state.offered)}
+
+
+def decide(call: dict, step: Step, decisions: dict[str, dict]) -> Any:
+    """How a call that needs approval is answered: run with an explicit approval of its id (`decisions`, the human's,
+    count on a resumed step only), refused, unavailable in an agent used as a tool, or it waits (None: it needs none,
+    or it is not a call the engine can run: the engine answers it)."""
+    try:
+        found = step.agent.find_tool(call["function"]["name"], step.context)
+        arguments = found.parse_arguments(call["function"]["arguments"])
+    except ToolError:
+        return None
+    if not needs_approval(found, step.context, arguments):
+        return None
+    decision = decisions.get(call["id"]) if step.resumed else None  # enforced here, in code
+    if decision is not None and decision.get("approved") is True:
+        return RunIt(call, found, arguments)
+    if decision is not None:
+        return AlreadyAnswered(call, answer(call, refused(found.name, decision.get("reason", "")), failed=True))
+    if step.run.depth > 0:
+        return AlreadyAnswered(call, answer(call, unavailable(found.name), failed=True))
+    return AwaitApproval(call, PendingApproval(call["id"], found.name, call["function"]["arguments"], step.agent.name))
 
 
 _NOTHING_SPENT = {"tokens": 0, "tool_calls": 0, "cost": 0.0}
