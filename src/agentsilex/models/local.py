@@ -18,6 +18,7 @@ import json
 import os
 import threading
 import uuid
+import weakref
 from typing import Any, AsyncIterator, Iterator
 
 from ..errors import ContextWindowExceededError, ModelError, UserError
@@ -73,6 +74,8 @@ class LocalModel:
             if not os.path.isfile(self.path):
                 raise UserError(f"Local model file {self.path!r} does not exist.")
             self._llama = Llama(model_path=self.path, **self.llama_options)
+            # Freed with this object, or at exit while llama_cpp can still do it (not at interpreter teardown).
+            weakref.finalize(self, self._llama.close)
         return self._llama
 
     def complete(self, request: ModelRequest) -> ModelResponse:
